@@ -1,0 +1,69 @@
+//! Signing in and out, and what the browser may know of its own session.
+
+use leptos::prelude::*;
+use model::secret::Secret;
+use model::user::SessionInfo;
+
+use crate::error::AppError;
+
+/// Signs in with a username or email and a password, and returns where to go next.
+#[server(endpoint = "login")]
+pub async fn login(username: String, password: Secret) -> Result<String, AppError> {
+    use crate::server::{client_info, cookies, state};
+    use domain::sessions::{self, Purpose};
+
+    let state = state()?;
+    let name = model::fields::login_name(&username)?;
+    let previous = use_context::<http::request::Parts>()
+        .and_then(|parts| cookies::read_session(&parts.headers, &state.web));
+    let signed = domain::auth::sign_in(
+        &state.services,
+        &name,
+        &domain::Password::new(password.into_inner()),
+        &client_info(),
+    )
+    .await?;
+    // A sign-in always starts a new session: an id planted before sign-in is worth nothing.
+    if let Some(previous) = previous {
+        sessions::revoke(&state.services.db, &previous).await?;
+    }
+    cookies::set_session(
+        &state.web,
+        &signed.token,
+        state.services.sessions.absolute.as_secs(),
+    );
+    let next = match signed.purpose {
+        Purpose::PasswordChange => "/account/password",
+        Purpose::Full => signed.user.role.home(),
+    };
+    leptos_axum::redirect(next);
+    Ok(next.to_owned())
+}
+
+/// Ends this browser's session.
+#[server(endpoint = "logout")]
+pub async fn logout() -> Result<(), AppError> {
+    use crate::server::{client_info, cookies, current_caller, state};
+
+    let state = state()?;
+    let token = use_context::<http::request::Parts>()
+        .and_then(|parts| cookies::read_session(&parts.headers, &state.web));
+    if let (Some(caller), Some(token)) = (current_caller().await?, token) {
+        domain::auth::sign_out(&state.services, &token, &caller.user, &client_info()).await?;
+    }
+    cookies::clear_session(&state.web);
+    leptos_axum::redirect("/login");
+    Ok(())
+}
+
+/// The signed-in person, or `None`.
+#[server(endpoint = "session")]
+pub async fn get_session() -> Result<Option<SessionInfo>, AppError> {
+    use crate::server::current_caller;
+    use domain::sessions::Purpose;
+
+    Ok(current_caller().await?.map(|caller| SessionInfo {
+        me: caller.me(),
+        password_change_required: caller.purpose == Purpose::PasswordChange,
+    }))
+}

@@ -1,0 +1,6 @@
+//! The `#[server]` functions, by capability. Each is a public HTTP endpoint under `/api/`: its
+//! first line establishes who calls and what they may do.
+
+pub mod auth;
+pub mod setup;
+pub mod users;

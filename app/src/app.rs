@@ -1,0 +1,63 @@
+use leptos::prelude::*;
+use leptos_meta::{MetaTags, Title, provide_meta_context};
+use leptos_router::components::{ParentRoute, Route, Router, Routes};
+use leptos_router::{SsrMode, path};
+
+use crate::auth::AuthContext;
+use crate::components::admin_shell::AdminShell;
+use crate::pages::{
+    account::AccountPage, home::HomePage, login::LoginPage, not_found::NotFound,
+    setup::SetupPage, users::UsersPage,
+};
+
+/// The HTML document around every server-rendered page.
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    view! {
+        <!DOCTYPE html>
+        <html lang="en">
+            <head>
+                <meta charset="utf-8"/>
+                <meta name="viewport" content="width=device-width, initial-scale=1"/>
+                <meta name="referrer" content="same-origin"/>
+                <link rel="icon" href="/favicon.svg" type="image/svg+xml"/>
+                <link rel="stylesheet" id="leptos" href="/pkg/latchkey.css"/>
+                <AutoReload options=options.clone()/>
+                <HydrationScripts options/>
+                <MetaTags/>
+            </head>
+            <body>
+                <App/>
+            </body>
+        </html>
+    }
+}
+
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+    AuthContext::provide();
+
+    // Tests and scripts wait for this before clicking: a click before hydration does nothing.
+    Effect::new(move |_| {
+        if let Some(body) = document().body() {
+            let _ = body.set_attribute("data-hydrated", "true");
+        }
+    });
+
+    view! {
+        <Title text="Latchkey"/>
+        <Router>
+            <Routes fallback=NotFound>
+                // Pages that may redirect render whole before sending, so the redirect can be
+                // a real HTTP one.
+                <Route path=path!("/") view=HomePage ssr=SsrMode::Async/>
+                <Route path=path!("/login") view=LoginPage ssr=SsrMode::Async/>
+                <Route path=path!("/setup/:token") view=SetupPage ssr=SsrMode::Async/>
+                <Route path=path!("/account") view=AccountPage ssr=SsrMode::Async/>
+                <ParentRoute path=path!("/users") view=AdminShell ssr=SsrMode::Async>
+                    <Route path=path!("") view=UsersPage/>
+                </ParentRoute>
+            </Routes>
+        </Router>
+    }
+}

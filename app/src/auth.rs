@@ -1,0 +1,38 @@
+//! The browser's view of its session, shared by every page through context.
+
+use leptos::prelude::*;
+use model::user::SessionInfo;
+
+use crate::api::auth::{Login, Logout, get_session};
+use crate::error::AppError;
+
+/// Sign-in and sign-out actions, and the session they change. Provided once by [`crate::App`].
+#[derive(Clone, Copy)]
+pub struct AuthContext {
+    pub login: ServerAction<Login>,
+    pub logout: ServerAction<Logout>,
+    pub session: Resource<Result<Option<SessionInfo>, AppError>>,
+}
+
+impl AuthContext {
+    pub fn provide() -> Self {
+        let login = ServerAction::<Login>::new();
+        let logout = ServerAction::<Logout>::new();
+        // Re-read whenever someone signs in or out in this tab.
+        let session = Resource::new(
+            move || (login.version().get(), logout.version().get()),
+            |_| get_session(),
+        );
+        let context = Self {
+            login,
+            logout,
+            session,
+        };
+        provide_context(context);
+        context
+    }
+}
+
+pub fn expect_auth() -> AuthContext {
+    expect_context::<AuthContext>()
+}

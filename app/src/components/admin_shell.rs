@@ -1,0 +1,65 @@
+use leptos::prelude::*;
+use leptos_router::components::{A, Outlet, Redirect};
+use model::user::{Me, Permission};
+
+use crate::auth::expect_auth;
+
+/// The console frame: header navigation and the signed-in person, around the page in the
+/// outlet. Sends people who are not signed in to the login page. The server functions behind
+/// each page check permissions themselves; this only spares people a page they cannot use.
+#[component]
+pub fn AdminShell() -> impl IntoView {
+    let auth = expect_auth();
+    view! {
+        <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match auth.session.await {
+                    Ok(Some(info)) if info.password_change_required => {
+                        view! { <Redirect path="/account/password"/> }.into_any()
+                    }
+                    Ok(Some(info)) if info.me.can(Permission::SetPasswords) => {
+                        view! {
+                            <ConsoleHeader me=info.me/>
+                            <main id="main" class="console-main">
+                                <Outlet/>
+                            </main>
+                        }
+                            .into_any()
+                    }
+                    Ok(Some(_)) => view! { <Redirect path="/account"/> }.into_any(),
+                    Ok(None) => view! { <Redirect path="/login"/> }.into_any(),
+                    Err(e) => view! { <p role="alert" class="form-error">{e.to_string()}</p> }.into_any(),
+                }
+            })}
+        </Transition>
+    }
+}
+
+/// Header navigation in the seeds' terms: `Accounts > Users`, then `Management > …`.
+#[component]
+fn ConsoleHeader(me: Me) -> impl IntoView {
+    let auth = expect_auth();
+    view! {
+        <header class="topbar">
+            <a class="brand" href="/users">"Latchkey"</a>
+            <nav aria-label="Console">
+                <ul class="nav-groups">
+                    <li class="nav-group">
+                        <span class="nav-group-label" id="nav-accounts">"Accounts"</span>
+                        <ul aria-labelledby="nav-accounts">
+                            <li><A href="/users">"Users"</A></li>
+                        </ul>
+                    </li>
+                </ul>
+            </nav>
+            <div class="whoami">
+                <span>
+                    {me.display_name.clone()} <span class="role">{me.role.label()}</span>
+                </span>
+                <ActionForm action=auth.logout>
+                    <button type="submit" class="button subtle">"Sign out"</button>
+                </ActionForm>
+            </div>
+        </header>
+    }
+}

@@ -1,0 +1,26 @@
+use leptos::prelude::*;
+
+use crate::error::AppError;
+
+/// The error a form's last submission got, announced to screen readers as it appears.
+#[component]
+pub fn FormError(
+    /// The error to show, if any.
+    #[prop(into)]
+    error: Signal<Option<AppError>>,
+) -> impl IntoView {
+    view! {
+        <div class="form-error" role="alert" aria-live="assertive">
+            {move || error.get().map(|e| view! { <p>{e.to_string()}</p> })}
+        </div>
+    }
+}
+
+/// The error of a server action's last result, as a signal for [`FormError`].
+pub fn action_error<I, O>(action: ServerAction<I>) -> Signal<Option<AppError>>
+where
+    I: server_fn::ServerFn<Output = O, Error = AppError> + Clone + Send + Sync + 'static,
+    O: Clone + Send + Sync + 'static,
+{
+    Signal::derive(move || action.value().get().and_then(Result::err))
+}

@@ -1,0 +1,9 @@
+//! Reusable pieces of the console.
+
+pub mod admin_shell;
+pub mod form_error;
+pub mod links;
+pub mod password_fields;
+pub mod status_badges;
+pub mod user_panel;
+pub mod user_table;

@@ -1,0 +1,162 @@
+use leptos::prelude::*;
+use leptos_router::components::A;
+use model::user::{AuditEntry, Permission, UserDetails, UserId};
+
+use super::status_badges::StatusBadges;
+use crate::api::users::{get_user_details, user_activity};
+use crate::auth::expect_auth;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Tab {
+    Details,
+    Activity,
+}
+
+/// The panel that opens on the right when a name is clicked: Details and Activity tabs.
+#[component]
+pub fn UserPanel(
+    /// The user to show.
+    #[prop(into)]
+    id: Signal<UserId>,
+    /// Where "Close" goes: the same list without a selected user.
+    #[prop(into)]
+    close_href: Signal<String>,
+) -> impl IntoView {
+    let auth = expect_auth();
+    let tab = RwSignal::new(Tab::Details);
+    let details = Resource::new(move || id.get(), get_user_details);
+    let can_audit = Signal::derive(move || {
+        matches!(auth.session.get(), Some(Ok(Some(info))) if info.me.can(Permission::UserManagement))
+    });
+
+    let tab_button = move |which: Tab, label: &'static str, key: &'static str| {
+        view! {
+            <button
+                type="button"
+                role="tab"
+                id=format!("tab-{key}")
+                aria-controls=format!("panel-{key}")
+                aria-selected=move || (tab.get() == which).to_string()
+                tabindex=move || if tab.get() == which { "0" } else { "-1" }
+                on:click=move |_| tab.set(which)
+            >
+                {label}
+            </button>
+        }
+    };
+
+    view! {
+        <aside class="user-panel" aria-labelledby="user-panel-title">
+            <div class="panel-head">
+                <Transition fallback=|| view! { <h2 id="user-panel-title">"User"</h2> }>
+                    {move || Suspend::new(async move {
+                        let title = details
+                            .await
+                            .map(|d| d.summary.display_name)
+                            .unwrap_or_else(|_| "User".into());
+                        view! { <h2 id="user-panel-title">{title}</h2> }
+                    })}
+                </Transition>
+                <A href=move || close_href.get() attr:class="close" attr:aria-label="Close user details">
+                    "×"
+                </A>
+            </div>
+            <div role="tablist" aria-label="User sections" class="tabs">
+                {tab_button(Tab::Details, "Details", "details")}
+                <Show when=move || can_audit.get()>
+                    {tab_button(Tab::Activity, "Activity", "activity")}
+                </Show>
+            </div>
+            <div
+                role="tabpanel"
+                id="panel-details"
+                aria-labelledby="tab-details"
+                hidden=move || tab.get() != Tab::Details
+            >
+                <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
+                    {move || Suspend::new(async move {
+                        match details.await {
+                            Ok(d) => view! { <DetailsList details=d/> }.into_any(),
+                            Err(e) => view! { <p role="alert" class="form-error">{e.to_string()}</p> }.into_any(),
+                        }
+                    })}
+                </Transition>
+            </div>
+            <Show when=move || tab.get() == Tab::Activity>
+                <div role="tabpanel" id="panel-activity" aria-labelledby="tab-activity">
+                    <ActivityList id=id/>
+                </div>
+            </Show>
+        </aside>
+    }
+}
+
+#[component]
+fn DetailsList(details: UserDetails) -> impl IntoView {
+    let user = details.summary.clone();
+    let changed = details
+        .password_changed_at
+        .map_or_else(|| "Never".to_owned(), |t| t.to_string());
+    view! {
+        <dl class="details">
+            <dt>"Username"</dt>
+            <dd>{user.username.clone()}</dd>
+            <dt>"Display name"</dt>
+            <dd>{user.display_name.clone()}</dd>
+            <dt>"Email"</dt>
+            <dd>{user.email.clone().unwrap_or_else(|| "None".into())}</dd>
+            <dt>"Role"</dt>
+            <dd>{user.role.label()}</dd>
+            <dt>"Source"</dt>
+            <dd>{match user.source {
+                model::UserSource::Local => "Local (password managed here)",
+                model::UserSource::External => "External directory (password managed there)",
+            }}</dd>
+            <dt>"Status"</dt>
+            <dd><StatusBadges user=user.clone() now=details.now/></dd>
+            <dt>"Password changed"</dt>
+            <dd>{changed}</dd>
+            <dt>"Failed sign-ins"</dt>
+            <dd>{details.failed_logins}</dd>
+            <dt>"Created"</dt>
+            <dd>{details.created_at.to_string()}</dd>
+        </dl>
+    }
+}
+
+#[component]
+fn ActivityList(#[prop(into)] id: Signal<UserId>) -> impl IntoView {
+    let activity = Resource::new(move || id.get(), user_activity);
+    view! {
+        <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match activity.await {
+                    Ok(entries) if entries.is_empty() => {
+                        view! { <p class="empty">"No activity recorded yet."</p> }.into_any()
+                    }
+                    Ok(entries) => view! {
+                        <ol class="activity">
+                            {entries.into_iter().map(activity_item).collect_view()}
+                        </ol>
+                    }
+                        .into_any(),
+                    Err(e) => view! { <p role="alert" class="form-error">{e.to_string()}</p> }.into_any(),
+                }
+            })}
+        </Transition>
+    }
+}
+
+fn activity_item(entry: AuditEntry) -> impl IntoView {
+    let who = entry.actor.clone().unwrap_or_else(|| "unknown".into());
+    view! {
+        <li class=format!("outcome-{}", entry.outcome)>
+            <time>{entry.at.to_string()}</time>
+            <span class="action">{entry.action.replace(['_', '.'], " ")}</span>
+            <span class="outcome">{entry.outcome.clone()}</span>
+            <span class="who">"by " {who}</span>
+            {entry.ip.map(|ip| view! { <span class="ip">"from " {ip}</span> })}
+            {entry.detail.map(|d| view! { <span class="detail">{d}</span> })}
+        </li>
+    }
+}

@@ -1,0 +1,140 @@
+//! The one error type every server function returns: variants a person can act on, each with an
+//! HTTP status. The server logs causes; the browser only ever sees these messages.
+
+use serde::{Deserialize, Serialize};
+use server_fn::codec::JsonEncoding;
+use server_fn::error::{FromServerFnError, ServerFnErrorErr};
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+pub enum AppError {
+    /// No session, or it expired.
+    #[error("Please sign in to continue.")]
+    Unauthenticated,
+    /// A failed sign-in: the same words whatever went wrong, so they reveal no account.
+    #[error("Invalid username or password.")]
+    InvalidCredentials,
+    #[error("You do not have permission to do that.")]
+    Forbidden,
+    #[error("That was not found.")]
+    NotFound,
+    /// Bad input: which field, and what to change.
+    #[error("{reason}")]
+    Invalid { field: String, reason: String },
+    #[error("{0}")]
+    Conflict(String),
+    #[error("Too many attempts. Wait a moment and try again.")]
+    RateLimited,
+    #[error("The server could not be reached. Check your connection and try again.")]
+    Unavailable,
+    #[error("Something went wrong on the server. It has been logged; please try again.")]
+    Internal,
+}
+
+impl AppError {
+    pub fn invalid(field: &str, reason: impl Into<String>) -> Self {
+        AppError::Invalid {
+            field: field.to_owned(),
+            reason: reason.into(),
+        }
+    }
+
+    pub fn status(&self) -> u16 {
+        match self {
+            AppError::Unauthenticated | AppError::InvalidCredentials => 401,
+            AppError::Forbidden => 403,
+            AppError::NotFound => 404,
+            AppError::Invalid { .. } => 400,
+            AppError::Conflict(_) => 409,
+            AppError::RateLimited => 429,
+            AppError::Unavailable => 503,
+            AppError::Internal => 500,
+        }
+    }
+
+    /// The field an error belongs to, so a form can show it beside that input.
+    pub fn field(&self) -> Option<&str> {
+        match self {
+            AppError::Invalid { field, .. } => Some(field),
+            _ => None,
+        }
+    }
+}
+
+impl From<model::fields::FieldError> for AppError {
+    fn from(e: model::fields::FieldError) -> Self {
+        AppError::Invalid {
+            field: e.field,
+            reason: e.reason,
+        }
+    }
+}
+
+impl FromServerFnError for AppError {
+    type Encoder = JsonEncoding;
+
+    fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
+        match value {
+            // The request did not fit the function: a missing, extra or mistyped field.
+            ServerFnErrorErr::Args(reason) | ServerFnErrorErr::MissingArg(reason) => {
+                AppError::invalid("request", format!("Malformed request: {reason}"))
+            }
+            ServerFnErrorErr::Request(_) => AppError::Unavailable,
+            _ => AppError::Internal,
+        }
+    }
+}
+
+#[cfg(feature = "ssr")]
+impl From<domain::DomainError> for AppError {
+    fn from(e: domain::DomainError) -> Self {
+        use domain::DomainError as D;
+        match e {
+            D::Invalid(field) => field.into(),
+            D::Policy(violations) => AppError::invalid(
+                "password",
+                violations
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join(" "),
+            ),
+            D::NotFound => AppError::NotFound,
+            D::Conflict(message) => AppError::Conflict(message),
+            D::Forbidden => AppError::Forbidden,
+            D::Unauthenticated => AppError::InvalidCredentials,
+            D::Database(cause) => {
+                tracing::error!(error = %cause, "database error");
+                AppError::Internal
+            }
+            D::Internal(cause) => {
+                tracing::error!(error = %cause, "internal error");
+                AppError::Internal
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_error_has_a_status_and_round_trips_as_json() {
+        for e in [
+            AppError::Unauthenticated,
+            AppError::invalid("email", "Enter an address like name@example.com."),
+            AppError::Conflict("taken".into()),
+        ] {
+            let json = serde_json::to_string(&e).unwrap();
+            assert_eq!(serde_json::from_str::<AppError>(&json).unwrap(), e);
+            assert!(e.status() >= 400);
+        }
+    }
+
+    #[test]
+    fn malformed_arguments_become_a_request_error() {
+        let e = AppError::from_server_fn_error(ServerFnErrorErr::Args("missing field".into()));
+        assert_eq!(e.status(), 400);
+        assert_eq!(e.field(), Some("request"));
+    }
+}

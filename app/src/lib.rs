@@ -1,0 +1,16 @@
+#![recursion_limit = "256"]
+//! Latchkey's Leptos application: routes, pages and components, and the `#[server]` functions
+//! they call. Compiled twice: with `ssr` into the server, with `hydrate` into the browser.
+
+pub mod api;
+pub mod app;
+pub mod auth;
+pub mod components;
+pub mod error;
+pub mod pages;
+
+#[cfg(feature = "ssr")]
+pub mod server;
+
+pub use app::{App, shell};
+pub use error::AppError;

@@ -1,0 +1,84 @@
+use leptos::prelude::*;
+use leptos_router::components::{A, Form};
+use leptos_router::hooks::use_query_map;
+use model::user::UserId;
+use std::collections::HashSet;
+
+use crate::api::users::list_users;
+use crate::components::links::with_query;
+use crate::components::user_panel::UserPanel;
+use crate::components::user_table::UserTable;
+
+/// Accounts > Users: search, a page of users, and the selected user's panel. The search, the
+/// page and the selected user live in the URL, so any view can be shared and reloaded.
+#[component]
+pub fn UsersPage() -> impl IntoView {
+    let query = use_query_map();
+    let q = Memo::new(move |_| query.read().get("q").unwrap_or_default());
+    let after = Memo::new(move |_| query.read().get("after").filter(|a| !a.is_empty()));
+    let selected = Memo::new(move |_| query.read().get("user").filter(|u| !u.is_empty()));
+    let page = Resource::new(move || (q.get(), after.get()), |(q, after)| list_users(q, after));
+    let checked = RwSignal::new(HashSet::<UserId>::new());
+    let close_href = Signal::derive(move || {
+        with_query("/users", &[("q", Some(q.get().as_str())), ("after", after.get().as_deref())])
+    });
+
+    view! {
+        <div class="users-layout" class:with-panel=move || selected.get().is_some()>
+            <section class="users-main" aria-labelledby="users-heading">
+                <div class="page-head">
+                    <h1 id="users-heading">"Users"</h1>
+                    <p class="selection" aria-live="polite">
+                        {move || match checked.with(HashSet::len) {
+                            0 => String::new(),
+                            1 => "1 user selected".to_owned(),
+                            n => format!("{n} users selected"),
+                        }}
+                    </p>
+                </div>
+                <Form method="GET" action="/users" attr:class="search" attr:role="search">
+                    <label for="user-search">"Search users"</label>
+                    <input
+                        id="user-search"
+                        type="search"
+                        name="q"
+                        maxlength="100"
+                        placeholder="Name, username or email"
+                        prop:value=move || q.get()
+                    />
+                    <button type="submit" class="button">"Search"</button>
+                </Form>
+                <Transition fallback=|| view! { <p class="loading">"Loading users…"</p> }>
+                    {move || Suspend::new(async move {
+                        match page.await {
+                            Ok(page) => {
+                                let next = page.next.clone();
+                                view! {
+                                    <UserTable page=page q=q.get_untracked() after=after.get_untracked() checked=checked/>
+                                    <nav class="pager" aria-label="Pages">
+                                        {after.get_untracked().map(|_| view! {
+                                            <A href=with_query("/users", &[("q", Some(q.get_untracked().as_str()))])>
+                                                "First page"
+                                            </A>
+                                        })}
+                                        {next.map(|cursor| view! {
+                                            <A href=with_query(
+                                                "/users",
+                                                &[("q", Some(q.get_untracked().as_str())), ("after", Some(cursor.as_str()))],
+                                            )>"Next page"</A>
+                                        })}
+                                    </nav>
+                                }
+                                    .into_any()
+                            }
+                            Err(e) => view! { <p role="alert" class="form-error">{e.to_string()}</p> }.into_any(),
+                        }
+                    })}
+                </Transition>
+            </section>
+            {move || selected.get().map(|id| {
+                view! { <UserPanel id=UserId(id) close_href=close_href/> }
+            })}
+        </div>
+    }
+}

@@ -1,0 +1,97 @@
+//! Who is calling a server function, and what they may do. Every server function starts here:
+//! hiding a button is never the check.
+
+use axum::extract::ConnectInfo;
+use domain::sessions::{self, ClientInfo, Purpose};
+use domain::users::User;
+use http::request::Parts;
+use leptos::prelude::use_context;
+use model::time::Timestamp;
+use model::user::{Me, Permission};
+use std::net::SocketAddr;
+
+use super::{AppState, cookies};
+use crate::error::AppError;
+
+pub fn state() -> Result<AppState, AppError> {
+    use_context::<AppState>().ok_or_else(|| {
+        tracing::error!("AppState missing from the request context");
+        AppError::Internal
+    })
+}
+
+/// The peer's address and browser, for the audit trail. The peer address is the TCP one:
+/// forwarded-for headers are set by whoever sends the request, so they are not trusted.
+pub fn client_info() -> ClientInfo {
+    let parts = use_context::<Parts>();
+    let ip = parts
+        .as_ref()
+        .and_then(|p| p.extensions.get::<ConnectInfo<SocketAddr>>())
+        .map(|ConnectInfo(addr)| addr.ip().to_string());
+    let user_agent = parts
+        .as_ref()
+        .and_then(|p| p.headers.get(http::header::USER_AGENT))
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    ClientInfo { ip, user_agent }
+}
+
+/// A caller with a live session.
+#[derive(Clone, Debug)]
+pub struct Caller {
+    pub user: User,
+    pub purpose: Purpose,
+}
+
+impl Caller {
+    pub fn me(&self) -> Me {
+        Me {
+            id: self.user.id.clone(),
+            username: self.user.username.clone(),
+            display_name: self.user.display_name.clone(),
+            role: self.user.role,
+        }
+    }
+}
+
+/// The caller's session of any purpose, or `None` when not signed in.
+pub async fn current_caller() -> Result<Option<Caller>, AppError> {
+    let state = state()?;
+    let Some(parts) = use_context::<Parts>() else {
+        return Ok(None);
+    };
+    let Some(token) = cookies::read_session(&parts.headers, &state.web) else {
+        return Ok(None);
+    };
+    let session = sessions::authenticate(
+        &state.services.db,
+        &token,
+        &state.services.sessions,
+        Timestamp::now(),
+    )
+    .await?;
+    Ok(session.map(|s| Caller {
+        user: s.user,
+        purpose: s.purpose,
+    }))
+}
+
+/// A fully signed-in caller. A session opened by a password that must be changed is refused
+/// here, so it reaches nothing but the change-password function.
+pub async fn require_signed_in() -> Result<Caller, AppError> {
+    let caller = current_caller().await?.ok_or(AppError::Unauthenticated)?;
+    if caller.purpose == Purpose::PasswordChange {
+        return Err(AppError::Forbidden);
+    }
+    Ok(caller)
+}
+
+/// A fully signed-in caller who holds `permission`.
+pub async fn require(permission: Permission) -> Result<Caller, AppError> {
+    let caller = require_signed_in().await?;
+    if caller.user.role.has(permission) {
+        Ok(caller)
+    } else {
+        Err(AppError::Forbidden)
+    }
+}

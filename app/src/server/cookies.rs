@@ -1,0 +1,71 @@
+//! The session cookie: HttpOnly so scripts cannot read it, SameSite=Strict so other sites
+//! cannot ride it, and `Secure` with the `__Host-` prefix when served over https.
+
+use domain::tokens::SecretToken;
+use http::HeaderValue;
+use http::header::{COOKIE, SET_COOKIE};
+use leptos::prelude::use_context;
+use leptos_axum::ResponseOptions;
+
+use super::WebConfig;
+
+pub fn cookie_name(web: &WebConfig) -> &'static str {
+    if web.is_https() {
+        "__Host-latchkey_session"
+    } else {
+        "latchkey_session"
+    }
+}
+
+/// The session token the browser sent, if any.
+pub fn read_session(headers: &http::HeaderMap, web: &WebConfig) -> Option<SecretToken> {
+    let name = cookie_name(web);
+    headers
+        .get_all(COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| SecretToken::from_client(v))
+}
+
+fn set(web: &WebConfig, value: &str, max_age_secs: u64) {
+    let secure = if web.is_https() { "; Secure" } else { "" };
+    let cookie = format!(
+        "{}={value}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age_secs}{secure}",
+        cookie_name(web)
+    );
+    if let (Some(response), Ok(header)) = (
+        use_context::<ResponseOptions>(),
+        HeaderValue::from_str(&cookie),
+    ) {
+        response.append_header(SET_COOKIE, header);
+    }
+}
+
+pub fn set_session(web: &WebConfig, token: &SecretToken, max_age_secs: u64) {
+    set(web, token.expose(), max_age_secs);
+}
+
+pub fn clear_session(web: &WebConfig) {
+    set(web, "", 0);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_the_session_among_other_cookies() {
+        let web = WebConfig::new("http://127.0.0.1:3000");
+        let mut headers = http::HeaderMap::new();
+        headers.insert(
+            COOKIE,
+            HeaderValue::from_static("theme=dark; latchkey_session=abc; other=1"),
+        );
+        assert_eq!(read_session(&headers, &web).unwrap().expose(), "abc");
+        let https = WebConfig::new("https://id.example.com");
+        assert!(read_session(&headers, &https).is_none());
+    }
+}

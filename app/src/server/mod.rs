@@ -1,0 +1,9 @@
+//! Server-only glue between HTTP requests and the domain: the shared state, the session cookie,
+//! and who is calling.
+
+pub mod caller;
+pub mod cookies;
+pub mod state;
+
+pub use caller::{Caller, client_info, current_caller, require, require_signed_in, state};
+pub use state::{AppState, WebConfig};

@@ -1,0 +1,101 @@
+//! The append-only audit trail: who did what to whom, when, from where, and how it ended.
+//! Rows never hold a password or a token; the schema refuses updates and deletes.
+
+use model::time::Timestamp;
+use model::user::{AuditEntry, UserId};
+use sqlx::{Any, Executor};
+
+use crate::db::Db;
+use crate::error::DomainResult;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    Success,
+    Failure,
+    Denied,
+}
+
+impl Outcome {
+    fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Success => "success",
+            Outcome::Failure => "failure",
+            Outcome::Denied => "denied",
+        }
+    }
+}
+
+/// A person in an audit row, by id and by the name they had at the time.
+#[derive(Clone, Debug)]
+pub struct Party {
+    pub id: UserId,
+    pub name: String,
+}
+
+#[derive(Clone, Debug)]
+pub struct AuditEvent {
+    pub at: Timestamp,
+    pub actor: Option<Party>,
+    pub target: Option<Party>,
+    pub action: &'static str,
+    pub outcome: Outcome,
+    pub ip: Option<String>,
+    pub detail: Option<String>,
+}
+
+pub async fn record<'e>(
+    exec: impl Executor<'e, Database = Any>,
+    event: &AuditEvent,
+) -> DomainResult<()> {
+    sqlx::query(
+        "INSERT INTO audit_events (at, actor_id, actor_name, target_id, target_name, action, \
+         outcome, ip, detail) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+    )
+    .bind(event.at.millis())
+    .bind(event.actor.as_ref().map(|p| p.id.0.as_str()))
+    .bind(event.actor.as_ref().map(|p| p.name.as_str()))
+    .bind(event.target.as_ref().map(|p| p.id.0.as_str()))
+    .bind(event.target.as_ref().map(|p| p.name.as_str()))
+    .bind(event.action)
+    .bind(event.outcome.as_str())
+    .bind(event.ip.as_deref())
+    .bind(event.detail.as_deref())
+    .execute(exec)
+    .await?;
+    Ok(())
+}
+
+#[derive(sqlx::FromRow)]
+struct AuditRow {
+    at: i64,
+    actor_name: Option<String>,
+    target_name: Option<String>,
+    action: String,
+    outcome: String,
+    ip: Option<String>,
+    detail: Option<String>,
+}
+
+/// The newest events about one user (as target or actor), newest first.
+pub async fn for_user(db: &Db, user: &UserId, limit: u32) -> DomainResult<Vec<AuditEntry>> {
+    let rows = sqlx::query_as::<_, AuditRow>(
+        "SELECT at, actor_name, target_name, action, outcome, ip, detail FROM audit_events \
+         WHERE target_id = $1 OR actor_id = $1 ORDER BY id DESC LIMIT $2",
+    )
+    .bind(&user.0)
+    .bind(i64::from(limit))
+    .fetch_all(db.pool())
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| AuditEntry {
+            at: Timestamp(r.at),
+            actor: r.actor_name,
+            target: r.target_name,
+            action: r.action,
+            outcome: r.outcome,
+            ip: r.ip,
+            detail: r.detail,
+        })
+        .collect())
+}

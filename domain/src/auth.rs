@@ -1,0 +1,158 @@
+//! Signing in: one answer for every failure, the same argon2 work whether or not the account
+//! exists, and a lock after repeated failures.
+
+use model::PasswordPolicy;
+use model::time::Timestamp;
+use tracing::info;
+
+use crate::Services;
+use crate::audit::{self, AuditEvent, Outcome, Party};
+use crate::error::{DomainError, DomainResult};
+use crate::hashing::Password;
+use crate::sessions::{self, ClientInfo, Purpose};
+use crate::tokens::SecretToken;
+use crate::users::{self, User};
+
+/// Consecutive failures that lock an account, and for how long.
+pub const LOCK_THRESHOLD: i64 = 5;
+pub const LOCK_SECONDS: i64 = 15 * 60;
+
+pub struct SignedIn {
+    pub token: SecretToken,
+    pub user: User,
+    pub purpose: Purpose,
+}
+
+/// Why a sign-in failed, for the audit trail only: the person is told the same thing each time.
+fn refusal(user: &User, password_ok: bool, now: Timestamp) -> Option<&'static str> {
+    if !user.active {
+        Some("account disabled")
+    } else if user.source == model::UserSource::External {
+        Some("external account")
+    } else if user.is_locked(now) {
+        Some("account locked")
+    } else if !password_ok {
+        Some("wrong password")
+    } else {
+        None
+    }
+}
+
+pub async fn sign_in(
+    services: &Services,
+    login_name: &str,
+    password: &Password,
+    client: &ClientInfo,
+) -> DomainResult<SignedIn> {
+    let policy: PasswordPolicy = services.policy;
+    // Refused before any hashing: an enormous password would otherwise buy an attacker a
+    // costly argon2 run per request.
+    if password.as_str().len() > policy.max_input_bytes() || password.as_str().is_empty() {
+        return Err(DomainError::Unauthenticated);
+    }
+    let user = users::find_by_login_name(&services.db, login_name).await?;
+    let password_ok = services
+        .hasher
+        .verify(password, user.as_ref().and_then(|u| u.password_hash.as_ref()))
+        .await;
+    let now = Timestamp::now();
+    let Some(user) = user else {
+        info!("sign-in failed: unknown account");
+        return Err(DomainError::Unauthenticated);
+    };
+    let target = Party {
+        id: user.id.clone(),
+        name: user.username.clone(),
+    };
+    let mut tx = services.db.begin().await?;
+    if let Some(reason) = refusal(&user, password_ok, now) {
+        if reason == "wrong password" {
+            users::record_failed_sign_in(
+                &mut tx,
+                &user.id,
+                LOCK_THRESHOLD,
+                now.plus_seconds(LOCK_SECONDS),
+                now,
+            )
+            .await?;
+        }
+        audit::record(
+            &mut *tx,
+            &AuditEvent {
+                at: now,
+                actor: None,
+                target: Some(target),
+                action: "sign_in",
+                outcome: Outcome::Failure,
+                ip: client.ip.clone(),
+                detail: Some(reason.to_owned()),
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        info!(reason, "sign-in refused");
+        return Err(DomainError::Unauthenticated);
+    }
+    let purpose = if user.must_change_password {
+        Purpose::PasswordChange
+    } else {
+        Purpose::Full
+    };
+    users::clear_failed_sign_ins(&mut tx, &user.id, now).await?;
+    let token = sessions::create(
+        &mut tx,
+        &user.id,
+        purpose,
+        &services.sessions,
+        client,
+        now,
+    )
+    .await?;
+    audit::record(
+        &mut *tx,
+        &AuditEvent {
+            at: now,
+            actor: Some(target.clone()),
+            target: Some(target),
+            action: "sign_in",
+            outcome: Outcome::Success,
+            ip: client.ip.clone(),
+            detail: (purpose == Purpose::PasswordChange)
+                .then(|| "password change required".to_owned()),
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(SignedIn {
+        token,
+        user,
+        purpose,
+    })
+}
+
+/// Ends the session a token names and records it.
+pub async fn sign_out(
+    services: &Services,
+    token: &SecretToken,
+    user: &User,
+    client: &ClientInfo,
+) -> DomainResult<()> {
+    sessions::revoke(&services.db, token).await?;
+    let me = Party {
+        id: user.id.clone(),
+        name: user.username.clone(),
+    };
+    audit::record(
+        services.db.pool(),
+        &AuditEvent {
+            at: Timestamp::now(),
+            actor: Some(me.clone()),
+            target: Some(me),
+            action: "sign_out",
+            outcome: Outcome::Success,
+            ip: client.ip.clone(),
+            detail: None,
+        },
+    )
+    .await
+}

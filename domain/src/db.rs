@@ -1,0 +1,156 @@
+//! The database: SQLite by default, PostgreSQL for several instances sharing one store.
+//!
+//! Both engines sit behind sqlx's `Any` driver with schemas of the same shape (integers for
+//! times and flags, text for ids), so every query in the store is written once.
+
+use sqlx::any::{AnyPoolOptions, install_default_drivers};
+use sqlx::migrate::Migrator;
+use sqlx::{Any, AnyPool, Executor, Transaction};
+use std::path::Path;
+use std::time::Duration;
+
+static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("migrations/sqlite");
+static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("migrations/postgres");
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Engine {
+    Sqlite,
+    Postgres,
+}
+
+impl Engine {
+    pub fn of_url(url: &str) -> Result<Self, sqlx::Error> {
+        if url.starts_with("sqlite:") {
+            Ok(Engine::Sqlite)
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Ok(Engine::Postgres)
+        } else {
+            Err(sqlx::Error::Configuration(
+                "DATABASE_URL must start with sqlite: or postgres://".into(),
+            ))
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct Db {
+    pool: AnyPool,
+    engine: Engine,
+}
+
+pub type Tx = Transaction<'static, Any>;
+
+impl Db {
+    /// Connects, creating an SQLite file (and its folder) if needed, and brings the schema up to
+    /// date. Safe to call from several instances at once: sqlx takes a migration lock.
+    pub async fn connect(url: &str) -> Result<Self, sqlx::Error> {
+        install_default_drivers();
+        let engine = Engine::of_url(url)?;
+        let url = match engine {
+            Engine::Sqlite => {
+                create_sqlite_parent(url)?;
+                with_create_mode(url)
+            }
+            Engine::Postgres => url.to_owned(),
+        };
+        let options = AnyPoolOptions::new()
+            .max_connections(match engine {
+                Engine::Sqlite => 8,
+                Engine::Postgres => 16,
+            })
+            .acquire_timeout(Duration::from_secs(10));
+        let pool = match engine {
+            // WAL lets readers go on while one writer commits; the busy timeout makes a second
+            // writer wait rather than fail.
+            Engine::Sqlite => options.after_connect(|conn, _| {
+                Box::pin(async move {
+                    conn.execute(
+                        "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
+                         PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON;",
+                    )
+                    .await?;
+                    Ok(())
+                })
+            }),
+            Engine::Postgres => options,
+        }
+        .connect(&url)
+        .await?;
+        let db = Self { pool, engine };
+        db.migrate().await?;
+        Ok(db)
+    }
+
+    async fn migrate(&self) -> Result<(), sqlx::Error> {
+        let migrator = match self.engine {
+            Engine::Sqlite => &SQLITE_MIGRATIONS,
+            Engine::Postgres => &POSTGRES_MIGRATIONS,
+        };
+        migrator.run(&self.pool).await?;
+        Ok(())
+    }
+
+    pub fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
+    pub fn engine(&self) -> Engine {
+        self.engine
+    }
+
+    /// A transaction that will write. SQLite takes the write lock up front (`IMMEDIATE`), so two
+    /// read-then-write transactions queue on the busy timeout instead of one failing with
+    /// "database is locked" when it tries to upgrade.
+    pub async fn begin(&self) -> Result<Tx, sqlx::Error> {
+        match self.engine {
+            Engine::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await,
+            Engine::Postgres => self.pool.begin().await,
+        }
+    }
+
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+fn create_sqlite_parent(url: &str) -> Result<(), sqlx::Error> {
+    let path = url
+        .trim_start_matches("sqlite://")
+        .trim_start_matches("sqlite:")
+        .split('?')
+        .next()
+        .unwrap_or_default();
+    if path.is_empty() || path == ":memory:" {
+        return Ok(());
+    }
+    if let Some(parent) = Path::new(path).parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent).map_err(sqlx::Error::Io)?;
+    }
+    Ok(())
+}
+
+/// A first start should create the database file rather than fail because it is not there yet.
+fn with_create_mode(url: &str) -> String {
+    if url.contains("mode=") || url.contains(":memory:") {
+        url.to_owned()
+    } else if url.contains('?') {
+        format!("{url}&mode=rwc")
+    } else {
+        format!("{url}?mode=rwc")
+    }
+}
+
+/// SQLite and PostgreSQL both keep flags as 0/1 integers here; these keep that detail in one place.
+pub(crate) fn flag(value: bool) -> i64 {
+    i64::from(value)
+}
+
+pub(crate) fn is_set(value: i64) -> bool {
+    value != 0
+}
+
+/// Whether an error is a uniqueness violation, which callers turn into a `Conflict`.
+pub(crate) fn is_unique_violation(err: &sqlx::Error) -> bool {
+    err.as_database_error()
+        .is_some_and(|e| e.kind() == sqlx::error::ErrorKind::UniqueViolation)
+}

@@ -1,0 +1,27 @@
+use model::fields::FieldError;
+use model::policy::PolicyViolation;
+
+/// What can go wrong in the domain, in terms a caller can act on. The `app` crate maps each to
+/// an HTTP status and a message; the database's own text never leaves the server.
+#[derive(Debug, thiserror::Error)]
+pub enum DomainError {
+    #[error("{0}")]
+    Invalid(#[from] FieldError),
+    #[error("the password does not meet the policy")]
+    Policy(Vec<PolicyViolation>),
+    #[error("not found")]
+    NotFound,
+    #[error("{0}")]
+    Conflict(String),
+    /// A failed sign-in or a missing session. Deliberately says nothing about which part failed.
+    #[error("invalid username or password")]
+    Unauthenticated,
+    #[error("forbidden")]
+    Forbidden,
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+pub type DomainResult<T> = Result<T, DomainError>;

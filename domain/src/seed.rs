@@ -1,0 +1,126 @@
+//! Demo data: realistic users in bulk, for demos and benchmarks.
+//!
+//! Seeded accounts get no password (nobody can sign in as them until an administrator sets
+//! one), so seeding a demo never creates accounts with a known password.
+
+use model::fields;
+use model::time::Timestamp;
+use rand::Rng;
+use rand::seq::SliceRandom;
+
+use crate::db::Db;
+use crate::error::DomainResult;
+use crate::users::search_text;
+
+const FIRST: &[&str] = &[
+    "Ada", "Alan", "Grace", "Linus", "Margaret", "Dennis", "Barbara", "Ken", "Frances", "Edsger",
+    "Radia", "Tim", "Katherine", "John", "Hedy", "Donald", "Sophie", "Niklaus", "Joan", "Brian",
+    "Anita", "Bjarne", "Shafi", "Guido", "Lynn", "Leslie", "Mary", "Vint", "Karen", "Whitfield",
+    "Annie", "Robin", "Jean", "Yukihiro", "Evelyn", "Rasmus", "Carol", "James", "Ida", "Fernando",
+];
+const LAST: &[&str] = &[
+    "Lovelace", "Turing", "Hopper", "Torvalds", "Hamilton", "Ritchie", "Liskov", "Thompson",
+    "Allen", "Dijkstra", "Perlman", "Berners-Lee", "Johnson", "McCarthy", "Lamarr", "Knuth",
+    "Wilson", "Wirth", "Clarke", "Kernighan", "Borg", "Stroustrup", "Goldwasser", "van Rossum",
+    "Conway", "Lamport", "Keller", "Cerf", "Jones", "Diffie", "Easley", "Milner", "Sammet",
+    "Matsumoto", "Berezin", "Lerdorf", "Shaw", "Gosling", "Rhodes", "Corbato",
+];
+const DOMAINS: &[&str] = &["example.com", "example.org", "corp.example.net"];
+
+/// Rows per INSERT: about 6,000 bound values, well under both engines' limits.
+const BATCH: usize = 500;
+
+struct Seeded {
+    id: String,
+    username: String,
+    display_name: String,
+    email: Option<String>,
+    active: bool,
+    external: bool,
+    flagged: bool,
+}
+
+fn make_user(rng: &mut impl Rng, serial: u64) -> Seeded {
+    let first = FIRST.choose(rng).copied().unwrap_or("Ada");
+    let last = LAST.choose(rng).copied().unwrap_or("Lovelace");
+    let username = format!(
+        "{}.{}{serial}",
+        first.to_lowercase(),
+        last.to_lowercase().replace([' ', '-'], "")
+    );
+    let roll: u32 = rng.gen_range(0..100);
+    Seeded {
+        id: uuid::Uuid::new_v4().to_string(),
+        email: (roll != 0).then(|| {
+            format!(
+                "{username}@{}",
+                DOMAINS.choose(rng).copied().unwrap_or("example.com")
+            )
+        }),
+        display_name: format!("{first} {last}"),
+        username,
+        active: roll >= 5,
+        external: (5..8).contains(&roll),
+        flagged: (8..10).contains(&roll),
+    }
+}
+
+/// Inserts `count` users and returns how many went in (a clash with an existing username is
+/// skipped, not an error).
+pub async fn seed_users(db: &Db, count: u64) -> DomainResult<u64> {
+    let mut rng = rand::thread_rng();
+    let base: u64 = rng.gen_range(0..1_000_000) * 1_000_000;
+    let now = Timestamp::now();
+    let mut inserted = 0;
+    let mut serial = 0;
+    while serial < count {
+        let n = usize::try_from((count - serial).min(BATCH as u64)).unwrap_or(BATCH);
+        let batch: Vec<Seeded> = (0..n)
+            .map(|i| make_user(&mut rng, base + serial + i as u64))
+            .collect();
+        serial += n as u64;
+        inserted += insert_batch(db, &batch, now).await?;
+    }
+    Ok(inserted)
+}
+
+async fn insert_batch(db: &Db, batch: &[Seeded], now: Timestamp) -> DomainResult<u64> {
+    const COLS: usize = 12;
+    let placeholders: Vec<String> = (0..batch.len())
+        .map(|row| {
+            // Twelve bound values a row; role, failure count and password time are constant.
+            let cells: Vec<String> = (1..=COLS).map(|c| format!("${}", row * COLS + c)).collect();
+            format!("({}, 'user', 0, NULL)", cells.join(", "))
+        })
+        .collect();
+    let sql = format!(
+        "INSERT INTO users (id, username, username_key, display_name, email, email_key, \
+         search_text, active, source, must_change_password, created_at, updated_at, \
+         role, failed_logins, password_changed_at) VALUES {} ON CONFLICT DO NOTHING",
+        placeholders.join(", ")
+    );
+    let mut query = sqlx::query(&sql);
+    for user in batch {
+        query = query
+            .bind(&user.id)
+            .bind(&user.username)
+            .bind(fields::username_key(&user.username))
+            .bind(&user.display_name)
+            .bind(user.email.as_deref())
+            .bind(user.email.as_deref().map(fields::email_key))
+            .bind(search_text(
+                &user.username,
+                &user.display_name,
+                user.email.as_deref(),
+            ))
+            .bind(i64::from(user.active))
+            .bind(if user.external { "external" } else { "local" })
+            .bind(i64::from(user.flagged))
+            .bind(now.millis())
+            .bind(now.millis());
+    }
+    let mut tx = db.begin().await?;
+    let done = query.execute(&mut *tx).await?;
+    tx.commit().await?;
+    Ok(done.rows_affected())
+}

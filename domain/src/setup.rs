@@ -1,0 +1,115 @@
+//! First start: while no administrator exists, a one-time setup link (printed on the console,
+//! never served) lets the person who runs the server create the first one.
+
+use model::time::Timestamp;
+use model::user::{Role, UserId};
+use model::{PolicyContext, fields::FieldError};
+
+use crate::Services;
+use crate::audit::{self, AuditEvent, Outcome, Party};
+use crate::db::Db;
+use crate::error::{DomainError, DomainResult};
+use crate::hashing::Password;
+use crate::tokens::SecretToken;
+use crate::users::{self, NewUser};
+
+const SETUP_LINK_HOURS: i64 = 24;
+
+/// A fresh setup token if the server has no active administrator yet. Each instance that
+/// starts without one prints its own link; whichever is used first wins and voids the rest.
+pub async fn issue_token_if_needed(db: &Db) -> DomainResult<Option<SecretToken>> {
+    if users::count_administrators(db.pool()).await? > 0 {
+        return Ok(None);
+    }
+    let now = Timestamp::now();
+    let token = SecretToken::generate();
+    sqlx::query("DELETE FROM setup_tokens WHERE expires_at <= $1")
+        .bind(now.millis())
+        .execute(db.pool())
+        .await?;
+    sqlx::query("INSERT INTO setup_tokens (token_hash, created_at, expires_at) VALUES ($1, $2, $3)")
+        .bind(token.digest().0)
+        .bind(now.millis())
+        .bind(now.plus_seconds(SETUP_LINK_HOURS * 3600).millis())
+        .execute(db.pool())
+        .await?;
+    Ok(Some(token))
+}
+
+pub struct FirstAdmin<'a> {
+    pub username: &'a str,
+    pub display_name: &'a str,
+    pub email: &'a str,
+    pub password: &'a Password,
+    pub confirm: &'a Password,
+}
+
+/// Whether a setup link is still good, so the page can say so before anyone types a password.
+pub async fn token_is_valid(db: &Db, token: &SecretToken) -> DomainResult<bool> {
+    let found: Option<(i64,)> =
+        sqlx::query_as("SELECT expires_at FROM setup_tokens WHERE token_hash = $1 AND expires_at > $2")
+            .bind(token.digest().0)
+            .bind(Timestamp::now().millis())
+            .fetch_optional(db.pool())
+            .await?;
+    Ok(found.is_some())
+}
+
+pub async fn create_first_admin(
+    services: &Services,
+    token: &SecretToken,
+    form: FirstAdmin<'_>,
+    ip: Option<String>,
+) -> DomainResult<UserId> {
+    let new = NewUser::new(form.username, form.display_name, form.email, Role::Administrator)?;
+    if form.password.as_str() != form.confirm.as_str() {
+        return Err(FieldError::new("confirm", "The two passwords do not match.").into());
+    }
+    let ctx = PolicyContext {
+        username: new.username.clone(),
+        email: new.email.clone(),
+    };
+    services
+        .policy
+        .check(form.password.as_str(), &ctx)
+        .map_err(DomainError::Policy)?;
+    let digest = services.hasher.hash(form.password).await?;
+
+    let now = Timestamp::now();
+    let mut tx = services.db.begin().await?;
+    // Consuming the token and checking for an administrator happen in the transaction that
+    // creates one, so two tabs racing with the same link cannot both succeed.
+    let consumed = sqlx::query("DELETE FROM setup_tokens WHERE token_hash = $1 AND expires_at > $2")
+        .bind(token.digest().0)
+        .bind(now.millis())
+        .execute(&mut *tx)
+        .await?;
+    if consumed.rows_affected() != 1 || users::count_administrators(&mut *tx).await? > 0 {
+        return Err(DomainError::Conflict(
+            "This setup link is no longer valid. Restart the server while no administrator \
+             exists to get a new one."
+                .into(),
+        ));
+    }
+    let id = users::insert(&mut tx, &new, Some(&digest), now).await?;
+    sqlx::query("DELETE FROM setup_tokens").execute(&mut *tx).await?;
+    let admin = Party {
+        id: id.clone(),
+        name: new.username.clone(),
+    };
+    audit::record(
+        &mut *tx,
+        &AuditEvent {
+            at: now,
+            actor: Some(admin.clone()),
+            target: Some(admin),
+            action: "setup.first_administrator",
+            outcome: Outcome::Success,
+            ip,
+            detail: None,
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(id)
+}

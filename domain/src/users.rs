@@ -1,0 +1,300 @@
+//! The users table: every query that reads or writes it.
+
+use model::fields;
+use model::time::Timestamp;
+use model::user::{Role, UserId, UserSource, UserSummary};
+use sqlx::{Any, Executor};
+
+use crate::db::{Db, Tx, flag, is_set, is_unique_violation};
+use crate::error::{DomainError, DomainResult};
+use crate::hashing::PasswordDigest;
+
+const COLUMNS: &str = "id, username, display_name, email, active, source, role, password_hash, \
+     must_change_password, password_changed_at, failed_logins, locked_until, created_at, updated_at";
+
+#[derive(sqlx::FromRow)]
+struct UserRow {
+    id: String,
+    username: String,
+    display_name: String,
+    email: Option<String>,
+    active: i64,
+    source: String,
+    role: String,
+    password_hash: Option<String>,
+    must_change_password: i64,
+    password_changed_at: Option<i64>,
+    failed_logins: i64,
+    locked_until: Option<i64>,
+    created_at: i64,
+    updated_at: i64,
+}
+
+/// A user as the server knows them, hash included. Never sent to a browser: [`User::summary`]
+/// is the wire form.
+#[derive(Clone, Debug)]
+pub struct User {
+    pub id: UserId,
+    pub username: String,
+    pub display_name: String,
+    pub email: Option<String>,
+    pub active: bool,
+    pub source: UserSource,
+    pub role: Role,
+    pub password_hash: Option<PasswordDigest>,
+    pub must_change_password: bool,
+    pub password_changed_at: Option<Timestamp>,
+    pub failed_logins: i64,
+    pub locked_until: Option<Timestamp>,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+impl TryFrom<UserRow> for User {
+    type Error = DomainError;
+
+    fn try_from(row: UserRow) -> DomainResult<Self> {
+        let corrupt = |what: &str| DomainError::Internal(format!("user {}: bad {what}", row.id));
+        Ok(User {
+            source: row.source.parse().map_err(|_| corrupt("source"))?,
+            role: row.role.parse().map_err(|_| corrupt("role"))?,
+            id: UserId(row.id),
+            username: row.username,
+            display_name: row.display_name,
+            email: row.email,
+            active: is_set(row.active),
+            password_hash: row.password_hash.map(PasswordDigest),
+            must_change_password: is_set(row.must_change_password),
+            password_changed_at: row.password_changed_at.map(Timestamp),
+            failed_logins: row.failed_logins,
+            locked_until: row.locked_until.map(Timestamp),
+            created_at: Timestamp(row.created_at),
+            updated_at: Timestamp(row.updated_at),
+        })
+    }
+}
+
+impl User {
+    pub fn summary(&self) -> UserSummary {
+        UserSummary {
+            id: self.id.clone(),
+            username: self.username.clone(),
+            display_name: self.display_name.clone(),
+            email: self.email.clone(),
+            role: self.role,
+            source: self.source,
+            active: self.active,
+            must_change_password: self.must_change_password,
+            locked_until: self.locked_until,
+        }
+    }
+
+    pub fn is_locked(&self, now: Timestamp) -> bool {
+        self.locked_until.is_some_and(|until| until > now)
+    }
+}
+
+/// A user about to be created. Fields are validated by [`NewUser::new`].
+#[derive(Clone, Debug)]
+pub struct NewUser {
+    pub username: String,
+    pub display_name: String,
+    pub email: Option<String>,
+    pub role: Role,
+    pub source: UserSource,
+    pub must_change_password: bool,
+}
+
+impl NewUser {
+    pub fn new(
+        username: &str,
+        display_name: &str,
+        email: &str,
+        role: Role,
+    ) -> Result<Self, fields::FieldError> {
+        Ok(Self {
+            username: fields::username(username)?,
+            display_name: fields::display_name(display_name)?,
+            email: fields::email(email)?,
+            role,
+            source: UserSource::Local,
+            must_change_password: false,
+        })
+    }
+}
+
+/// What the search box matches: name, username and email, folded once at write time so a
+/// search is one `LIKE` on one column in either engine.
+pub(crate) fn search_text(username: &str, display_name: &str, email: Option<&str>) -> String {
+    format!(
+        "{} {} {}",
+        username.to_lowercase(),
+        display_name.to_lowercase(),
+        email.unwrap_or_default().to_lowercase()
+    )
+}
+
+pub async fn insert(
+    tx: &mut Tx,
+    new: &NewUser,
+    password: Option<&PasswordDigest>,
+    now: Timestamp,
+) -> DomainResult<UserId> {
+    let id = UserId(uuid::Uuid::new_v4().to_string());
+    sqlx::query(
+        "INSERT INTO users (id, username, username_key, display_name, email, email_key, \
+         search_text, active, source, role, password_hash, must_change_password, \
+         password_changed_at, failed_logins, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, 1, $8, $9, $10, $11, $12, 0, $13, $13)",
+    )
+    .bind(&id.0)
+    .bind(&new.username)
+    .bind(fields::username_key(&new.username))
+    .bind(&new.display_name)
+    .bind(new.email.as_deref())
+    .bind(new.email.as_deref().map(fields::email_key))
+    .bind(search_text(
+        &new.username,
+        &new.display_name,
+        new.email.as_deref(),
+    ))
+    .bind(new.source.as_str())
+    .bind(new.role.as_str())
+    .bind(password.map(|p| p.0.as_str()))
+    .bind(flag(new.must_change_password))
+    .bind(password.map(|_| now.millis()))
+    .bind(now.millis())
+    .execute(&mut **tx)
+    .await
+    .map_err(|e| {
+        if is_unique_violation(&e) {
+            DomainError::Conflict("A user with that username or email already exists.".into())
+        } else {
+            e.into()
+        }
+    })?;
+    Ok(id)
+}
+
+pub async fn get<'e>(
+    exec: impl Executor<'e, Database = Any>,
+    id: &UserId,
+) -> DomainResult<Option<User>> {
+    let sql = format!("SELECT {COLUMNS} FROM users WHERE id = $1");
+    sqlx::query_as::<_, UserRow>(&sql)
+        .bind(&id.0)
+        .fetch_optional(exec)
+        .await?
+        .map(User::try_from)
+        .transpose()
+}
+
+/// The account a sign-in name refers to: a username first, else an email address.
+pub async fn find_by_login_name(db: &Db, name: &str) -> DomainResult<Option<User>> {
+    let key = name.trim().to_lowercase();
+    let sql = format!(
+        "SELECT {COLUMNS} FROM users WHERE username_key = $1 OR email_key = $1 \
+         ORDER BY CASE WHEN username_key = $1 THEN 0 ELSE 1 END LIMIT 1"
+    );
+    sqlx::query_as::<_, UserRow>(&sql)
+        .bind(key)
+        .fetch_optional(db.pool())
+        .await?
+        .map(User::try_from)
+        .transpose()
+}
+
+/// One page of users in username order, after the keyset cursor `after` (the last username key
+/// of the previous page). The walk follows the unique index on `username_key`, so page 2,000
+/// costs what page 1 does.
+pub async fn list_page(
+    db: &Db,
+    search: &str,
+    after: Option<&str>,
+    limit: u32,
+) -> DomainResult<(Vec<User>, Option<String>)> {
+    let pattern = format!("%{}%", escape_like(search));
+    let sql = format!(
+        "SELECT {COLUMNS} FROM users \
+         WHERE username_key > $1 AND ($2 = '' OR search_text LIKE $3 ESCAPE '\\') \
+         ORDER BY username_key LIMIT $4"
+    );
+    let rows = sqlx::query_as::<_, UserRow>(&sql)
+        .bind(after.unwrap_or(""))
+        .bind(search)
+        .bind(pattern)
+        .bind(i64::from(limit) + 1)
+        .fetch_all(db.pool())
+        .await?;
+    let mut users = rows
+        .into_iter()
+        .map(User::try_from)
+        .collect::<DomainResult<Vec<_>>>()?;
+    let next = if users.len() > limit as usize {
+        users.truncate(limit as usize);
+        users.last().map(|u| fields::username_key(&u.username))
+    } else {
+        None
+    };
+    Ok((users, next))
+}
+
+fn escape_like(term: &str) -> String {
+    term.replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_")
+}
+
+pub async fn count_administrators<'e>(exec: impl Executor<'e, Database = Any>) -> DomainResult<i64> {
+    let (count,): (i64,) = sqlx::query_as(
+        "SELECT COUNT(*) FROM users WHERE role = 'administrator' AND active = 1",
+    )
+    .fetch_one(exec)
+    .await?;
+    Ok(count)
+}
+
+/// Counts a failed sign-in and locks the account once `threshold` failures run together. One
+/// statement, so concurrent failures cannot lose a count.
+pub async fn record_failed_sign_in(
+    tx: &mut Tx,
+    id: &UserId,
+    threshold: i64,
+    locked_until: Timestamp,
+    now: Timestamp,
+) -> DomainResult<()> {
+    sqlx::query(
+        "UPDATE users SET failed_logins = failed_logins + 1, \
+         locked_until = CASE WHEN failed_logins + 1 >= $2 THEN $3 ELSE locked_until END, \
+         updated_at = $4 WHERE id = $1",
+    )
+    .bind(&id.0)
+    .bind(threshold)
+    .bind(locked_until.millis())
+    .bind(now.millis())
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+pub async fn clear_failed_sign_ins(tx: &mut Tx, id: &UserId, now: Timestamp) -> DomainResult<()> {
+    sqlx::query(
+        "UPDATE users SET failed_logins = 0, locked_until = NULL, updated_at = $2 \
+         WHERE id = $1 AND (failed_logins <> 0 OR locked_until IS NOT NULL)",
+    )
+    .bind(&id.0)
+    .bind(now.millis())
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn like_wildcards_are_taken_literally() {
+        assert_eq!(escape_like("50%_a\\b"), "50\\%\\_a\\\\b");
+    }
+}

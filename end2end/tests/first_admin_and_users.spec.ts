@@ -1,0 +1,91 @@
+import { expect, test } from '@playwright/test';
+import { startServer, RunningServer } from '../fixtures/server';
+import { ADMIN, createFirstAdmin, open, signIn } from '../fixtures/pages';
+
+let server: RunningServer;
+
+test.beforeAll(async () => {
+  server = await startServer({ seedUsers: 300 });
+});
+
+test.afterAll(async () => {
+  await server?.stop();
+});
+
+test('a new install is set up from the console link, then the admin finds a user', async ({ page }) => {
+  // The setup form checks the password policy as the person types.
+  await open(page, server.setupLink);
+  await page.getByLabel('New Password').fill('short');
+  await expect(page.getByRole('listitem').filter({ hasText: 'At least 15 characters' })).toHaveClass('unmet');
+  await page.getByLabel('New Password').fill(ADMIN.password);
+  await expect(page.getByRole('listitem').filter({ hasText: 'At least 15 characters' })).toHaveClass('met');
+
+  await createFirstAdmin(page, server.setupLink);
+  await expect(page.getByRole('status')).toContainText('Administrator created');
+
+  // The link was single-use.
+  await open(page, server.setupLink);
+  await expect(page.getByRole('alert')).toContainText('not valid any more');
+
+  await signIn(page, server.url, ADMIN.username, ADMIN.password);
+  await expect(page).toHaveURL(/\/users$/);
+  await expect(page.getByRole('heading', { name: 'Users' })).toBeVisible();
+  await expect(page.getByRole('navigation', { name: 'Console' })).toContainText('Accounts');
+
+  // Pick a seeded user from the first page and search for them by username.
+  const rows = page.locator('table.users-table tbody tr');
+  await expect(rows).toHaveCount(50);
+  const username = (await rows.nth(7).locator('td').nth(2).innerText()).trim();
+  const displayName = (await rows.nth(7).locator('td').nth(1).innerText()).trim();
+  await page.getByLabel('Search users').fill(username);
+  await page.getByRole('button', { name: 'Search' }).click();
+  await expect(page).toHaveURL(new RegExp(`q=${username.replace('.', '\\.')}`));
+  await expect(rows).toHaveCount(1);
+
+  // Opening the name shows the details panel beside the list, and the URL names the user.
+  await page.getByRole('link', { name: displayName }).click();
+  const panel = page.getByRole('complementary');
+  await expect(panel.getByRole('heading', { name: displayName })).toBeVisible();
+  await expect(panel.getByRole('tabpanel')).toContainText(username);
+  await expect(page).toHaveURL(/user=[0-9a-f-]{36}/);
+  await expect(rows).toHaveCount(1);
+
+  // The URL can be reloaded (or shared) and shows the same panel.
+  await open(page, page.url());
+  await expect(page.getByRole('complementary').getByRole('heading', { name: displayName })).toBeVisible();
+
+  await panel.getByRole('tab', { name: 'Activity' }).click();
+  await expect(panel.getByRole('tab', { name: 'Activity' })).toHaveAttribute('aria-selected', 'true');
+  await expect(panel.getByText('No activity recorded yet.')).toBeVisible();
+
+  await panel.getByRole('link', { name: 'Close user details' }).click();
+  await expect(page.getByRole('complementary')).toHaveCount(0);
+});
+
+test('a wrong password is refused with a clear message and no session', async ({ page }) => {
+  await signIn(page, server.url, ADMIN.username, 'not the password at all!');
+  await expect(page.getByRole('alert')).toContainText('Invalid username or password.');
+  await expect(page).toHaveURL(/\/login$/);
+  await open(page, `${server.url}/users`);
+  await expect(page).toHaveURL(/\/login$/);
+});
+
+test('the admin can page through users and sees their own sign-in in Activity', async ({ page }) => {
+  await signIn(page, server.url, ADMIN.username, ADMIN.password);
+  await expect(page).toHaveURL(/\/users$/);
+  const rows = page.locator('table.users-table tbody tr');
+  const firstOnPageOne = await rows.first().innerText();
+  await page.getByRole('link', { name: 'Next page' }).click();
+  await expect(page).toHaveURL(/after=/);
+  await expect(rows.first()).not.toHaveText(firstOnPageOne);
+  await page.getByRole('link', { name: 'First page' }).click();
+  await expect(rows.first()).toHaveText(firstOnPageOne);
+
+  await page.getByLabel('Search users').fill(ADMIN.username);
+  await page.getByRole('button', { name: 'Search' }).click();
+  await page.getByRole('link', { name: ADMIN.displayName }).click();
+  const panel = page.getByRole('complementary');
+  await panel.getByRole('tab', { name: 'Activity' }).click();
+  await expect(panel.getByRole('listitem').filter({ hasText: 'sign in' }).first()).toContainText('success');
+  await expect(panel.getByRole('listitem').filter({ hasText: 'setup first administrator' })).toBeVisible();
+});

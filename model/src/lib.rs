@@ -1,0 +1,13 @@
+//! What the browser and the server agree on: wire types, field rules and the password policy.
+//!
+//! Everything here compiles to WASM as well as natively, so a rule written once gives the
+//! browser instant feedback and the server its real check.
+
+pub mod fields;
+pub mod policy;
+pub mod secret;
+pub mod time;
+pub mod user;
+
+pub use policy::{PasswordPolicy, PolicyContext, PolicyViolation};
+pub use user::{Me, Permission, Role, UserId, UserSource};

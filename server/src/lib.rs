@@ -1,0 +1,29 @@
+#![recursion_limit = "256"]
+//! The `latchkey` server: configuration, the router and its middleware, and the commands of
+//! the binary. Domain rules live in `domain`; pages and server functions in `app`.
+
+pub mod config;
+pub mod middleware;
+pub mod router;
+
+use app::server::{AppState, WebConfig};
+use domain::{Db, Hasher, Services};
+use std::sync::Arc;
+
+/// Connects to the database (creating and migrating it) and assembles the shared state.
+pub async fn build_state(config: &config::Config) -> anyhow_free::Result<AppState> {
+    let db = Db::connect(&config.database_url).await?;
+    let hasher = Hasher::for_this_machine()?;
+    Ok(AppState {
+        leptos_options: config.leptos.clone(),
+        services: Services::new(db, hasher),
+        web: Arc::new(WebConfig::new(&config.public_url)),
+    })
+}
+
+/// A small boxed-error result for start-up paths, where the only thing to do with an error is
+/// to report it and exit.
+pub mod anyhow_free {
+    pub type Error = Box<dyn std::error::Error + Send + Sync>;
+    pub type Result<T> = std::result::Result<T, Error>;
+}

@@ -1,0 +1,110 @@
+#![recursion_limit = "256"]
+//! `latchkey`: serve the console (the default), seed demo users, or migrate the database.
+
+use clap::{Parser, Subcommand};
+use std::net::SocketAddr;
+use std::time::Duration;
+use tracing_subscriber::EnvFilter;
+
+use server::anyhow_free::Result;
+use server::config::Config;
+
+#[derive(Parser)]
+#[command(name = "latchkey", version, about = "Self-hosted password management for administrators")]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the console (the default).
+    Serve,
+    /// Insert realistic demo users (without passwords) for demos and benchmarks.
+    Seed {
+        /// How many users to add.
+        #[arg(long, default_value_t = 1000)]
+        users: u64,
+    },
+    /// Create or update the database schema, then exit.
+    Migrate,
+}
+
+#[tokio::main]
+async fn main() {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,leptos_axum=warn")),
+        )
+        .init();
+    let cli = Cli::parse();
+    if let Err(e) = run(cli.command.unwrap_or(Command::Serve)).await {
+        eprintln!("latchkey: {e}");
+        std::process::exit(1);
+    }
+}
+
+async fn run(command: Command) -> Result<()> {
+    let config = Config::from_env()?;
+    match command {
+        Command::Serve => serve(config).await,
+        Command::Seed { users } => {
+            let db = domain::Db::connect(&config.database_url).await?;
+            let started = std::time::Instant::now();
+            let inserted = domain::seed::seed_users(&db, users).await?;
+            println!(
+                "Inserted {inserted} demo users in {:.1} s.",
+                started.elapsed().as_secs_f64()
+            );
+            Ok(())
+        }
+        Command::Migrate => {
+            domain::Db::connect(&config.database_url).await?;
+            println!("Database is up to date.");
+            Ok(())
+        }
+    }
+}
+
+async fn serve(config: Config) -> Result<()> {
+    let state = server::build_state(&config).await?;
+    if let Some(token) = domain::setup::issue_token_if_needed(&state.services.db).await? {
+        // Printed, not logged: this console line is how the person who started the server
+        // becomes its first administrator.
+        println!(
+            "\nNo administrator exists yet. Open this one-time link to create the first one \
+             (valid for 24 hours):\n\n    {}/setup/{}\n",
+            state.web.public_url,
+            token.expose()
+        );
+    }
+    spawn_session_purger(state.services.db.clone());
+    let addr: SocketAddr = config.leptos.site_addr;
+    let listener = tokio::net::TcpListener::bind(addr).await?;
+    tracing::info!("Latchkey listening on http://{addr} (public URL {})", state.web.public_url);
+    axum::serve(
+        listener,
+        server::router::build(state).into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown_signal())
+    .await?;
+    Ok(())
+}
+
+fn spawn_session_purger(db: domain::Db) {
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(Duration::from_secs(3600));
+        loop {
+            every.tick().await;
+            let now = model::time::Timestamp::now();
+            if let Err(e) = domain::sessions::purge_expired(&db, now).await {
+                tracing::warn!(error = %e, "could not purge expired sessions");
+            }
+        }
+    });
+}
+
+async fn shutdown_signal() {
+    let _ = tokio::signal::ctrl_c().await;
+}

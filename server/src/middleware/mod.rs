@@ -1,0 +1,6 @@
+//! Cross-cutting HTTP concerns, each in its own layer.
+
+pub mod error_status;
+pub mod request_log;
+pub mod same_origin;
+pub mod security_headers;
