@@ -55,7 +55,7 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/setup/:token") view=SetupPage ssr=SsrMode::Async/>
                 <Route path=path!("/account") view=AccountPage ssr=SsrMode::Async/>
                 <ParentRoute path=path!("/users") view=AdminShell ssr=SsrMode::Async>
-                    <Route path=path!("") view=UsersPage/>
+                    <Route path=path!("") view=UsersPage ssr=SsrMode::Async/>
                 </ParentRoute>
             </Routes>
         </Router>
