@@ -6,8 +6,8 @@ use leptos_router::{SsrMode, path};
 use crate::auth::AuthContext;
 use crate::components::admin_shell::AdminShell;
 use crate::pages::{
-    account::AccountPage, home::HomePage, login::LoginPage, not_found::NotFound,
-    setup::SetupPage, users::UsersPage,
+    account::AccountPage, home::HomePage, login::LoginPage, not_found::NotFound, setup::SetupPage,
+    users::UsersPage,
 };
 
 /// The HTML document around every server-rendered page.

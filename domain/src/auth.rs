@@ -53,7 +53,10 @@ pub async fn sign_in(
     let user = users::find_by_login_name(&services.db, login_name).await?;
     let password_ok = services
         .hasher
-        .verify(password, user.as_ref().and_then(|u| u.password_hash.as_ref()))
+        .verify(
+            password,
+            user.as_ref().and_then(|u| u.password_hash.as_ref()),
+        )
         .await;
     let now = Timestamp::now();
     let Some(user) = user else {
@@ -99,15 +102,8 @@ pub async fn sign_in(
         Purpose::Full
     };
     users::clear_failed_sign_ins(&mut tx, &user.id, now).await?;
-    let token = sessions::create(
-        &mut tx,
-        &user.id,
-        purpose,
-        &services.sessions,
-        client,
-        now,
-    )
-    .await?;
+    let token =
+        sessions::create(&mut tx, &user.id, purpose, &services.sessions, client, now).await?;
     audit::record(
         &mut *tx,
         &AuditEvent {

@@ -123,7 +123,10 @@ fn create_sqlite_parent(url: &str) -> Result<(), sqlx::Error> {
     if path.is_empty() || path == ":memory:" {
         return Ok(());
     }
-    if let Some(parent) = Path::new(path).parent().filter(|p| !p.as_os_str().is_empty()) {
+    if let Some(parent) = Path::new(path)
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+    {
         std::fs::create_dir_all(parent).map_err(sqlx::Error::Io)?;
     }
     Ok(())

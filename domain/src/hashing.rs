@@ -147,7 +147,10 @@ mod tests {
         assert!(digest.0.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"));
         assert!(
             hasher
-                .verify(&Password::new("correct horse battery staple"), Some(&digest))
+                .verify(
+                    &Password::new("correct horse battery staple"),
+                    Some(&digest)
+                )
                 .await
         );
         assert!(
@@ -160,9 +163,16 @@ mod tests {
     #[tokio::test]
     async fn equivalent_unicode_forms_verify() {
         let hasher = Hasher::new(1).unwrap();
-        let digest = hasher.hash(&Password::new("café café café café")).await.unwrap();
+        let digest = hasher
+            .hash(&Password::new("café café café café"))
+            .await
+            .unwrap();
         let decomposed = "cafe\u{301} cafe\u{301} cafe\u{301} cafe\u{301}";
-        assert!(hasher.verify(&Password::new(decomposed), Some(&digest)).await);
+        assert!(
+            hasher
+                .verify(&Password::new(decomposed), Some(&digest))
+                .await
+        );
     }
 
     #[tokio::test]

@@ -13,17 +13,88 @@ use crate::error::DomainResult;
 use crate::users::search_text;
 
 const FIRST: &[&str] = &[
-    "Ada", "Alan", "Grace", "Linus", "Margaret", "Dennis", "Barbara", "Ken", "Frances", "Edsger",
-    "Radia", "Tim", "Katherine", "John", "Hedy", "Donald", "Sophie", "Niklaus", "Joan", "Brian",
-    "Anita", "Bjarne", "Shafi", "Guido", "Lynn", "Leslie", "Mary", "Vint", "Karen", "Whitfield",
-    "Annie", "Robin", "Jean", "Yukihiro", "Evelyn", "Rasmus", "Carol", "James", "Ida", "Fernando",
+    "Ada",
+    "Alan",
+    "Grace",
+    "Linus",
+    "Margaret",
+    "Dennis",
+    "Barbara",
+    "Ken",
+    "Frances",
+    "Edsger",
+    "Radia",
+    "Tim",
+    "Katherine",
+    "John",
+    "Hedy",
+    "Donald",
+    "Sophie",
+    "Niklaus",
+    "Joan",
+    "Brian",
+    "Anita",
+    "Bjarne",
+    "Shafi",
+    "Guido",
+    "Lynn",
+    "Leslie",
+    "Mary",
+    "Vint",
+    "Karen",
+    "Whitfield",
+    "Annie",
+    "Robin",
+    "Jean",
+    "Yukihiro",
+    "Evelyn",
+    "Rasmus",
+    "Carol",
+    "James",
+    "Ida",
+    "Fernando",
 ];
 const LAST: &[&str] = &[
-    "Lovelace", "Turing", "Hopper", "Torvalds", "Hamilton", "Ritchie", "Liskov", "Thompson",
-    "Allen", "Dijkstra", "Perlman", "Berners-Lee", "Johnson", "McCarthy", "Lamarr", "Knuth",
-    "Wilson", "Wirth", "Clarke", "Kernighan", "Borg", "Stroustrup", "Goldwasser", "van Rossum",
-    "Conway", "Lamport", "Keller", "Cerf", "Jones", "Diffie", "Easley", "Milner", "Sammet",
-    "Matsumoto", "Berezin", "Lerdorf", "Shaw", "Gosling", "Rhodes", "Corbato",
+    "Lovelace",
+    "Turing",
+    "Hopper",
+    "Torvalds",
+    "Hamilton",
+    "Ritchie",
+    "Liskov",
+    "Thompson",
+    "Allen",
+    "Dijkstra",
+    "Perlman",
+    "Berners-Lee",
+    "Johnson",
+    "McCarthy",
+    "Lamarr",
+    "Knuth",
+    "Wilson",
+    "Wirth",
+    "Clarke",
+    "Kernighan",
+    "Borg",
+    "Stroustrup",
+    "Goldwasser",
+    "van Rossum",
+    "Conway",
+    "Lamport",
+    "Keller",
+    "Cerf",
+    "Jones",
+    "Diffie",
+    "Easley",
+    "Milner",
+    "Sammet",
+    "Matsumoto",
+    "Berezin",
+    "Lerdorf",
+    "Shaw",
+    "Gosling",
+    "Rhodes",
+    "Corbato",
 ];
 const DOMAINS: &[&str] = &["example.com", "example.org", "corp.example.net"];
 
@@ -69,7 +140,11 @@ fn make_user(rng: &mut impl Rng, serial: u64) -> Seeded {
 /// skipped, not an error).
 pub async fn seed_users(db: &Db, count: u64) -> DomainResult<u64> {
     let mut rng = rand::thread_rng();
-    let base: u64 = rng.gen_range(0..1_000_000) * 1_000_000;
+    // Numbering continues after the users already there, so a second seeding adds new names.
+    let (existing,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM users")
+        .fetch_one(db.pool())
+        .await?;
+    let base = u64::try_from(existing).unwrap_or(0) + 1;
     let now = Timestamp::now();
     let mut inserted = 0;
     let mut serial = 0;

@@ -82,7 +82,12 @@ pub async fn create(
     .bind(now.millis())
     .bind(now.millis().saturating_add(millis(policy.absolute)))
     .bind(client.ip.as_deref())
-    .bind(client.user_agent.as_deref().map(|ua| ua.chars().take(256).collect::<String>()))
+    .bind(
+        client
+            .user_agent
+            .as_deref()
+            .map(|ua| ua.chars().take(256).collect::<String>()),
+    )
     .execute(&mut **tx)
     .await?;
     Ok(token)

@@ -27,12 +27,14 @@ pub async fn issue_token_if_needed(db: &Db) -> DomainResult<Option<SecretToken>>
         .bind(now.millis())
         .execute(db.pool())
         .await?;
-    sqlx::query("INSERT INTO setup_tokens (token_hash, created_at, expires_at) VALUES ($1, $2, $3)")
-        .bind(token.digest().0)
-        .bind(now.millis())
-        .bind(now.plus_seconds(SETUP_LINK_HOURS * 3600).millis())
-        .execute(db.pool())
-        .await?;
+    sqlx::query(
+        "INSERT INTO setup_tokens (token_hash, created_at, expires_at) VALUES ($1, $2, $3)",
+    )
+    .bind(token.digest().0)
+    .bind(now.millis())
+    .bind(now.plus_seconds(SETUP_LINK_HOURS * 3600).millis())
+    .execute(db.pool())
+    .await?;
     Ok(Some(token))
 }
 
@@ -46,12 +48,13 @@ pub struct FirstAdmin<'a> {
 
 /// Whether a setup link is still good, so the page can say so before anyone types a password.
 pub async fn token_is_valid(db: &Db, token: &SecretToken) -> DomainResult<bool> {
-    let found: Option<(i64,)> =
-        sqlx::query_as("SELECT expires_at FROM setup_tokens WHERE token_hash = $1 AND expires_at > $2")
-            .bind(token.digest().0)
-            .bind(Timestamp::now().millis())
-            .fetch_optional(db.pool())
-            .await?;
+    let found: Option<(i64,)> = sqlx::query_as(
+        "SELECT expires_at FROM setup_tokens WHERE token_hash = $1 AND expires_at > $2",
+    )
+    .bind(token.digest().0)
+    .bind(Timestamp::now().millis())
+    .fetch_optional(db.pool())
+    .await?;
     Ok(found.is_some())
 }
 
@@ -61,7 +64,12 @@ pub async fn create_first_admin(
     form: FirstAdmin<'_>,
     ip: Option<String>,
 ) -> DomainResult<UserId> {
-    let new = NewUser::new(form.username, form.display_name, form.email, Role::Administrator)?;
+    let new = NewUser::new(
+        form.username,
+        form.display_name,
+        form.email,
+        Role::Administrator,
+    )?;
     if form.password.as_str() != form.confirm.as_str() {
         return Err(FieldError::new("confirm", "The two passwords do not match.").into());
     }
@@ -79,11 +87,12 @@ pub async fn create_first_admin(
     let mut tx = services.db.begin().await?;
     // Consuming the token and checking for an administrator happen in the transaction that
     // creates one, so two tabs racing with the same link cannot both succeed.
-    let consumed = sqlx::query("DELETE FROM setup_tokens WHERE token_hash = $1 AND expires_at > $2")
-        .bind(token.digest().0)
-        .bind(now.millis())
-        .execute(&mut *tx)
-        .await?;
+    let consumed =
+        sqlx::query("DELETE FROM setup_tokens WHERE token_hash = $1 AND expires_at > $2")
+            .bind(token.digest().0)
+            .bind(now.millis())
+            .execute(&mut *tx)
+            .await?;
     if consumed.rows_affected() != 1 || users::count_administrators(&mut *tx).await? > 0 {
         return Err(DomainError::Conflict(
             "This setup link is no longer valid. Restart the server while no administrator \
@@ -92,7 +101,9 @@ pub async fn create_first_admin(
         ));
     }
     let id = users::insert(&mut tx, &new, Some(&digest), now).await?;
-    sqlx::query("DELETE FROM setup_tokens").execute(&mut *tx).await?;
+    sqlx::query("DELETE FROM setup_tokens")
+        .execute(&mut *tx)
+        .await?;
     let admin = Party {
         id: id.clone(),
         name: new.username.clone(),

@@ -245,12 +245,13 @@ fn escape_like(term: &str) -> String {
         .replace('_', "\\_")
 }
 
-pub async fn count_administrators<'e>(exec: impl Executor<'e, Database = Any>) -> DomainResult<i64> {
-    let (count,): (i64,) = sqlx::query_as(
-        "SELECT COUNT(*) FROM users WHERE role = 'administrator' AND active = 1",
-    )
-    .fetch_one(exec)
-    .await?;
+pub async fn count_administrators<'e>(
+    exec: impl Executor<'e, Database = Any>,
+) -> DomainResult<i64> {
+    let (count,): (i64,) =
+        sqlx::query_as("SELECT COUNT(*) FROM users WHERE role = 'administrator' AND active = 1")
+            .fetch_one(exec)
+            .await?;
     Ok(count)
 }
 

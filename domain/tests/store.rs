@@ -49,29 +49,41 @@ async fn audit_actions(db: &Db) -> Vec<(String, String)> {
         .unwrap()
 }
 
-both_engines!(signs_in_by_username_or_email_in_any_case, |db: Db| async move {
-    let s = services(db);
-    create_user(&s, "Ada", "Ada@Example.com", Role::User).await;
-    for name in ["ada", "ADA", "ada@example.com", " Ada@EXAMPLE.com "] {
-        let signed = auth::sign_in(&s, name, &Password::new(GOOD), &client())
-            .await
-            .unwrap_or_else(|e| panic!("{name}: {e}"));
-        assert_eq!(signed.user.username, "Ada");
-        assert_eq!(signed.purpose, Purpose::Full);
+both_engines!(
+    signs_in_by_username_or_email_in_any_case,
+    |db: Db| async move {
+        let s = services(db);
+        create_user(&s, "Ada", "Ada@Example.com", Role::User).await;
+        for name in ["ada", "ADA", "ada@example.com", " Ada@EXAMPLE.com "] {
+            let signed = auth::sign_in(&s, name, &Password::new(GOOD), &client())
+                .await
+                .unwrap_or_else(|e| panic!("{name}: {e}"));
+            assert_eq!(signed.user.username, "Ada");
+            assert_eq!(signed.purpose, Purpose::Full);
+        }
     }
-});
+);
 
 both_engines!(every_failure_gets_the_same_answer, |db: Db| async move {
     let s = services(db);
     let id = create_user(&s, "grace", "grace@example.com", Role::User).await;
-    let wrong = auth::sign_in(&s, "grace", &Password::new("not the password at all"), &client()).await;
+    let wrong = auth::sign_in(
+        &s,
+        "grace",
+        &Password::new("not the password at all"),
+        &client(),
+    )
+    .await;
     let unknown = auth::sign_in(&s, "nobody", &Password::new(GOOD), &client()).await;
     let huge = auth::sign_in(&s, "grace", &Password::new("x".repeat(10_000)), &client()).await;
     for result in [wrong, unknown, huge] {
         assert!(matches!(result, Err(DomainError::Unauthenticated)));
     }
     let user = users::get(s.db.pool(), &id).await.unwrap().unwrap();
-    assert_eq!(user.failed_logins, 1, "only the real attempt on a real account counts");
+    assert_eq!(
+        user.failed_logins, 1,
+        "only the real attempt on a real account counts"
+    );
     assert_eq!(
         audit_actions(&s.db).await,
         vec![("sign_in".into(), "failure".into())]
@@ -82,7 +94,13 @@ both_engines!(repeated_failures_lock_the_account, |db: Db| async move {
     let s = services(db);
     let id = create_user(&s, "linus", "", Role::User).await;
     for _ in 0..LOCK_THRESHOLD {
-        let _ = auth::sign_in(&s, "linus", &Password::new("wrong wrong wrong wrong"), &client()).await;
+        let _ = auth::sign_in(
+            &s,
+            "linus",
+            &Password::new("wrong wrong wrong wrong"),
+            &client(),
+        )
+        .await;
     }
     let user = users::get(s.db.pool(), &id).await.unwrap().unwrap();
     assert!(user.is_locked(Timestamp::now()));
@@ -93,46 +111,54 @@ both_engines!(repeated_failures_lock_the_account, |db: Db| async move {
     ));
 });
 
-both_engines!(a_flagged_password_opens_only_a_restricted_session, |db: Db| async move {
-    let s = services(db);
-    let id = create_user(&s, "margaret", "", Role::User).await;
-    sqlx::query("UPDATE users SET must_change_password = 1 WHERE id = $1")
-        .bind(&id.0)
-        .execute(s.db.pool())
-        .await
-        .unwrap();
-    let signed = auth::sign_in(&s, "margaret", &Password::new(GOOD), &client())
-        .await
-        .unwrap();
-    assert_eq!(signed.purpose, Purpose::PasswordChange);
-    let session = sessions::authenticate(&s.db, &signed.token, &s.sessions, Timestamp::now())
-        .await
-        .unwrap()
-        .unwrap();
-    assert_eq!(session.purpose, Purpose::PasswordChange);
-});
+both_engines!(
+    a_flagged_password_opens_only_a_restricted_session,
+    |db: Db| async move {
+        let s = services(db);
+        let id = create_user(&s, "margaret", "", Role::User).await;
+        sqlx::query("UPDATE users SET must_change_password = 1 WHERE id = $1")
+            .bind(&id.0)
+            .execute(s.db.pool())
+            .await
+            .unwrap();
+        let signed = auth::sign_in(&s, "margaret", &Password::new(GOOD), &client())
+            .await
+            .unwrap();
+        assert_eq!(signed.purpose, Purpose::PasswordChange);
+        let session = sessions::authenticate(&s.db, &signed.token, &s.sessions, Timestamp::now())
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(session.purpose, Purpose::PasswordChange);
+    }
+);
 
-both_engines!(disabled_users_cannot_sign_in_or_keep_sessions, |db: Db| async move {
-    let s = services(db);
-    let id = create_user(&s, "dennis", "", Role::User).await;
-    let signed = auth::sign_in(&s, "dennis", &Password::new(GOOD), &client())
-        .await
-        .unwrap();
-    sqlx::query("UPDATE users SET active = 0 WHERE id = $1")
-        .bind(&id.0)
-        .execute(s.db.pool())
-        .await
-        .unwrap();
-    let now = Timestamp::now();
-    assert!(sessions::authenticate(&s.db, &signed.token, &s.sessions, now)
-        .await
-        .unwrap()
-        .is_none());
-    assert!(matches!(
-        auth::sign_in(&s, "dennis", &Password::new(GOOD), &client()).await,
-        Err(DomainError::Unauthenticated)
-    ));
-});
+both_engines!(
+    disabled_users_cannot_sign_in_or_keep_sessions,
+    |db: Db| async move {
+        let s = services(db);
+        let id = create_user(&s, "dennis", "", Role::User).await;
+        let signed = auth::sign_in(&s, "dennis", &Password::new(GOOD), &client())
+            .await
+            .unwrap();
+        sqlx::query("UPDATE users SET active = 0 WHERE id = $1")
+            .bind(&id.0)
+            .execute(s.db.pool())
+            .await
+            .unwrap();
+        let now = Timestamp::now();
+        assert!(
+            sessions::authenticate(&s.db, &signed.token, &s.sessions, now)
+                .await
+                .unwrap()
+                .is_none()
+        );
+        assert!(matches!(
+            auth::sign_in(&s, "dennis", &Password::new(GOOD), &client()).await,
+            Err(DomainError::Unauthenticated)
+        ));
+    }
+);
 
 both_engines!(sessions_expire_and_can_be_revoked, |db: Db| async move {
     let s = services(db);
@@ -155,7 +181,10 @@ both_engines!(sessions_expire_and_can_be_revoked, |db: Db| async move {
     let idle = i64::try_from(s.sessions.idle.as_secs()).unwrap();
     assert!(!live(now.plus_seconds(idle + 1)).await, "idle expiry");
     let absolute = i64::try_from(s.sessions.absolute.as_secs()).unwrap();
-    assert!(!live(now.plus_seconds(absolute + 1)).await, "absolute expiry");
+    assert!(
+        !live(now.plus_seconds(absolute + 1)).await,
+        "absolute expiry"
+    );
     assert!(
         sessions::authenticate(&s.db, &SecretToken::from_client("forged"), &s.sessions, now)
             .await
@@ -163,7 +192,10 @@ both_engines!(sessions_expire_and_can_be_revoked, |db: Db| async move {
             .is_none()
     );
     let mut tx = s.db.begin().await.unwrap();
-    assert_eq!(sessions::revoke_all_for_user(&mut tx, &id).await.unwrap(), 1);
+    assert_eq!(
+        sessions::revoke_all_for_user(&mut tx, &id).await.unwrap(),
+        1
+    );
     tx.commit().await.unwrap();
     assert!(!live(now).await, "revoked");
     let stored: Vec<(String,)> = sqlx::query_as("SELECT id_hash FROM sessions")
@@ -191,63 +223,73 @@ both_engines!(the_audit_trail_is_append_only, |db: Db| async move {
     let s = services(db);
     create_user(&s, "frances", "", Role::User).await;
     let _ = auth::sign_in(&s, "frances", &Password::new(GOOD), &client()).await;
-    assert!(sqlx::query("UPDATE audit_events SET outcome = 'success'")
-        .execute(s.db.pool())
-        .await
-        .is_err());
-    assert!(sqlx::query("DELETE FROM audit_events")
-        .execute(s.db.pool())
-        .await
-        .is_err());
+    assert!(
+        sqlx::query("UPDATE audit_events SET outcome = 'success'")
+            .execute(s.db.pool())
+            .await
+            .is_err()
+    );
+    assert!(
+        sqlx::query("DELETE FROM audit_events")
+            .execute(s.db.pool())
+            .await
+            .is_err()
+    );
     assert_eq!(audit_actions(&s.db).await.len(), 1);
 });
 
-both_engines!(setup_link_creates_exactly_one_first_administrator, |db: Db| async move {
-    let s = services(db);
-    let token = setup::issue_token_if_needed(&s.db).await.unwrap().unwrap();
-    let password = Password::new(GOOD);
-    let short = Password::new("too short");
-    let form = |p: &'static str| FirstAdmin {
-        username: p,
-        display_name: "Root Admin",
-        email: "root@example.com",
-        password: &password,
-        confirm: &password,
-    };
-    // A policy violation changes nothing and leaves the link usable.
-    let weak = FirstAdmin {
-        password: &short,
-        confirm: &short,
-        ..form("root")
-    };
-    assert!(matches!(
-        setup::create_first_admin(&s, &token, weak, None).await,
-        Err(DomainError::Policy(_))
-    ));
-    let mismatch = FirstAdmin {
-        confirm: &short,
-        ..form("root")
-    };
-    assert!(matches!(
-        setup::create_first_admin(&s, &token, mismatch, None).await,
-        Err(DomainError::Invalid(_))
-    ));
-    assert!(setup::token_is_valid(&s.db, &token).await.unwrap());
-    assert!(matches!(
-        setup::create_first_admin(&s, &SecretToken::from_client("guess"), form("root"), None).await,
-        Err(DomainError::Conflict(_))
-    ));
-    setup::create_first_admin(&s, &token, form("root"), None)
-        .await
-        .unwrap();
-    assert!(matches!(
-        setup::create_first_admin(&s, &token, form("root2"), None).await,
-        Err(DomainError::Conflict(_))
-    ));
-    assert!(setup::issue_token_if_needed(&s.db).await.unwrap().is_none());
-    let signed = auth::sign_in(&s, "root", &password, &client()).await.unwrap();
-    assert_eq!(signed.user.role, Role::Administrator);
-});
+both_engines!(
+    setup_link_creates_exactly_one_first_administrator,
+    |db: Db| async move {
+        let s = services(db);
+        let token = setup::issue_token_if_needed(&s.db).await.unwrap().unwrap();
+        let password = Password::new(GOOD);
+        let short = Password::new("too short");
+        let form = |p: &'static str| FirstAdmin {
+            username: p,
+            display_name: "Root Admin",
+            email: "root@example.com",
+            password: &password,
+            confirm: &password,
+        };
+        // A policy violation changes nothing and leaves the link usable.
+        let weak = FirstAdmin {
+            password: &short,
+            confirm: &short,
+            ..form("root")
+        };
+        assert!(matches!(
+            setup::create_first_admin(&s, &token, weak, None).await,
+            Err(DomainError::Policy(_))
+        ));
+        let mismatch = FirstAdmin {
+            confirm: &short,
+            ..form("root")
+        };
+        assert!(matches!(
+            setup::create_first_admin(&s, &token, mismatch, None).await,
+            Err(DomainError::Invalid(_))
+        ));
+        assert!(setup::token_is_valid(&s.db, &token).await.unwrap());
+        assert!(matches!(
+            setup::create_first_admin(&s, &SecretToken::from_client("guess"), form("root"), None)
+                .await,
+            Err(DomainError::Conflict(_))
+        ));
+        setup::create_first_admin(&s, &token, form("root"), None)
+            .await
+            .unwrap();
+        assert!(matches!(
+            setup::create_first_admin(&s, &token, form("root2"), None).await,
+            Err(DomainError::Conflict(_))
+        ));
+        assert!(setup::issue_token_if_needed(&s.db).await.unwrap().is_none());
+        let signed = auth::sign_in(&s, "root", &password, &client())
+            .await
+            .unwrap();
+        assert_eq!(signed.user.role, Role::Administrator);
+    }
+);
 
 both_engines!(keyset_pages_cover_every_user_once, |db: Db| async move {
     let inserted = domain::seed::seed_users(&db, 1_234).await.unwrap();
@@ -256,10 +298,16 @@ both_engines!(keyset_pages_cover_every_user_once, |db: Db| async move {
     let mut after: Option<String> = None;
     let mut pages = 0;
     loop {
-        let (page, next) = users::list_page(&db, "", after.as_deref(), 100).await.unwrap();
+        let (page, next) = users::list_page(&db, "", after.as_deref(), 100)
+            .await
+            .unwrap();
         pages += 1;
         for user in &page {
-            assert!(seen.insert(user.id.clone()), "{} listed twice", user.username);
+            assert!(
+                seen.insert(user.id.clone()),
+                "{} listed twice",
+                user.username
+            );
         }
         match next {
             Some(cursor) => after = Some(cursor),
@@ -269,7 +317,9 @@ both_engines!(keyset_pages_cover_every_user_once, |db: Db| async move {
     assert_eq!(seen.len(), 1_234);
     assert_eq!(pages, 13);
 
-    let (found, _) = users::list_page(&db, "lovelace", None, 2_000).await.unwrap();
+    let (found, _) = users::list_page(&db, "lovelace", None, 2_000)
+        .await
+        .unwrap();
     assert!(!found.is_empty());
     assert!(found.iter().all(|u| u.display_name.contains("Lovelace")));
     let (none, next) = users::list_page(&db, "100%_", None, 50).await.unwrap();

@@ -46,16 +46,15 @@ pub enum PolicyViolation {
 impl fmt::Display for PolicyViolation {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            PolicyViolation::TooShort { min, actual } => write!(
-                f,
-                "Use at least {min} characters (this one has {actual})."
-            ),
+            PolicyViolation::TooShort { min, actual } => {
+                write!(f, "Use at least {min} characters (this one has {actual}).")
+            }
             PolicyViolation::TooLong { max } => write!(f, "Use at most {max} characters."),
             PolicyViolation::ContainsUsername => f.write_str("Do not include the username."),
             PolicyViolation::ContainsEmail => f.write_str("Do not include the email address."),
-            PolicyViolation::Common => f.write_str(
-                "This password is too common or predictable: attackers try it first.",
-            ),
+            PolicyViolation::Common => {
+                f.write_str("This password is too common or predictable: attackers try it first.")
+            }
         }
     }
 }
@@ -110,7 +109,8 @@ impl PasswordPolicy {
             let email = normalize(email.trim()).to_lowercase();
             let local = email.split('@').next().unwrap_or_default();
             if !email.is_empty()
-                && (folded.contains(&email) || (local.chars().count() >= 3 && folded.contains(local)))
+                && (folded.contains(&email)
+                    || (local.chars().count() >= 3 && folded.contains(local)))
             {
                 found.push(PolicyViolation::ContainsEmail);
             }
@@ -169,7 +169,11 @@ fn is_common(folded: &str) -> bool {
     }
     let chars: Vec<char> = folded.chars().collect();
     (1..=4).any(|period| {
-        chars.len() >= period * 3 && chars.iter().enumerate().all(|(i, c)| *c == chars[i % period])
+        chars.len() >= period * 3
+            && chars
+                .iter()
+                .enumerate()
+                .all(|(i, c)| *c == chars[i % period])
     })
 }
 
@@ -199,7 +203,10 @@ mod tests {
         let decomposed = "e\u{301}".repeat(7) + "abcdefg";
         assert_eq!(
             policy.violations(&decomposed, &ctx()),
-            vec![PolicyViolation::TooShort { min: 15, actual: 14 }]
+            vec![PolicyViolation::TooShort {
+                min: 15,
+                actual: 14
+            }]
         );
         assert_eq!(normalize("ｆｕｌｌ"), "full");
     }
@@ -215,12 +222,16 @@ mod tests {
             policy.violations(&"x1y2z3".repeat(30), &ctx()),
             vec![PolicyViolation::TooLong { max: 128 }]
         );
-        assert!(policy
-            .violations("my name is ADA.LOVELACE!", &ctx())
-            .contains(&PolicyViolation::ContainsUsername));
-        assert!(policy
-            .violations("write to ada@example.com", &ctx())
-            .contains(&PolicyViolation::ContainsEmail));
+        assert!(
+            policy
+                .violations("my name is ADA.LOVELACE!", &ctx())
+                .contains(&PolicyViolation::ContainsUsername)
+        );
+        assert!(
+            policy
+                .violations("write to ada@example.com", &ctx())
+                .contains(&PolicyViolation::ContainsEmail)
+        );
         assert_eq!(
             policy.violations("aaaaaaaaaaaaaaaaaaaa", &ctx()),
             vec![PolicyViolation::Common]

@@ -71,6 +71,9 @@ mod tests {
             Timestamp(1_795_430_000_000).to_string(),
             "2026-11-23 10:33 UTC"
         );
-        assert_eq!(Timestamp(951_782_400_000).to_string(), "2000-02-29 00:00 UTC");
+        assert_eq!(
+            Timestamp(951_782_400_000).to_string(),
+            "2000-02-29 00:00 UTC"
+        );
     }
 }

@@ -10,7 +10,11 @@ use server::anyhow_free::Result;
 use server::config::Config;
 
 #[derive(Parser)]
-#[command(name = "latchkey", version, about = "Self-hosted password management for administrators")]
+#[command(
+    name = "latchkey",
+    version,
+    about = "Self-hosted password management for administrators"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
@@ -82,7 +86,10 @@ async fn serve(config: Config) -> Result<()> {
     spawn_session_purger(state.services.db.clone());
     let addr: SocketAddr = config.leptos.site_addr;
     let listener = tokio::net::TcpListener::bind(addr).await?;
-    tracing::info!("Latchkey listening on http://{addr} (public URL {})", state.web.public_url);
+    tracing::info!(
+        "Latchkey listening on http://{addr} (public URL {})",
+        state.web.public_url
+    );
     axum::serve(
         listener,
         server::router::build(state).into_make_service_with_connect_info::<SocketAddr>(),

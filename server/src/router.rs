@@ -27,7 +27,10 @@ pub fn build(state: AppState) -> Router {
         )
         .fallback(file_and_error_handler::<AppState, _>(shell))
         .layer(from_fn(error_status::server_fn_status))
-        .layer(from_fn_with_state(state.web.clone(), same_origin::same_origin_only))
+        .layer(from_fn_with_state(
+            state.web.clone(),
+            same_origin::same_origin_only,
+        ))
         .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
         .layer(from_fn(security_headers::add_security_headers))
         .layer(from_fn(request_log::log_requests))

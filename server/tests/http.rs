@@ -40,10 +40,16 @@ both_engines!(setup_sign_in_and_list_users, |db: Db| async move {
 
     let browser = server.browser();
     let response = browser
-        .call("login", &[("username", "ROOT"), ("password", ADMIN_PASSWORD)])
+        .call(
+            "login",
+            &[("username", "ROOT"), ("password", ADMIN_PASSWORD)],
+        )
         .await;
     assert_eq!(response.status(), 200);
-    let cookie = response.headers()["set-cookie"].to_str().unwrap().to_owned();
+    let cookie = response.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .to_owned();
     assert!(cookie.starts_with("latchkey_session="));
     for attribute in ["HttpOnly", "SameSite=Strict", "Path=/"] {
         assert!(cookie.contains(attribute), "{cookie} lacks {attribute}");
@@ -54,7 +60,12 @@ both_engines!(setup_sign_in_and_list_users, |db: Db| async move {
     assert_eq!(session["me"]["username"], "root");
     assert_eq!(session["me"]["role"], "administrator");
 
-    let page: Value = browser.call("users/list", &[("q", "")]).await.json().await.unwrap();
+    let page: Value = browser
+        .call("users/list", &[("q", "")])
+        .await
+        .json()
+        .await
+        .unwrap();
     assert_eq!(page["users"].as_array().unwrap().len(), 50);
     let cursor = page["next"].as_str().unwrap().to_owned();
     let second: Value = browser
@@ -65,13 +76,28 @@ both_engines!(setup_sign_in_and_list_users, |db: Db| async move {
         .unwrap();
     assert_ne!(second["users"][0]["id"], page["users"][0]["id"]);
 
-    let found: Value = browser.call("users/list", &[("q", "Root Ad")]).await.json().await.unwrap();
+    let found: Value = browser
+        .call("users/list", &[("q", "Root Ad")])
+        .await
+        .json()
+        .await
+        .unwrap();
     assert_eq!(found["users"].as_array().unwrap().len(), 1);
     let id = found["users"][0]["id"].as_str().unwrap().to_owned();
-    let details: Value = browser.call("users/details", &[("id", &id)]).await.json().await.unwrap();
+    let details: Value = browser
+        .call("users/details", &[("id", &id)])
+        .await
+        .json()
+        .await
+        .unwrap();
     assert_eq!(details["summary"]["email"], "root@example.com");
     assert!(details.get("password_hash").is_none());
-    let activity: Value = browser.call("users/activity", &[("id", &id)]).await.json().await.unwrap();
+    let activity: Value = browser
+        .call("users/activity", &[("id", &id)])
+        .await
+        .json()
+        .await
+        .unwrap();
     let actions: Vec<&str> = activity
         .as_array()
         .unwrap()
@@ -81,165 +107,231 @@ both_engines!(setup_sign_in_and_list_users, |db: Db| async move {
     assert_eq!(actions, ["sign_in", "setup.first_administrator"]);
 });
 
-both_engines!(anonymous_and_unprivileged_callers_are_refused, |db: Db| async move {
-    let server = TestServer::start(db).await;
-    let anonymous = server.browser();
-    let (status, body) = error_of(anonymous.call("users/list", &[("q", "")]).await).await;
-    assert_eq!((status, body), (401, Value::from("Unauthenticated")));
+both_engines!(
+    anonymous_and_unprivileged_callers_are_refused,
+    |db: Db| async move {
+        let server = TestServer::start(db).await;
+        let anonymous = server.browser();
+        let (status, body) = error_of(anonymous.call("users/list", &[("q", "")]).await).await;
+        assert_eq!((status, body), (401, Value::from("Unauthenticated")));
 
-    server.create_user("plain", Role::User).await;
-    let user = server.browser();
-    assert_eq!(user.sign_in("plain").await.json::<String>().await.unwrap(), "/account");
-    let (status, _) = error_of(user.call("users/list", &[("q", "")]).await).await;
-    assert_eq!(status, 403);
+        server.create_user("plain", Role::User).await;
+        let user = server.browser();
+        assert_eq!(
+            user.sign_in("plain").await.json::<String>().await.unwrap(),
+            "/account"
+        );
+        let (status, _) = error_of(user.call("users/list", &[("q", "")]).await).await;
+        assert_eq!(status, 403);
 
-    // Helpdesk: may find users (to set their passwords), may not read the audit trail.
-    let helpdesk_id = server.create_user("helpdesk", Role::PasswordManager).await;
-    let helpdesk = server.browser();
-    helpdesk.sign_in("helpdesk").await;
-    assert_eq!(helpdesk.call("users/list", &[("q", "")]).await.status(), 200);
-    let (status, _) = error_of(helpdesk.call("users/activity", &[("id", &helpdesk_id.0)]).await).await;
-    assert_eq!(status, 403);
-});
-
-both_engines!(a_flagged_session_reaches_nothing_else, |db: Db| async move {
-    let server = TestServer::start(db).await;
-    let id = server.create_user("flagged", Role::Administrator).await;
-    sqlx::query("UPDATE users SET must_change_password = 1 WHERE id = $1")
-        .bind(&id.0)
-        .execute(server.db().pool())
-        .await
-        .unwrap();
-    let browser = server.browser();
-    let next: String = browser.sign_in("flagged").await.json().await.unwrap();
-    assert_eq!(next, "/account/password");
-    let session: Value = browser.call("session", &[]).await.json().await.unwrap();
-    assert_eq!(session["password_change_required"], true);
-    let (status, _) = error_of(browser.call("users/list", &[("q", "")]).await).await;
-    assert_eq!(status, 403, "an administrator's restricted session is still restricted");
-});
-
-both_engines!(wrong_passwords_and_unknown_users_get_one_answer, |db: Db| async move {
-    let server = TestServer::start(db).await;
-    server.create_user("ada", Role::User).await;
-    let browser = server.browser();
-    for (username, password) in [("ada", "wrong password, quite long"), ("nobody", PASSWORD)] {
-        let response = browser
-            .call("login", &[("username", username), ("password", password)])
-            .await;
-        assert!(response.headers().get("set-cookie").is_none());
-        let (status, body) = error_of(response).await;
-        assert_eq!((status, body), (401, Value::from("InvalidCredentials")));
-    }
-    assert_eq!(server.count("sessions").await, 0);
-});
-
-both_engines!(bad_input_gets_a_specific_error_and_changes_nothing, |db: Db| async move {
-    let server = TestServer::start(db).await;
-    server.create_user("grace", Role::Administrator).await;
-    let browser = server.browser();
-
-    // A missing field.
-    let (status, body) = error_of(browser.call("login", &[("username", "grace")]).await).await;
-    assert_eq!(status, 400);
-    assert_eq!(body["Invalid"]["field"], "request");
-
-    // An over-long field.
-    let long_name = "g".repeat(300);
-    let (status, body) = error_of(
-        browser
-            .call("login", &[("username", long_name.as_str()), ("password", PASSWORD)])
-            .await,
-    )
-    .await;
-    assert_eq!(status, 400);
-    assert_eq!(body["Invalid"]["field"], "username");
-
-    // A body far beyond any form.
-    let huge = "x".repeat(200 * 1024);
-    let response = browser
-        .call("login", &[("username", "grace"), ("password", huge.as_str())])
+        // Helpdesk: may find users (to set their passwords), may not read the audit trail.
+        let helpdesk_id = server.create_user("helpdesk", Role::PasswordManager).await;
+        let helpdesk = server.browser();
+        helpdesk.sign_in("helpdesk").await;
+        assert_eq!(
+            helpdesk.call("users/list", &[("q", "")]).await.status(),
+            200
+        );
+        let (status, _) = error_of(
+            helpdesk
+                .call("users/activity", &[("id", &helpdesk_id.0)])
+                .await,
+        )
         .await;
-    assert_eq!(response.status(), 413);
-
-    // A setup attempt with a guessed token and a weak password.
-    let (status, _) = error_of(
-        browser
-            .call(
-                "setup",
-                &[
-                    ("token", "guessed"),
-                    ("username", "mallory"),
-                    ("display_name", "Mallory"),
-                    ("email", "m@example.com"),
-                    ("password", "short"),
-                    ("confirm", "short"),
-                ],
-            )
-            .await,
-    )
-    .await;
-    assert_eq!(status, 400);
-
-    assert_eq!(server.count("sessions").await, 0);
-    assert_eq!(server.count("users").await, 1);
-    let (failed,): (i64,) = sqlx::query_as("SELECT failed_logins FROM users")
-        .fetch_one(server.db().pool())
-        .await
-        .unwrap();
-    assert_eq!(failed, 0, "malformed requests never reach the password check");
-});
-
-both_engines!(cross_site_requests_and_get_mutations_are_refused, |db: Db| async move {
-    let server = TestServer::start(db).await;
-    server.create_user("ken", Role::Administrator).await;
-    let client = reqwest::Client::new();
-    let login = format!("{}/api/login", server.url);
-    let form = [("username", "ken"), ("password", PASSWORD)];
-    for (header, value) in [("Origin", "https://evil.example"), ("Sec-Fetch-Site", "cross-site")] {
-        let response = client.post(&login).header(header, value).form(&form).send().await.unwrap();
-        assert_eq!(response.status(), 403, "{header}: {value}");
+        assert_eq!(status, 403);
     }
-    let response = client.get(format!("{login}?username=ken&password=x")).send().await.unwrap();
-    assert_eq!(response.status(), 405);
-    assert_eq!(server.count("sessions").await, 0);
-    assert_eq!(server.count("audit_events").await, 0);
-});
+);
 
-both_engines!(signing_in_again_replaces_the_session_and_logout_ends_it, |db: Db| async move {
-    let server = TestServer::start(db).await;
-    server.create_user("barbara", Role::Administrator).await;
-    let browser = server.browser();
-    browser.sign_in("barbara").await;
-    browser.sign_in("barbara").await;
-    assert_eq!(server.count("sessions").await, 1, "the earlier session id was revoked");
+both_engines!(
+    a_flagged_session_reaches_nothing_else,
+    |db: Db| async move {
+        let server = TestServer::start(db).await;
+        let id = server.create_user("flagged", Role::Administrator).await;
+        sqlx::query("UPDATE users SET must_change_password = 1 WHERE id = $1")
+            .bind(&id.0)
+            .execute(server.db().pool())
+            .await
+            .unwrap();
+        let browser = server.browser();
+        let next: String = browser.sign_in("flagged").await.json().await.unwrap();
+        assert_eq!(next, "/account/password");
+        let session: Value = browser.call("session", &[]).await.json().await.unwrap();
+        assert_eq!(session["password_change_required"], true);
+        let (status, _) = error_of(browser.call("users/list", &[("q", "")]).await).await;
+        assert_eq!(
+            status, 403,
+            "an administrator's restricted session is still restricted"
+        );
+    }
+);
 
-    assert_eq!(browser.call("logout", &[]).await.status(), 200);
-    assert_eq!(server.count("sessions").await, 0);
-    let session: Value = browser.call("session", &[]).await.json().await.unwrap();
-    assert_eq!(session, Value::Null);
-});
+both_engines!(
+    wrong_passwords_and_unknown_users_get_one_answer,
+    |db: Db| async move {
+        let server = TestServer::start(db).await;
+        server.create_user("ada", Role::User).await;
+        let browser = server.browser();
+        for (username, password) in [("ada", "wrong password, quite long"), ("nobody", PASSWORD)] {
+            let response = browser
+                .call("login", &[("username", username), ("password", password)])
+                .await;
+            assert!(response.headers().get("set-cookie").is_none());
+            let (status, body) = error_of(response).await;
+            assert_eq!((status, body), (401, Value::from("InvalidCredentials")));
+        }
+        assert_eq!(server.count("sessions").await, 0);
+    }
+);
 
-both_engines!(pages_render_on_the_server_with_safe_headers, |db: Db| async move {
-    let server = TestServer::start(db).await;
-    let browser = server.browser();
-    let login = browser.get("/login").await;
-    assert_eq!(login.status(), 200);
-    let headers = login.headers().clone();
-    assert_eq!(headers["x-frame-options"], "DENY");
-    assert_eq!(headers["cache-control"], "no-store");
-    assert_eq!(headers["x-content-type-options"], "nosniff");
-    let html = login.text().await.unwrap();
-    assert!(html.contains("Sign in to Latchkey"));
-    assert!(html.contains(r#"<label for="username">Username or email</label>"#));
+both_engines!(
+    bad_input_gets_a_specific_error_and_changes_nothing,
+    |db: Db| async move {
+        let server = TestServer::start(db).await;
+        server.create_user("grace", Role::Administrator).await;
+        let browser = server.browser();
 
-    // The console is behind sign-in: the server itself redirects.
-    let users = browser.get("/users").await;
-    assert_eq!(users.status(), 302);
-    assert_eq!(users.headers()["location"], "/login");
+        // A missing field.
+        let (status, body) = error_of(browser.call("login", &[("username", "grace")]).await).await;
+        assert_eq!(status, 400);
+        assert_eq!(body["Invalid"]["field"], "request");
 
-    assert_eq!(browser.get("/no/such/page").await.status(), 404);
-    // A setup link that was never issued says so, without a stack trace.
-    let html = browser.get("/setup/not-a-token").await.text().await.unwrap();
-    assert!(html.contains("not valid any more"));
-});
+        // An over-long field.
+        let long_name = "g".repeat(300);
+        let (status, body) = error_of(
+            browser
+                .call(
+                    "login",
+                    &[("username", long_name.as_str()), ("password", PASSWORD)],
+                )
+                .await,
+        )
+        .await;
+        assert_eq!(status, 400);
+        assert_eq!(body["Invalid"]["field"], "username");
+
+        // A body far beyond any form.
+        let huge = "x".repeat(200 * 1024);
+        let response = browser
+            .call(
+                "login",
+                &[("username", "grace"), ("password", huge.as_str())],
+            )
+            .await;
+        assert_eq!(response.status(), 413);
+
+        // A setup attempt with a guessed token and a weak password.
+        let (status, _) = error_of(
+            browser
+                .call(
+                    "setup",
+                    &[
+                        ("token", "guessed"),
+                        ("username", "mallory"),
+                        ("display_name", "Mallory"),
+                        ("email", "m@example.com"),
+                        ("password", "short"),
+                        ("confirm", "short"),
+                    ],
+                )
+                .await,
+        )
+        .await;
+        assert_eq!(status, 400);
+
+        assert_eq!(server.count("sessions").await, 0);
+        assert_eq!(server.count("users").await, 1);
+        let (failed,): (i64,) = sqlx::query_as("SELECT failed_logins FROM users")
+            .fetch_one(server.db().pool())
+            .await
+            .unwrap();
+        assert_eq!(
+            failed, 0,
+            "malformed requests never reach the password check"
+        );
+    }
+);
+
+both_engines!(
+    cross_site_requests_and_get_mutations_are_refused,
+    |db: Db| async move {
+        let server = TestServer::start(db).await;
+        server.create_user("ken", Role::Administrator).await;
+        let client = reqwest::Client::new();
+        let login = format!("{}/api/login", server.url);
+        let form = [("username", "ken"), ("password", PASSWORD)];
+        for (header, value) in [
+            ("Origin", "https://evil.example"),
+            ("Sec-Fetch-Site", "cross-site"),
+        ] {
+            let response = client
+                .post(&login)
+                .header(header, value)
+                .form(&form)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(response.status(), 403, "{header}: {value}");
+        }
+        let response = client
+            .get(format!("{login}?username=ken&password=x"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 405);
+        assert_eq!(server.count("sessions").await, 0);
+        assert_eq!(server.count("audit_events").await, 0);
+    }
+);
+
+both_engines!(
+    signing_in_again_replaces_the_session_and_logout_ends_it,
+    |db: Db| async move {
+        let server = TestServer::start(db).await;
+        server.create_user("barbara", Role::Administrator).await;
+        let browser = server.browser();
+        browser.sign_in("barbara").await;
+        browser.sign_in("barbara").await;
+        assert_eq!(
+            server.count("sessions").await,
+            1,
+            "the earlier session id was revoked"
+        );
+
+        assert_eq!(browser.call("logout", &[]).await.status(), 200);
+        assert_eq!(server.count("sessions").await, 0);
+        let session: Value = browser.call("session", &[]).await.json().await.unwrap();
+        assert_eq!(session, Value::Null);
+    }
+);
+
+both_engines!(
+    pages_render_on_the_server_with_safe_headers,
+    |db: Db| async move {
+        let server = TestServer::start(db).await;
+        let browser = server.browser();
+        let login = browser.get("/login").await;
+        assert_eq!(login.status(), 200);
+        let headers = login.headers().clone();
+        assert_eq!(headers["x-frame-options"], "DENY");
+        assert_eq!(headers["cache-control"], "no-store");
+        assert_eq!(headers["x-content-type-options"], "nosniff");
+        let html = login.text().await.unwrap();
+        assert!(html.contains("Sign in to Latchkey"));
+        assert!(html.contains(r#"<label for="username">Username or email</label>"#));
+
+        // The console is behind sign-in: the server itself redirects.
+        let users = browser.get("/users").await;
+        assert_eq!(users.status(), 302);
+        assert_eq!(users.headers()["location"], "/login");
+
+        assert_eq!(browser.get("/no/such/page").await.status(), 404);
+        // A setup link that was never issued says so, without a stack trace.
+        let html = browser
+            .get("/setup/not-a-token")
+            .await
+            .text()
+            .await
+            .unwrap();
+        assert!(html.contains("not valid any more"));
+    }
+);

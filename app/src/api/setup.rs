@@ -12,7 +12,11 @@ pub async fn setup_link_valid(token: Secret) -> Result<bool, AppError> {
     use domain::tokens::SecretToken;
 
     let state = state()?;
-    Ok(domain::setup::token_is_valid(&state.services.db, &SecretToken::from_client(token.expose())).await?)
+    Ok(domain::setup::token_is_valid(
+        &state.services.db,
+        &SecretToken::from_client(token.expose()),
+    )
+    .await?)
 }
 
 /// Creates the first administrator and sends them to sign in.

@@ -17,7 +17,10 @@ pub async fn list_users(q: String, after: Option<String>) -> Result<UserPage, Ap
 
     require(Permission::SetPasswords).await?;
     let search = model::fields::search(&q)?;
-    if after.as_ref().is_some_and(|a| a.len() > 4 * model::fields::USERNAME_MAX) {
+    if after
+        .as_ref()
+        .is_some_and(|a| a.len() > 4 * model::fields::USERNAME_MAX)
+    {
         return Err(AppError::invalid("after", "That page cursor is not valid."));
     }
     let state = crate::server::state()?;

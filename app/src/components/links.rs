@@ -19,7 +19,10 @@ pub fn encode(value: &str) -> String {
 pub fn with_query(path: &str, pairs: &[(&str, Option<&str>)]) -> String {
     let query: Vec<String> = pairs
         .iter()
-        .filter_map(|(k, v)| v.filter(|v| !v.is_empty()).map(|v| format!("{k}={}", encode(v))))
+        .filter_map(|(k, v)| {
+            v.filter(|v| !v.is_empty())
+                .map(|v| format!("{k}={}", encode(v)))
+        })
         .collect();
     if query.is_empty() {
         path.to_owned()
@@ -35,7 +38,10 @@ mod tests {
     #[test]
     fn builds_encoded_queries_without_empty_values() {
         assert_eq!(
-            with_query("/users", &[("q", Some("ada l&x")), ("after", None), ("user", Some(""))]),
+            with_query(
+                "/users",
+                &[("q", Some("ada l&x")), ("after", None), ("user", Some(""))]
+            ),
             "/users?q=ada%20l%26x"
         );
         assert_eq!(with_query("/users", &[]), "/users");

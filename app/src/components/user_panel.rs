@@ -25,9 +25,9 @@ pub fn UserPanel(
     let auth = expect_auth();
     let tab = RwSignal::new(Tab::Details);
     let details = Resource::new(move || id.get(), get_user_details);
-    let can_audit = Signal::derive(move || {
-        matches!(auth.session.get(), Some(Ok(Some(info))) if info.me.can(Permission::UserManagement))
-    });
+    let can_audit = Signal::derive(
+        move || matches!(auth.session.get(), Some(Ok(Some(info))) if info.me.can(Permission::UserManagement)),
+    );
 
     let tab_button = move |which: Tab, label: &'static str, key: &'static str| {
         view! {

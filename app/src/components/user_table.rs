@@ -23,7 +23,8 @@ pub fn UserTable(
     let now = page.now;
     let ids: Vec<UserId> = page.users.iter().map(|u| u.id.clone()).collect();
     let all_ids = ids.clone();
-    let all_checked = move || !ids.is_empty() && checked.with(|c| ids.iter().all(|id| c.contains(id)));
+    let all_checked =
+        move || !ids.is_empty() && checked.with(|c| ids.iter().all(|id| c.contains(id)));
     let toggle_all = move |on: bool| {
         checked.update(|c| {
             for id in &all_ids {

@@ -17,10 +17,19 @@ pub fn UsersPage() -> impl IntoView {
     let q = Memo::new(move |_| query.read().get("q").unwrap_or_default());
     let after = Memo::new(move |_| query.read().get("after").filter(|a| !a.is_empty()));
     let selected = Memo::new(move |_| query.read().get("user").filter(|u| !u.is_empty()));
-    let page = Resource::new(move || (q.get(), after.get()), |(q, after)| list_users(q, after));
+    let page = Resource::new(
+        move || (q.get(), after.get()),
+        |(q, after)| list_users(q, after),
+    );
     let checked = RwSignal::new(HashSet::<UserId>::new());
     let close_href = Signal::derive(move || {
-        with_query("/users", &[("q", Some(q.get().as_str())), ("after", after.get().as_deref())])
+        with_query(
+            "/users",
+            &[
+                ("q", Some(q.get().as_str())),
+                ("after", after.get().as_deref()),
+            ],
+        )
     });
 
     view! {

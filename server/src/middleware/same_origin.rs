@@ -62,12 +62,24 @@ mod tests {
     #[test]
     fn fetch_metadata_decides_when_present() {
         let site = "http://127.0.0.1:3000";
-        assert!(is_same_origin(&headers(&[("sec-fetch-site", "same-origin")]), site));
-        assert!(!is_same_origin(&headers(&[("sec-fetch-site", "cross-site")]), site));
-        assert!(!is_same_origin(&headers(&[("sec-fetch-site", "same-site")]), site));
+        assert!(is_same_origin(
+            &headers(&[("sec-fetch-site", "same-origin")]),
+            site
+        ));
+        assert!(!is_same_origin(
+            &headers(&[("sec-fetch-site", "cross-site")]),
+            site
+        ));
+        assert!(!is_same_origin(
+            &headers(&[("sec-fetch-site", "same-site")]),
+            site
+        ));
         // Even with a matching Origin, a browser's own cross-site label wins.
         assert!(!is_same_origin(
-            &headers(&[("sec-fetch-site", "cross-site"), ("origin", "http://127.0.0.1:3000")]),
+            &headers(&[
+                ("sec-fetch-site", "cross-site"),
+                ("origin", "http://127.0.0.1:3000")
+            ]),
             site
         ));
     }
@@ -75,8 +87,14 @@ mod tests {
     #[test]
     fn origin_decides_for_older_browsers() {
         let site = "http://127.0.0.1:3000";
-        assert!(is_same_origin(&headers(&[("origin", "http://127.0.0.1:3000")]), site));
-        assert!(!is_same_origin(&headers(&[("origin", "https://evil.example")]), site));
+        assert!(is_same_origin(
+            &headers(&[("origin", "http://127.0.0.1:3000")]),
+            site
+        ));
+        assert!(!is_same_origin(
+            &headers(&[("origin", "https://evil.example")]),
+            site
+        ));
         assert!(!is_same_origin(&headers(&[("origin", "null")]), site));
         assert!(is_same_origin(&headers(&[]), site));
     }

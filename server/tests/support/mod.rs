@@ -63,7 +63,13 @@ impl TestServer {
 
     pub async fn create_user(&self, username: &str, role: Role) -> UserId {
         let new = NewUser::new(username, &format!("{username} Test"), "", role).unwrap();
-        let digest = self.state.services.hasher.hash(&Password::new(PASSWORD)).await.unwrap();
+        let digest = self
+            .state
+            .services
+            .hasher
+            .hash(&Password::new(PASSWORD))
+            .await
+            .unwrap();
         let mut tx = self.db().begin().await.unwrap();
         let id = users::insert(&mut tx, &new, Some(&digest), Timestamp::now())
             .await

@@ -1,0 +1,156 @@
+//! `make bench`: figures for the foundation's performance targets, written to a file.
+//!
+//! - seeding 100,000 users takes seconds (batched inserts);
+//! - a page of the Users table costs the same at page 1 and page 2,000 (keyset pagination);
+//! - a search stays interactive at 100k users;
+//! - one argon2id hash, and a burst of them through the bounded hasher.
+//!
+//! Runs on SQLite, and on PostgreSQL when one is reachable.
+
+use domain::db::Engine;
+use domain::testing::TestDb;
+use domain::{Hasher, Password, users};
+use std::fmt::Write as _;
+use std::time::{Duration, Instant};
+
+const USERS: u64 = 100_000;
+const PAGE: u32 = 50;
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+/// Median of `runs` timings of `f`.
+async fn median<F, Fut>(runs: usize, mut f: F) -> Duration
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    let mut times = Vec::with_capacity(runs);
+    for _ in 0..runs {
+        let started = Instant::now();
+        f().await;
+        times.push(started.elapsed());
+    }
+    times.sort();
+    times[runs / 2]
+}
+
+async fn bench_engine(engine: Engine, out: &mut String) {
+    let Some(test_db) = TestDb::new(engine).await else {
+        let _ = writeln!(out, "{engine:?}: skipped (not reachable)");
+        return;
+    };
+    let db = test_db.db.clone();
+    let started = Instant::now();
+    let inserted = domain::seed::seed_users(&db, USERS).await.unwrap();
+    let seed_time = started.elapsed();
+    let _ = writeln!(
+        out,
+        "{engine:?}: seeded {inserted} users in {:.2} s",
+        seed_time.as_secs_f64()
+    );
+
+    let first = median(21, || async {
+        users::list_page(&db, "", None, PAGE).await.unwrap();
+    })
+    .await;
+    // The cursor of roughly the middle of the table: walk there once.
+    let mut cursor: Option<String> = None;
+    for _ in 0..(USERS / 2 / u64::from(PAGE)) {
+        cursor = users::list_page(&db, "", cursor.as_deref(), PAGE)
+            .await
+            .unwrap()
+            .1;
+    }
+    let deep = median(21, || async {
+        users::list_page(&db, "", cursor.as_deref(), PAGE)
+            .await
+            .unwrap();
+    })
+    .await;
+    let common = median(11, || async {
+        users::list_page(&db, "lovelace", None, PAGE).await.unwrap();
+    })
+    .await;
+    let rare = median(11, || async {
+        users::list_page(&db, "no-such-person", None, PAGE)
+            .await
+            .unwrap();
+    })
+    .await;
+    let _ = writeln!(
+        out,
+        "{engine:?}: page 1 of users: {:.2} ms (median of 21)",
+        ms(first)
+    );
+    let _ = writeln!(
+        out,
+        "{engine:?}: page 1,000 of users: {:.2} ms (median of 21)",
+        ms(deep)
+    );
+    let _ = writeln!(
+        out,
+        "{engine:?}: search, common term: {:.2} ms (median of 11)",
+        ms(common)
+    );
+    let _ = writeln!(
+        out,
+        "{engine:?}: search, no match (scans every row): {:.2} ms (median of 11)",
+        ms(rare)
+    );
+    test_db.drop_db().await;
+}
+
+async fn bench_hashing(out: &mut String) {
+    let hasher = Hasher::for_this_machine().unwrap();
+    let password = Password::new("correct horse battery staple");
+    let one = median(5, || async {
+        hasher.hash(&password).await.unwrap();
+    })
+    .await;
+    let burst = 32;
+    let started = Instant::now();
+    let tasks: Vec<_> = (0..burst)
+        .map(|_| {
+            let hasher = hasher.clone();
+            tokio::spawn(async move {
+                hasher
+                    .verify(&Password::new("correct horse battery staple"), None)
+                    .await
+            })
+        })
+        .collect();
+    for task in tasks {
+        task.await.unwrap();
+    }
+    let _ = writeln!(
+        out,
+        "argon2id (m=19456, t=2, p=1): one hash {:.1} ms (median of 5)",
+        ms(one)
+    );
+    let _ = writeln!(
+        out,
+        "argon2id: burst of {burst} sign-ins through the bounded hasher: {:.0} ms total on {} cores",
+        ms(started.elapsed()),
+        std::thread::available_parallelism().map_or(0, |n| n.get())
+    );
+}
+
+#[tokio::main]
+async fn main() {
+    let path = std::env::args()
+        .nth(1)
+        .unwrap_or_else(|| "bench/results.txt".into());
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "# latchkey bench (cargo run --release -p server --example bench)"
+    );
+    bench_engine(Engine::Sqlite, &mut out).await;
+    bench_engine(Engine::Postgres, &mut out).await;
+    bench_hashing(&mut out).await;
+    print!("{out}");
+    std::fs::write(&path, out).expect("write bench results");
+    println!("written to {path}");
+}
