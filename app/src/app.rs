@@ -6,8 +6,8 @@ use leptos_router::{SsrMode, path};
 use crate::auth::AuthContext;
 use crate::components::admin_shell::AdminShell;
 use crate::pages::{
-    account::AccountPage, home::HomePage, login::LoginPage, not_found::NotFound, setup::SetupPage,
-    users::UsersPage,
+    account::AccountPage, change_password::ChangePasswordPage, home::HomePage, login::LoginPage,
+    not_found::NotFound, setup::SetupPage, users::UsersPage,
 };
 
 /// The HTML document around every server-rendered page.
@@ -54,6 +54,11 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/login") view=LoginPage ssr=SsrMode::Async/>
                 <Route path=path!("/setup/:token") view=SetupPage ssr=SsrMode::Async/>
                 <Route path=path!("/account") view=AccountPage ssr=SsrMode::Async/>
+                <Route
+                    path=path!("/account/password")
+                    view=ChangePasswordPage
+                    ssr=SsrMode::Async
+                />
                 <ParentRoute path=path!("/users") view=AdminShell ssr=SsrMode::Async>
                     <Route path=path!("") view=UsersPage ssr=SsrMode::Async/>
                 </ParentRoute>

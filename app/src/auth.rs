@@ -4,6 +4,7 @@ use leptos::prelude::*;
 use model::user::SessionInfo;
 
 use crate::api::auth::{Login, Logout, get_session};
+use crate::api::passwords::ChangeMyPassword;
 use crate::error::AppError;
 
 /// Sign-in and sign-out actions, and the session they change. Provided once by [`crate::App`].
@@ -11,6 +12,8 @@ use crate::error::AppError;
 pub struct AuthContext {
     pub login: ServerAction<Login>,
     pub logout: ServerAction<Logout>,
+    /// A user's own password change: it replaces the session, so the session is re-read.
+    pub change_password: ServerAction<ChangeMyPassword>,
     pub session: Resource<Result<Option<SessionInfo>, AppError>>,
 }
 
@@ -18,14 +21,22 @@ impl AuthContext {
     pub fn provide() -> Self {
         let login = ServerAction::<Login>::new();
         let logout = ServerAction::<Logout>::new();
-        // Re-read whenever someone signs in or out in this tab.
+        let change_password = ServerAction::<ChangeMyPassword>::new();
+        // Re-read whenever this tab signs in or out or changes its password.
         let session = Resource::new(
-            move || (login.version().get(), logout.version().get()),
+            move || {
+                (
+                    login.version().get(),
+                    logout.version().get(),
+                    change_password.version().get(),
+                )
+            },
             |_| get_session(),
         );
         let context = Self {
             login,
             logout,
+            change_password,
             session,
         };
         provide_context(context);

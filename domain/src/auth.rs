@@ -47,7 +47,11 @@ pub async fn sign_in(
     let policy: PasswordPolicy = services.policy;
     // Refused before any hashing: an enormous password would otherwise buy an attacker a
     // costly argon2 run per request.
-    if password.as_str().len() > policy.max_input_bytes() || password.as_str().is_empty() {
+    let raw = password.as_str();
+    if raw.is_empty()
+        || raw.len() > policy.max_input_bytes()
+        || raw.chars().count() > policy.max_length
+    {
         return Err(DomainError::Unauthenticated);
     }
     let user = users::find_by_login_name(&services.db, login_name).await?;

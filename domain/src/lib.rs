@@ -9,6 +9,7 @@ pub mod auth;
 pub mod db;
 pub mod error;
 pub mod hashing;
+pub mod passwords;
 pub mod seed;
 pub mod sessions;
 pub mod setup;

@@ -2,5 +2,6 @@
 //! first line establishes who calls and what they may do.
 
 pub mod auth;
+pub mod passwords;
 pub mod setup;
 pub mod users;

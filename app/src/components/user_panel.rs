@@ -2,7 +2,9 @@ use leptos::prelude::*;
 use leptos_router::components::A;
 use model::user::{AuditEntry, Permission, UserDetails, UserId};
 
+use super::password_actions::PasswordActions;
 use super::status_badges::StatusBadges;
+use crate::api::passwords::{ForcePasswordReset, SetUserPassword};
 use crate::api::users::{get_user_details, user_activity};
 use crate::auth::expect_auth;
 
@@ -24,7 +26,13 @@ pub fn UserPanel(
 ) -> impl IntoView {
     let auth = expect_auth();
     let tab = RwSignal::new(Tab::Details);
-    let details = Resource::new(move || id.get(), get_user_details);
+    let force = ServerAction::<ForcePasswordReset>::new();
+    let set = ServerAction::<SetUserPassword>::new();
+    // Re-read after each password operation so flags and dates show what is now true.
+    let details = Resource::new(
+        move || (id.get(), force.version().get(), set.version().get()),
+        |(id, _, _)| get_user_details(id),
+    );
     let can_audit = Signal::derive(
         move || matches!(auth.session.get(), Some(Ok(Some(info))) if info.me.can(Permission::UserManagement)),
     );
@@ -76,7 +84,11 @@ pub fn UserPanel(
                 <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
                     {move || Suspend::new(async move {
                         match details.await {
-                            Ok(d) => view! { <DetailsList details=d/> }.into_any(),
+                            Ok(d) => view! {
+                                <DetailsList details=d.clone()/>
+                                <PasswordActions details=d force=force set=set/>
+                            }
+                                .into_any(),
                             Err(e) => view! { <p role="alert" class="form-error">{e.to_string()}</p> }.into_any(),
                         }
                     })}

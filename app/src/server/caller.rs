@@ -44,6 +44,16 @@ pub struct Caller {
 }
 
 impl Caller {
+    /// The caller as the domain's password operations and audit trail need them.
+    pub fn actor(&self) -> domain::passwords::Actor {
+        domain::passwords::Actor {
+            id: self.user.id.clone(),
+            username: self.user.username.clone(),
+            role: self.user.role,
+            ip: client_info().ip,
+        }
+    }
+
     pub fn me(&self) -> Me {
         Me {
             id: self.user.id.clone(),

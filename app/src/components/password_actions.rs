@@ -1,0 +1,187 @@
+use leptos::prelude::*;
+use model::user::{UserDetails, may_force_reset, may_set_password};
+
+use super::confirm_dialog::ConfirmDialog;
+use super::form_error::{FormError, action_error};
+use super::password_fields::PasswordFields;
+use crate::api::passwords::{ForcePasswordReset, SetUserPassword};
+use crate::auth::expect_auth;
+
+/// The password section of a user's details: Force Password Reset on Next Login, and Change
+/// Password. Offers only what the server would allow this caller for this user.
+#[component]
+pub fn PasswordActions(
+    /// The user shown in the panel.
+    details: UserDetails,
+    /// Dispatched by the force-reset form; the panel re-reads the user when it completes.
+    force: ServerAction<ForcePasswordReset>,
+    /// Dispatched by the Change Password form.
+    set: ServerAction<SetUserPassword>,
+) -> impl IntoView {
+    let auth = expect_auth();
+    let user = details.summary;
+    let actor = match auth.session.get_untracked() {
+        Some(Ok(Some(info))) => info.me.role,
+        _ => model::Role::User,
+    };
+    if user.source == model::UserSource::External {
+        return view! {
+            <p class="note">"This user's password is managed in an external directory, not here."</p>
+        }
+        .into_any();
+    }
+    if !may_set_password(actor, user.role, user.source) {
+        return view! {
+            <p class="note">"Only an administrator can manage this user's password."</p>
+        }
+        .into_any();
+    }
+    let name = user.display_name.clone();
+    let flagged = user.must_change_password;
+    let id = user.id.0.clone();
+
+    let force_section = may_force_reset(actor, user.role, user.source).then(|| {
+        let ticked = RwSignal::new(flagged);
+        let confirming = RwSignal::new(false);
+        let id = id.clone();
+        let name = name.clone();
+        view! {
+            <div role="group" aria-labelledby="force-reset-heading" class="password-op">
+                <h3 id="force-reset-heading" class="sr-only">"Force Password Reset"</h3>
+                <ActionForm action=force>
+                    <input type="hidden" name="id" value=id/>
+                    <div
+                        class="field checkbox"
+                        title=flagged.then_some(
+                            "A reset is already pending. This stays on until the user sets a new password.",
+                        )
+                    >
+                        <input
+                            type="checkbox"
+                            id="force-reset"
+                            prop:checked=move || ticked.get()
+                            disabled=flagged
+                            aria-describedby=flagged.then_some("force-reset-pending")
+                            on:change:target=move |ev| ticked.set(ev.target().checked())
+                        />
+                        <label for="force-reset">"Force Password Reset on Next Login"</label>
+                    </div>
+                    {flagged.then(|| view! {
+                        <p id="force-reset-pending" class="field-hint">
+                            "A reset is pending: the user must set a new password at their next sign-in."
+                        </p>
+                    })}
+                    <FormError error=action_error(force)/>
+                    <button
+                        type="button"
+                        class="button"
+                        disabled=move || flagged || !ticked.get()
+                        on:click=move |_| confirming.set(true)
+                    >
+                        "Save"
+                    </button>
+                    <ConfirmDialog
+                        id="confirm-force-reset"
+                        title="Force password reset?"
+                        confirm_label="Yes, Reset Password"
+                        open=confirming
+                    >
+                        <p>
+                            {name.clone()}
+                            " will be signed out everywhere. Their current password will then open \
+                             only a page where they must choose a new one; nothing else works until they do."
+                        </p>
+                    </ConfirmDialog>
+                </ActionForm>
+            </div>
+        }
+    });
+
+    let editing = RwSignal::new(false);
+    let username = user.username.clone();
+    let email = user.email.clone().unwrap_or_default();
+    let change_id = id.clone();
+    let name_for_change = name.clone();
+    // A completed change closes the form; its outcome is announced below.
+    Effect::new(move |_| {
+        if matches!(set.value().get(), Some(Ok(()))) {
+            editing.set(false);
+        }
+    });
+    let outcome = move || match (force.value().get(), set.value().get()) {
+        (_, Some(Ok(()))) => Some("Password changed. The old password no longer works."),
+        (Some(Ok(())), _) => {
+            Some("Password reset forced. The user must set a new password at next sign-in.")
+        }
+        _ => None,
+    };
+
+    view! {
+        <section class="password-actions" aria-labelledby="password-heading">
+            <h3 id="password-heading">"Password"</h3>
+            <p role="status" class="notice" hidden=move || outcome().is_none()>
+                {move || outcome().unwrap_or_default()}
+            </p>
+            {force_section}
+            <button
+                type="button"
+                class="button"
+                aria-expanded=move || editing.get().to_string()
+                aria-controls="change-password-form"
+                on:click=move |_| editing.update(|e| *e = !*e)
+            >
+                "Change Password"
+            </button>
+            <Show when=move || editing.get()>
+                <ChangePasswordForm
+                    id=change_id.clone()
+                    username=username.clone()
+                    email=email.clone()
+                    name=name_for_change.clone()
+                    set=set
+                />
+            </Show>
+        </section>
+    }
+    .into_any()
+}
+
+/// Change Password: New Password, Confirm Password, "Must Reset Password at Next Login", and a
+/// confirmation that says the old password stops working at once.
+#[component]
+fn ChangePasswordForm(
+    id: String,
+    username: String,
+    email: String,
+    name: String,
+    set: ServerAction<SetUserPassword>,
+) -> impl IntoView {
+    let confirming = RwSignal::new(false);
+    view! {
+        <div role="group" aria-label="Change Password" id="change-password-form" class="password-op">
+            <ActionForm action=set>
+                <input type="hidden" name="id" value=id/>
+                <PasswordFields username=username email=email/>
+                <div class="field checkbox">
+                    <input type="checkbox" id="must-reset" name="must_reset"/>
+                    <label for="must-reset">"Must Reset Password at Next Login"</label>
+                </div>
+                <FormError error=action_error(set)/>
+                <button type="button" class="button primary" on:click=move |_| confirming.set(true)>
+                    "Save"
+                </button>
+                <ConfirmDialog
+                    id="confirm-set-password"
+                    title="Change this user's password?"
+                    confirm_label="Yes, Reset Password"
+                    open=confirming
+                >
+                    <p>
+                        "The new password replaces the old one at once: the old password stops \
+                         working, and " {name} " is signed out everywhere."
+                    </p>
+                </ConfirmDialog>
+            </ActionForm>
+        </div>
+    }
+}

@@ -1,0 +1,266 @@
+//! Password operations: an administrator's (force a reset, set a new password) and a user's own
+//! change. Each one is a single transaction that updates the hash or flag, ends the user's
+//! sessions, clears failed sign-ins and the lock, and writes one audit event: all of it happens,
+//! or none of it.
+
+use model::fields::FieldError;
+use model::time::Timestamp;
+use model::user::{Role, UserId, UserSource};
+use model::{PasswordPolicy, PolicyContext};
+
+use crate::Services;
+use crate::audit::{self, AuditEvent, Outcome, Party};
+use crate::db::{Tx, flag};
+use crate::error::{DomainError, DomainResult};
+use crate::hashing::{Password, PasswordDigest};
+use crate::sessions::{self, ClientInfo, Purpose};
+use crate::tokens::SecretToken;
+use crate::users::{self, User};
+
+/// Who is acting, as the audit trail records them.
+#[derive(Clone, Debug)]
+pub struct Actor {
+    pub id: UserId,
+    pub username: String,
+    pub role: Role,
+    pub ip: Option<String>,
+}
+
+impl Actor {
+    fn party(&self) -> Party {
+        Party {
+            id: self.id.clone(),
+            name: self.username.clone(),
+        }
+    }
+}
+
+fn party(user: &User) -> Party {
+    Party {
+        id: user.id.clone(),
+        name: user.username.clone(),
+    }
+}
+
+/// Whether `actor` may set `target`'s password (the rule is [`model::user::may_set_password`]),
+/// with an error that says why not.
+pub fn may_set_password(actor: Role, target: &User) -> DomainResult<()> {
+    if target.source == UserSource::External {
+        return Err(DomainError::Conflict(
+            "This user's password is managed in an external directory, not here.".into(),
+        ));
+    }
+    if model::user::may_set_password(actor, target.role, target.source) {
+        Ok(())
+    } else {
+        Err(DomainError::Forbidden)
+    }
+}
+
+async fn load(tx: &mut Tx, id: &UserId) -> DomainResult<User> {
+    users::get(&mut **tx, id)
+        .await?
+        .ok_or(DomainError::NotFound)
+}
+
+fn check_new_password(
+    policy: &PasswordPolicy,
+    target: &User,
+    password: &Password,
+    confirm: &Password,
+) -> DomainResult<()> {
+    if password.as_str() != confirm.as_str() {
+        return Err(FieldError::new("confirm", "The two passwords do not match.").into());
+    }
+    let ctx = PolicyContext {
+        username: target.username.clone(),
+        email: target.email.clone(),
+    };
+    policy
+        .check(password.as_str(), &ctx)
+        .map_err(DomainError::Policy)
+}
+
+async fn write_password(
+    tx: &mut Tx,
+    id: &UserId,
+    digest: &PasswordDigest,
+    must_change: bool,
+    now: Timestamp,
+) -> DomainResult<()> {
+    sqlx::query(
+        "UPDATE users SET password_hash = $2, must_change_password = $3, password_changed_at = $4, \
+         failed_logins = 0, locked_until = NULL, updated_at = $4 WHERE id = $1",
+    )
+    .bind(&id.0)
+    .bind(&digest.0)
+    .bind(flag(must_change))
+    .bind(now.millis())
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// Force Password Reset on Next Login: the user is signed out everywhere, and the current
+/// password then opens only a session that can set a new one.
+pub async fn force_reset(services: &Services, actor: &Actor, target: &UserId) -> DomainResult<()> {
+    let now = Timestamp::now();
+    let mut tx = services.db.begin().await?;
+    let user = load(&mut tx, target).await?;
+    may_set_password(actor.role, &user)?;
+    if !model::user::may_force_reset(actor.role, user.role, user.source) {
+        return Err(DomainError::Forbidden);
+    }
+    if user.must_change_password {
+        return Err(DomainError::Conflict(
+            "A password reset is already pending for this user.".into(),
+        ));
+    }
+    sqlx::query(
+        "UPDATE users SET must_change_password = 1, failed_logins = 0, locked_until = NULL, \
+         updated_at = $2 WHERE id = $1",
+    )
+    .bind(&target.0)
+    .bind(now.millis())
+    .execute(&mut *tx)
+    .await?;
+    let ended = sessions::revoke_all_for_user(&mut tx, target).await?;
+    audit::record(
+        &mut *tx,
+        &AuditEvent {
+            at: now,
+            actor: Some(actor.party()),
+            target: Some(party(&user)),
+            action: "password.force_reset",
+            outcome: Outcome::Success,
+            ip: actor.ip.clone(),
+            detail: Some(format!("{ended} session(s) ended")),
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Change Password from the console: the new password replaces the old one at once.
+pub async fn set_password(
+    services: &Services,
+    actor: &Actor,
+    target: &UserId,
+    password: &Password,
+    confirm: &Password,
+    must_change: bool,
+) -> DomainResult<()> {
+    let user = users::get(services.db.pool(), target)
+        .await?
+        .ok_or(DomainError::NotFound)?;
+    may_set_password(actor.role, &user)?;
+    check_new_password(&services.policy, &user, password, confirm)?;
+    let digest = services.hasher.hash(password).await?;
+
+    let now = Timestamp::now();
+    let mut tx = services.db.begin().await?;
+    // Checked again inside the transaction: the user may have changed while we hashed.
+    let user = load(&mut tx, target).await?;
+    may_set_password(actor.role, &user)?;
+    write_password(&mut tx, target, &digest, must_change, now).await?;
+    let ended = sessions::revoke_all_for_user(&mut tx, target).await?;
+    audit::record(
+        &mut *tx,
+        &AuditEvent {
+            at: now,
+            actor: Some(actor.party()),
+            target: Some(party(&user)),
+            action: "password.set",
+            outcome: Outcome::Success,
+            ip: actor.ip.clone(),
+            detail: Some(format!(
+                "{}{ended} session(s) ended",
+                if must_change {
+                    "must reset at next login; "
+                } else {
+                    ""
+                }
+            )),
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// A user sets their own password: from a restricted session (the password had to be changed)
+/// or a full one, which must also give the current password. Every session of the user ends and
+/// this browser gets a fresh, full one.
+pub async fn change_own(
+    services: &Services,
+    user: &User,
+    purpose: Purpose,
+    current: Option<&Password>,
+    password: &Password,
+    confirm: &Password,
+    client: &ClientInfo,
+) -> DomainResult<SecretToken> {
+    if purpose == Purpose::Full {
+        let current = current
+            .filter(|c| !c.as_str().is_empty())
+            .ok_or_else(|| FieldError::new("current", "Enter your current password."))?;
+        if !services
+            .hasher
+            .verify(current, user.password_hash.as_ref())
+            .await
+        {
+            return Err(FieldError::new("current", "The current password is not correct.").into());
+        }
+    }
+    check_new_password(&services.policy, user, password, confirm)?;
+    if services
+        .hasher
+        .verify(password, user.password_hash.as_ref())
+        .await
+    {
+        return Err(FieldError::new(
+            "password",
+            "Choose a password different from your current one.",
+        )
+        .into());
+    }
+    let digest = services.hasher.hash(password).await?;
+
+    let now = Timestamp::now();
+    let mut tx = services.db.begin().await?;
+    let fresh = load(&mut tx, &user.id).await?;
+    if fresh.password_hash != user.password_hash {
+        return Err(DomainError::Conflict(
+            "Your password was changed meanwhile. Sign in again.".into(),
+        ));
+    }
+    write_password(&mut tx, &user.id, &digest, false, now).await?;
+    sessions::revoke_all_for_user(&mut tx, &user.id).await?;
+    let token = sessions::create(
+        &mut tx,
+        &user.id,
+        Purpose::Full,
+        &services.sessions,
+        client,
+        now,
+    )
+    .await?;
+    let me = party(user);
+    audit::record(
+        &mut *tx,
+        &AuditEvent {
+            at: now,
+            actor: Some(me.clone()),
+            target: Some(me),
+            action: "password.change_own",
+            outcome: Outcome::Success,
+            ip: client.ip.clone(),
+            detail: (purpose == Purpose::PasswordChange)
+                .then(|| "required change completed".to_owned()),
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(token)
+}
