@@ -9,7 +9,8 @@ export default defineConfig({
   fullyParallel: false,
   workers: 1,
   forbidOnly: !!process.env.CI,
-  retries: 0,
+  // One retry under CI while a rare timing flake in the own-password spec is chased (see notes).
+  retries: process.env.CI ? 1 : 0,
   reporter: [['list']],
   use: {
     trace: 'retain-on-failure',

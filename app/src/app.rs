@@ -38,10 +38,17 @@ pub fn App() -> impl IntoView {
     AuthContext::provide();
 
     // Tests and scripts wait for this before clicking: a click before hydration does nothing.
+    // Set from a macrotask, so Suspense content resolved from the server's serialized data
+    // (microtasks) has hydrated by then too.
     Effect::new(move |_| {
-        if let Some(body) = document().body() {
-            let _ = body.set_attribute("data-hydrated", "true");
-        }
+        set_timeout(
+            || {
+                if let Some(body) = document().body() {
+                    let _ = body.set_attribute("data-hydrated", "true");
+                }
+            },
+            std::time::Duration::ZERO,
+        );
     });
 
     view! {

@@ -10,28 +10,27 @@ use crate::auth::expect_auth;
 #[component]
 pub fn AdminShell() -> impl IntoView {
     let auth = expect_auth();
+    // The outlet stays outside the suspended header: a parent route that suspends around a
+    // child that suspends too hydrates unreliably (leptos-rs/leptos#3726).
     view! {
-        <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
+        <Suspense fallback=|| view! { <header class="topbar"><span class="brand">"Latchkey"</span></header> }>
             {move || Suspend::new(async move {
                 match auth.session.await {
                     Ok(Some(info)) if info.password_change_required => {
                         view! { <Redirect path="/account/password"/> }.into_any()
                     }
                     Ok(Some(info)) if info.me.can(Permission::SetPasswords) => {
-                        view! {
-                            <ConsoleHeader me=info.me/>
-                            <main id="main" class="console-main">
-                                <Outlet/>
-                            </main>
-                        }
-                            .into_any()
+                        view! { <ConsoleHeader me=info.me/> }.into_any()
                     }
                     Ok(Some(_)) => view! { <Redirect path="/account"/> }.into_any(),
                     Ok(None) => view! { <Redirect path="/login"/> }.into_any(),
                     Err(e) => view! { <p role="alert" class="form-error">{e.to_string()}</p> }.into_any(),
                 }
             })}
-        </Transition>
+        </Suspense>
+        <main id="main" class="console-main">
+            <Outlet/>
+        </main>
     }
 }
 

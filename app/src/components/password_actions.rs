@@ -5,7 +5,6 @@ use super::confirm_dialog::ConfirmDialog;
 use super::form_error::{FormError, action_error};
 use super::password_fields::PasswordFields;
 use crate::api::passwords::{ForcePasswordReset, SetUserPassword};
-use crate::auth::expect_auth;
 
 /// The password section of a user's details: Force Password Reset on Next Login, and Change
 /// Password. Offers only what the server would allow this caller for this user.
@@ -13,17 +12,17 @@ use crate::auth::expect_auth;
 pub fn PasswordActions(
     /// The user shown in the panel.
     details: UserDetails,
+    /// The signed-in person's role.
+    actor: model::Role,
     /// Dispatched by the force-reset form; the panel re-reads the user when it completes.
     force: ServerAction<ForcePasswordReset>,
     /// Dispatched by the Change Password form.
     set: ServerAction<SetUserPassword>,
+    /// What the last completed operation did, announced in the section.
+    #[prop(into)]
+    outcome: Signal<Option<&'static str>>,
 ) -> impl IntoView {
-    let auth = expect_auth();
     let user = details.summary;
-    let actor = match auth.session.get_untracked() {
-        Some(Ok(Some(info))) => info.me.role,
-        _ => model::Role::User,
-    };
     if user.source == model::UserSource::External {
         return view! {
             <p class="note">"This user's password is managed in an external directory, not here."</p>
@@ -108,19 +107,11 @@ pub fn PasswordActions(
             editing.set(false);
         }
     });
-    let outcome = move || match (force.value().get(), set.value().get()) {
-        (_, Some(Ok(()))) => Some("Password changed. The old password no longer works."),
-        (Some(Ok(())), _) => {
-            Some("Password reset forced. The user must set a new password at next sign-in.")
-        }
-        _ => None,
-    };
-
     view! {
         <section class="password-actions" aria-labelledby="password-heading">
             <h3 id="password-heading">"Password"</h3>
-            <p role="status" class="notice" hidden=move || outcome().is_none()>
-                {move || outcome().unwrap_or_default()}
+            <p role="status" class="notice" hidden=move || outcome.get().is_none()>
+                {move || outcome.get().unwrap_or_default()}
             </p>
             {force_section}
             <button

@@ -28,14 +28,39 @@ pub fn UserPanel(
     let tab = RwSignal::new(Tab::Details);
     let force = ServerAction::<ForcePasswordReset>::new();
     let set = ServerAction::<SetUserPassword>::new();
+    // The panel re-renders after each operation, so what the last one did is kept here; a new
+    // operation clears it, so the message never describes an earlier one.
+    let outcome = RwSignal::new(None::<&'static str>);
+    Effect::new(move |_| {
+        if force.pending().get() || set.pending().get() {
+            outcome.set(None);
+        }
+    });
+    Effect::new(move |_| {
+        if let Some(Ok(())) = force.value().get() {
+            outcome.set(Some(
+                "Password reset forced. The user must set a new password at their next sign-in.",
+            ));
+        }
+    });
+    Effect::new(move |_| {
+        if let Some(Ok(())) = set.value().get() {
+            outcome.set(Some("Password changed. The old password no longer works."));
+        }
+    });
     // Re-read after each password operation so flags and dates show what is now true.
     let details = Resource::new(
         move || (id.get(), force.version().get(), set.version().get()),
         |(id, _, _)| get_user_details(id),
     );
-    let can_audit = Signal::derive(
-        move || matches!(auth.session.get(), Some(Ok(Some(info))) if info.me.can(Permission::UserManagement)),
-    );
+    // Awaited inside Suspense, never read directly: during hydration the resource may not have
+    // resolved yet, and a view built from "not yet" would differ from the server's.
+    let caller_role = move || async move {
+        match auth.session.await {
+            Ok(Some(info)) => info.me.role,
+            _ => model::Role::User,
+        }
+    };
 
     let tab_button = move |which: Tab, label: &'static str, key: &'static str| {
         view! {
@@ -53,52 +78,66 @@ pub fn UserPanel(
         }
     };
 
+    // One Suspend for the whole panel: the caller's role and the user's details resolve
+    // together, so the hydrated panel is built from exactly what the server rendered.
     view! {
         <aside class="user-panel" aria-labelledby="user-panel-title">
-            <div class="panel-head">
-                <Transition fallback=|| view! { <h2 id="user-panel-title">"User"</h2> }>
-                    {move || Suspend::new(async move {
-                        let title = details
-                            .await
-                            .map(|d| d.summary.display_name)
-                            .unwrap_or_else(|_| "User".into());
-                        view! { <h2 id="user-panel-title">{title}</h2> }
-                    })}
-                </Transition>
-                <A href=move || close_href.get() attr:class="close" attr:aria-label="Close user details">
-                    "×"
-                </A>
-            </div>
-            <div role="tablist" aria-label="User sections" class="tabs">
-                {tab_button(Tab::Details, "Details", "details")}
-                <Show when=move || can_audit.get()>
-                    {tab_button(Tab::Activity, "Activity", "activity")}
-                </Show>
-            </div>
-            <div
-                role="tabpanel"
-                id="panel-details"
-                aria-labelledby="tab-details"
-                hidden=move || tab.get() != Tab::Details
-            >
-                <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
-                    {move || Suspend::new(async move {
-                        match details.await {
-                            Ok(d) => view! {
-                                <DetailsList details=d.clone()/>
-                                <PasswordActions details=d force=force set=set/>
-                            }
-                                .into_any(),
-                            Err(e) => view! { <p role="alert" class="form-error">{e.to_string()}</p> }.into_any(),
+            <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
+                {move || Suspend::new(async move {
+                    let actor = caller_role().await;
+                    let details = details.await;
+                    let title = details
+                        .as_ref()
+                        .map(|d| d.summary.display_name.clone())
+                        .unwrap_or_else(|_| "User".into());
+                    let body = match details {
+                        Ok(d) => view! {
+                            <DetailsList details=d.clone()/>
+                            <PasswordActions
+                                details=d
+                                actor=actor
+                                force=force
+                                set=set
+                                outcome=outcome
+                            />
                         }
-                    })}
-                </Transition>
-            </div>
-            <Show when=move || tab.get() == Tab::Activity>
-                <div role="tabpanel" id="panel-activity" aria-labelledby="tab-activity">
-                    <ActivityList id=id/>
-                </div>
-            </Show>
+                            .into_any(),
+                        Err(e) => view! { <p role="alert" class="form-error">{e.to_string()}</p> }
+                            .into_any(),
+                    };
+                    view! {
+                        <div class="panel-head">
+                            <h2 id="user-panel-title">{title}</h2>
+                            <A
+                                href=move || close_href.get()
+                                attr:class="close"
+                                attr:aria-label="Close user details"
+                            >
+                                "×"
+                            </A>
+                        </div>
+                        <div role="tablist" aria-label="User sections" class="tabs">
+                            {tab_button(Tab::Details, "Details", "details")}
+                            {actor
+                                .has(Permission::UserManagement)
+                                .then(|| tab_button(Tab::Activity, "Activity", "activity"))}
+                        </div>
+                        <div
+                            role="tabpanel"
+                            id="panel-details"
+                            aria-labelledby="tab-details"
+                            hidden=move || tab.get() != Tab::Details
+                        >
+                            {body}
+                        </div>
+                        <Show when=move || tab.get() == Tab::Activity>
+                            <div role="tabpanel" id="panel-activity" aria-labelledby="tab-activity">
+                                <ActivityList id=id/>
+                            </div>
+                        </Show>
+                    }
+                })}
+            </Transition>
         </aside>
     }
 }

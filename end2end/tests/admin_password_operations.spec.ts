@@ -1,0 +1,136 @@
+import { Browser, expect, Page, test } from '@playwright/test';
+import { startServer, RunningServer } from '../fixtures/server';
+import { ADMIN, createFirstAdmin, open, signIn } from '../fixtures/pages';
+
+let server: RunningServer;
+
+test.beforeAll(async ({ browser }) => {
+  server = await startServer({ seedUsers: 60 });
+  const page = await browser.newPage();
+  await createFirstAdmin(page, server.setupLink);
+  await page.close();
+});
+
+test.afterAll(async () => {
+  await server?.stop();
+});
+
+const FIRST = 'first temporary passphrase 1';
+const CHOSEN = 'my very own passphrase, at last';
+
+/** Signs the admin in and opens a seeded user's details panel; returns the user's username. */
+async function openSomeUser(page: Page, row: number): Promise<{ username: string; name: string }> {
+  await signIn(page, server.url, ADMIN.username, ADMIN.password);
+  await expect(page).toHaveURL(/\/users$/);
+  const cells = page.locator('table.users-table tbody tr').nth(row).locator('td');
+  const name = (await cells.nth(1).innerText()).trim();
+  const username = (await cells.nth(2).innerText()).trim();
+  await page.getByLabel('Search users').fill(username);
+  await page.getByRole('button', { name: 'Search' }).click();
+  await page.getByRole('link', { name }).click();
+  await expect(page.getByRole('complementary').getByRole('heading', { name })).toBeVisible();
+  return { username, name };
+}
+
+async function changePassword(page: Page, password: string, mustReset: boolean) {
+  const panel = page.getByRole('complementary');
+  await panel.getByRole('button', { name: 'Change Password' }).click();
+  const form = panel.getByRole('group', { name: 'Change Password' });
+  await form.getByLabel('New Password').fill(password);
+  await form.getByLabel('Confirm Password').fill(password);
+  if (mustReset) await form.getByLabel('Must Reset Password at Next Login').check();
+  await form.getByRole('button', { name: 'Save' }).click();
+  const dialog = page.getByRole('dialog', { name: "Change this user's password?" });
+  await expect(dialog).toContainText('the old password stops working');
+  await dialog.getByRole('button', { name: 'Yes, Reset Password' }).click();
+  await expect(panel.getByRole('status')).toContainText('Password changed');
+}
+
+async function asUser(browser: Browser) {
+  const context = await browser.newContext();
+  return { context, page: await context.newPage() };
+}
+
+test('Change Password sets a password the user can sign in with; the old one dies at once', async ({ page, browser }) => {
+  const { username } = await openSomeUser(page, 3);
+  await changePassword(page, FIRST, false);
+
+  const user = await asUser(browser);
+  await signIn(user.page, server.url, username, FIRST);
+  await expect(user.page).toHaveURL(/\/account$/);
+  await expect(user.page.getByRole('heading', { name: 'Your account' })).toBeVisible();
+
+  // The admin replaces it: the user's session ends and the old password is refused.
+  await changePassword(page, CHOSEN, false);
+  await open(user.page, `${server.url}/account`);
+  await expect(user.page).toHaveURL(/\/login$/);
+  await signIn(user.page, server.url, username, FIRST);
+  await expect(user.page.getByRole('alert')).toContainText('Invalid username or password.');
+  await user.context.close();
+});
+
+test('Force Password Reset on Next Login sends the user to set a new password, and only there', async ({ page, browser }) => {
+  const { username } = await openSomeUser(page, 5);
+  await changePassword(page, FIRST, false);
+
+  const user = await asUser(browser);
+  await signIn(user.page, server.url, username, FIRST);
+  await expect(user.page).toHaveURL(/\/account$/);
+
+  const panel = page.getByRole('complementary');
+  const force = panel.getByLabel('Force Password Reset on Next Login');
+  await force.check();
+  await panel.getByRole('group', { name: 'Force Password Reset' }).getByRole('button', { name: 'Save' }).click();
+  const dialog = page.getByRole('dialog', { name: 'Force password reset?' });
+  await expect(dialog).toContainText('signed out everywhere');
+  await dialog.getByRole('button', { name: 'Yes, Reset Password' }).click();
+  await expect(panel.getByRole('status')).toContainText('Password reset forced');
+  // While the reset is pending the box stays ticked and greyed out, and the row says so.
+  await expect(force).toBeChecked();
+  await expect(force).toBeDisabled();
+  await expect(panel.getByText('reset pending')).toBeVisible();
+
+  // The user's session is gone; the old password now opens only the change page.
+  await open(user.page, `${server.url}/account`);
+  await expect(user.page).toHaveURL(/\/login$/);
+  await signIn(user.page, server.url, username, FIRST);
+  await expect(user.page).toHaveURL(/\/account\/password$/);
+  await expect(user.page.getByRole('heading', { name: 'Set a new password' })).toBeVisible();
+  await open(user.page, `${server.url}/account`);
+  await expect(user.page).toHaveURL(/\/account\/password$/);
+
+  // The same password again is refused; a new one is accepted and signs the user in fully.
+  await user.page.getByLabel('New Password').fill(FIRST);
+  await user.page.getByLabel('Confirm Password').fill(FIRST);
+  await user.page.getByRole('button', { name: 'Set new password' }).click();
+  await expect(user.page.getByRole('alert')).toContainText('different from your current one');
+  await user.page.getByLabel('New Password').fill(CHOSEN);
+  await user.page.getByLabel('Confirm Password').fill(CHOSEN);
+  await user.page.getByRole('button', { name: 'Set new password' }).click();
+  await expect(user.page).toHaveURL(/\/account$/);
+  await user.context.close();
+
+  // Back in the console the flag is cleared and the box can be used again.
+  await open(page, page.url());
+  await expect(page.getByRole('complementary').getByLabel('Force Password Reset on Next Login')).toBeEnabled();
+  await expect(page.getByRole('complementary').getByLabel('Force Password Reset on Next Login')).not.toBeChecked();
+});
+
+test('a signed-in user changes their own password with the current one', async ({ page, browser }) => {
+  const { username } = await openSomeUser(page, 7);
+  await changePassword(page, FIRST, false);
+  const user = await asUser(browser);
+  await signIn(user.page, server.url, username, FIRST);
+  await expect(user.page).toHaveURL(/\/account$/);
+  await open(user.page, `${server.url}/account/password`);
+  await expect(user.page.getByRole('heading', { name: 'Change Password' })).toBeVisible();
+  await user.page.getByLabel('Current password').fill('not my password');
+  await user.page.getByLabel('New Password').fill(CHOSEN);
+  await user.page.getByLabel('Confirm Password').fill(CHOSEN);
+  await user.page.getByRole('button', { name: 'Change Password' }).click();
+  await expect(user.page.getByRole('alert')).toContainText('current password is not correct');
+  await user.page.getByLabel('Current password').fill(FIRST);
+  await user.page.getByRole('button', { name: 'Change Password' }).click();
+  await expect(user.page).toHaveURL(/\/account$/);
+  await user.context.close();
+});
