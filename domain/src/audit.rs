@@ -43,6 +43,32 @@ pub struct AuditEvent {
     pub detail: Option<String>,
 }
 
+impl AuditEvent {
+    /// A successful action by `actor` on `target`, without further detail.
+    pub fn success(
+        at: Timestamp,
+        action: &'static str,
+        actor: Party,
+        target: Party,
+        ip: Option<String>,
+    ) -> Self {
+        Self {
+            at,
+            actor: Some(actor),
+            target: Some(target),
+            action,
+            outcome: Outcome::Success,
+            ip,
+            detail: None,
+        }
+    }
+
+    pub fn with_detail(mut self, detail: Option<String>) -> Self {
+        self.detail = detail;
+        self
+    }
+}
+
 pub async fn record<'e>(
     exec: impl Executor<'e, Database = Any>,
     event: &AuditEvent,

@@ -9,7 +9,7 @@ use model::user::{Role, UserId, UserSource};
 use model::{PasswordPolicy, PolicyContext};
 
 use crate::Services;
-use crate::audit::{self, AuditEvent, Outcome, Party};
+use crate::audit::{self, AuditEvent, Party};
 use crate::db::{Tx, flag};
 use crate::error::{DomainError, DomainResult};
 use crate::hashing::{Password, PasswordDigest};
@@ -125,17 +125,16 @@ pub async fn force_reset(services: &Services, actor: &Actor, target: &UserId) ->
     .execute(&mut *tx)
     .await?;
     let ended = sessions::revoke_all_for_user(&mut tx, target).await?;
+    let event = AuditEvent::success(
+        now,
+        "password.force_reset",
+        actor.party(),
+        party(&user),
+        actor.ip.clone(),
+    );
     audit::record(
         &mut *tx,
-        &AuditEvent {
-            at: now,
-            actor: Some(actor.party()),
-            target: Some(party(&user)),
-            action: "password.force_reset",
-            outcome: Outcome::Success,
-            ip: actor.ip.clone(),
-            detail: Some(format!("{ended} session(s) ended")),
-        },
+        &event.with_detail(Some(format!("{ended} session(s) ended"))),
     )
     .await?;
     tx.commit().await?;
@@ -165,26 +164,22 @@ pub async fn set_password(
     may_set_password(actor.role, &user)?;
     write_password(&mut tx, target, &digest, must_change, now).await?;
     let ended = sessions::revoke_all_for_user(&mut tx, target).await?;
-    audit::record(
-        &mut *tx,
-        &AuditEvent {
-            at: now,
-            actor: Some(actor.party()),
-            target: Some(party(&user)),
-            action: "password.set",
-            outcome: Outcome::Success,
-            ip: actor.ip.clone(),
-            detail: Some(format!(
-                "{}{ended} session(s) ended",
-                if must_change {
-                    "must reset at next login; "
-                } else {
-                    ""
-                }
-            )),
-        },
-    )
-    .await?;
+    let event = AuditEvent::success(
+        now,
+        "password.set",
+        actor.party(),
+        party(&user),
+        actor.ip.clone(),
+    );
+    let detail = format!(
+        "{}{ended} session(s) ended",
+        if must_change {
+            "must reset at next login; "
+        } else {
+            ""
+        }
+    );
+    audit::record(&mut *tx, &event.with_detail(Some(detail))).await?;
     tx.commit().await?;
     Ok(())
 }
@@ -246,21 +241,15 @@ pub async fn change_own(
         now,
     )
     .await?;
-    let me = party(user);
-    audit::record(
-        &mut *tx,
-        &AuditEvent {
-            at: now,
-            actor: Some(me.clone()),
-            target: Some(me),
-            action: "password.change_own",
-            outcome: Outcome::Success,
-            ip: client.ip.clone(),
-            detail: (purpose == Purpose::PasswordChange)
-                .then(|| "required change completed".to_owned()),
-        },
-    )
-    .await?;
+    let event = AuditEvent::success(
+        now,
+        "password.change_own",
+        party(user),
+        party(user),
+        client.ip.clone(),
+    );
+    let detail = (purpose == Purpose::PasswordChange).then(|| "required change completed".into());
+    audit::record(&mut *tx, &event.with_detail(detail)).await?;
     tx.commit().await?;
     Ok(token)
 }
