@@ -101,6 +101,22 @@ async fn write_password(
     Ok(())
 }
 
+/// What every administrator reset ends with, inside its transaction: all of the user's
+/// sessions end, and one audit event records who did it (never the password).
+async fn end_sessions_and_record(
+    tx: &mut Tx,
+    actor: &Actor,
+    user: &User,
+    action: &'static str,
+    note: &str,
+    now: Timestamp,
+) -> DomainResult<()> {
+    let ended = sessions::revoke_all_for_user(tx, &user.id).await?;
+    let event = AuditEvent::success(now, action, actor.party(), party(user), actor.ip.clone());
+    let detail = format!("{note}{ended} session(s) ended");
+    audit::record(&mut **tx, &event.with_detail(Some(detail))).await
+}
+
 /// Force Password Reset on Next Login: the user is signed out everywhere, and the current
 /// password then opens only a session that can set a new one.
 pub async fn force_reset(services: &Services, actor: &Actor, target: &UserId) -> DomainResult<()> {
@@ -124,19 +140,7 @@ pub async fn force_reset(services: &Services, actor: &Actor, target: &UserId) ->
     .bind(now.millis())
     .execute(&mut *tx)
     .await?;
-    let ended = sessions::revoke_all_for_user(&mut tx, target).await?;
-    let event = AuditEvent::success(
-        now,
-        "password.force_reset",
-        actor.party(),
-        party(&user),
-        actor.ip.clone(),
-    );
-    audit::record(
-        &mut *tx,
-        &event.with_detail(Some(format!("{ended} session(s) ended"))),
-    )
-    .await?;
+    end_sessions_and_record(&mut tx, actor, &user, "password.force_reset", "", now).await?;
     tx.commit().await?;
     Ok(())
 }
@@ -163,23 +167,12 @@ pub async fn set_password(
     let user = load(&mut tx, target).await?;
     may_set_password(actor.role, &user)?;
     write_password(&mut tx, target, &digest, must_change, now).await?;
-    let ended = sessions::revoke_all_for_user(&mut tx, target).await?;
-    let event = AuditEvent::success(
-        now,
-        "password.set",
-        actor.party(),
-        party(&user),
-        actor.ip.clone(),
-    );
-    let detail = format!(
-        "{}{ended} session(s) ended",
-        if must_change {
-            "must reset at next login; "
-        } else {
-            ""
-        }
-    );
-    audit::record(&mut *tx, &event.with_detail(Some(detail))).await?;
+    let note = if must_change {
+        "must reset at next login; "
+    } else {
+        ""
+    };
+    end_sessions_and_record(&mut tx, actor, &user, "password.set", note, now).await?;
     tx.commit().await?;
     Ok(())
 }
