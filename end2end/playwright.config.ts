@@ -9,8 +9,7 @@ export default defineConfig({
   fullyParallel: false,
   workers: 1,
   forbidOnly: !!process.env.CI,
-  // One retry under CI while a rare timing flake in the own-password spec is chased (see notes).
-  retries: process.env.CI ? 1 : 0,
+  retries: 0,
   reporter: [['list']],
   use: {
     trace: 'retain-on-failure',

@@ -18,16 +18,23 @@ test.afterAll(async () => {
 const FIRST = 'first temporary passphrase 1';
 const CHOSEN = 'my very own passphrase, at last';
 
-/** Signs the admin in and opens a seeded user's details panel; returns the user's username. */
+/** Signs the admin in and opens the details panel of the first active, local seeded user at or
+ *  after `row`; returns their username and name. */
 async function openSomeUser(page: Page, row: number): Promise<{ username: string; name: string }> {
   await signIn(page, server.url, ADMIN.username, ADMIN.password);
   await expect(page).toHaveURL(/\/users$/);
-  const cells = page.locator('table.users-table tbody tr').nth(row).locator('td');
+  // Seeded users include disabled and external ones; these operations need an active, local user.
+  const rows = page.locator('table.users-table tbody tr');
+  while ((await rows.nth(row).locator('td').nth(5).innerText()).trim() !== 'active') row++;
+  const cells = rows.nth(row).locator('td');
   const name = (await cells.nth(1).innerText()).trim();
   const username = (await cells.nth(2).innerText()).trim();
   await page.getByLabel('Search users').fill(username);
   await page.getByRole('button', { name: 'Search' }).click();
-  await page.getByRole('link', { name }).click();
+  // Wait for the search's own result: page 1 may hold another user with the same name.
+  await expect(page.locator('table.users-table tbody tr')).toHaveCount(1);
+  await expect(page.locator('table.users-table tbody tr td').nth(2)).toHaveText(username);
+  await page.getByRole('link', { name, exact: true }).click();
   await expect(page.getByRole('complementary').getByRole('heading', { name })).toBeVisible();
   return { username, name };
 }
