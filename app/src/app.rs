@@ -6,12 +6,27 @@ use leptos_router::{SsrMode, path};
 use crate::auth::AuthContext;
 use crate::components::admin_shell::AdminShell;
 use crate::pages::{
-    account::AccountPage, change_password::ChangePasswordPage, home::HomePage, login::LoginPage,
-    not_found::NotFound, setup::SetupPage, users::UsersPage,
+    account::AccountPage, bulk_job::BulkJobPage, change_password::ChangePasswordPage,
+    forgot::ForgotPage, home::HomePage, login::LoginPage, not_found::NotFound, reset::ResetPage,
+    setup::SetupPage, users::UsersPage,
 };
 
-/// The HTML document around every server-rendered page.
+/// The end user's pages: served as plain HTML with no WASM at all, because people open reset
+/// links in phone mail apps. Their forms post to the same server functions and errors come
+/// back rendered by the server. Reached from a hydrated page, they still render client-side.
+pub const PLAIN_PAGES: [&str; 4] = ["/login", "/reset", "/forgot", "/account/password"];
+
+/// The document around an end user's page: the console's stylesheet, no scripts.
+pub fn plain_shell(options: LeptosOptions) -> impl IntoView {
+    html_document(options, false)
+}
+
+/// The HTML document around every other server-rendered page, which the WASM hydrates.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
+    html_document(options, true)
+}
+
+fn html_document(options: LeptosOptions, hydrate: bool) -> impl IntoView {
     view! {
         <!DOCTYPE html>
         <html lang="en">
@@ -21,11 +36,15 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta name="referrer" content="same-origin"/>
                 <link rel="icon" href="/favicon.svg" type="image/svg+xml"/>
                 <link rel="stylesheet" id="leptos" href="/pkg/latchkey.css"/>
-                <AutoReload options=options.clone()/>
-                <HydrationScripts options/>
+                {hydrate.then(|| view! {
+                    <AutoReload options=options.clone()/>
+                    <HydrationScripts options/>
+                })}
                 <MetaTags/>
             </head>
-            <body>
+            // On a plain page, scripts (and tests) that wait for hydration see at once that none
+            // will come.
+            <body data-static=(!hydrate).then_some("true")>
                 <App/>
             </body>
         </html>
@@ -60,6 +79,8 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/") view=HomePage ssr=SsrMode::Async/>
                 <Route path=path!("/login") view=LoginPage ssr=SsrMode::Async/>
                 <Route path=path!("/setup/:token") view=SetupPage ssr=SsrMode::Async/>
+                <Route path=path!("/reset") view=ResetPage ssr=SsrMode::Async/>
+                <Route path=path!("/forgot") view=ForgotPage ssr=SsrMode::Async/>
                 <Route path=path!("/account") view=AccountPage ssr=SsrMode::Async/>
                 <Route
                     path=path!("/account/password")
@@ -68,6 +89,7 @@ pub fn App() -> impl IntoView {
                 />
                 <ParentRoute path=path!("/users") view=AdminShell ssr=SsrMode::Async>
                     <Route path=path!("") view=UsersPage ssr=SsrMode::Async/>
+                    <Route path=path!("bulk/:id") view=BulkJobPage ssr=SsrMode::Async/>
                 </ParentRoute>
             </Routes>
         </Router>

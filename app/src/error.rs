@@ -22,6 +22,9 @@ pub enum AppError {
     Invalid { field: String, reason: String },
     #[error("{0}")]
     Conflict(String),
+    /// An expired, used or unknown reset link: one message for all three.
+    #[error("This link is not valid any more. It may have expired or been used already.")]
+    LinkInvalid,
     #[error("Too many attempts. Wait a moment and try again.")]
     RateLimited,
     #[error("The server could not be reached. Check your connection and try again.")]
@@ -45,6 +48,7 @@ impl AppError {
             AppError::NotFound => 404,
             AppError::Invalid { .. } => 400,
             AppError::Conflict(_) => 409,
+            AppError::LinkInvalid => 410,
             AppError::RateLimited => 429,
             AppError::Unavailable => 503,
             AppError::Internal => 500,
@@ -101,6 +105,7 @@ impl From<domain::DomainError> for AppError {
             D::NotFound => AppError::NotFound,
             D::Conflict(message) => AppError::Conflict(message),
             D::Forbidden => AppError::Forbidden,
+            D::LinkInvalid => AppError::LinkInvalid,
             D::Unauthenticated => AppError::InvalidCredentials,
             D::Database(cause) => {
                 tracing::error!(error = %cause, "database error");

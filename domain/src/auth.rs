@@ -9,6 +9,7 @@ use crate::Services;
 use crate::audit::{self, AuditEvent, Outcome, Party};
 use crate::error::{DomainError, DomainResult};
 use crate::hashing::Password;
+use crate::resets;
 use crate::sessions::{self, ClientInfo, Purpose};
 use crate::tokens::SecretToken;
 use crate::users::{self, User};
@@ -33,6 +34,8 @@ fn refusal(user: &User, password_ok: bool, now: Timestamp) -> Option<&'static st
         Some("account locked")
     } else if !password_ok {
         Some("wrong password")
+    } else if user.password_expires_at.is_some_and(|at| at <= now) {
+        Some("temporary password expired or already used")
     } else {
         None
     }
@@ -105,7 +108,22 @@ pub async fn sign_in(
     } else {
         Purpose::Full
     };
+    // With the user's row locked, a reset cannot commit between the re-read below and this
+    // sign-in's commit: either the reset sees this session and ends it, or this sign-in sees
+    // the reset and is refused.
+    users::lock_row(&mut tx, &user.id).await?;
     users::clear_failed_sign_ins(&mut tx, &user.id, now).await?;
+    let current = users::get(&mut *tx, &user.id).await?;
+    if current.is_none_or(|c| c.password_hash != user.password_hash) {
+        info!("sign-in refused: the password changed while it was being checked");
+        return Err(DomainError::Unauthenticated);
+    }
+    if user.password_expires_at.is_some()
+        && !resets::spend_temporary_password(&mut tx, &user.id, now).await?
+    {
+        info!("sign-in refused: temporary password already used");
+        return Err(DomainError::Unauthenticated);
+    }
     let token =
         sessions::create(&mut tx, &user.id, purpose, &services.sessions, client, now).await?;
     audit::record(

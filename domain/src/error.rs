@@ -16,6 +16,9 @@ pub enum DomainError {
     /// A failed sign-in or a missing session. Deliberately says nothing about which part failed.
     #[error("invalid username or password")]
     Unauthenticated,
+    /// A reset link that is unknown, used, voided or expired: which one is never told.
+    #[error("the link is not valid")]
+    LinkInvalid,
     #[error("forbidden")]
     Forbidden,
     #[error("database error: {0}")]

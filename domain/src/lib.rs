@@ -6,10 +6,16 @@
 
 pub mod audit;
 pub mod auth;
+pub mod bulk;
 pub mod db;
+pub mod emails;
 pub mod error;
+pub mod generate;
 pub mod hashing;
+pub mod mail;
+pub mod outbox;
 pub mod passwords;
+pub mod resets;
 pub mod seed;
 pub mod sessions;
 pub mod setup;
@@ -17,13 +23,17 @@ pub mod tokens;
 pub mod users;
 
 #[cfg(feature = "test-support")]
+pub mod smtp_sink;
+#[cfg(feature = "test-support")]
 pub mod testing;
 
 pub use db::Db;
 pub use error::{DomainError, DomainResult};
 pub use hashing::{Hasher, Password};
 
+use mail::MailWake;
 use model::PasswordPolicy;
+use resets::ResetSettings;
 use sessions::SessionPolicy;
 
 /// Everything a request needs from the domain, cloned cheaply into each handler.
@@ -33,15 +43,27 @@ pub struct Services {
     pub hasher: Hasher,
     pub policy: PasswordPolicy,
     pub sessions: SessionPolicy,
+    pub resets: ResetSettings,
+    /// The configured public base URL, without a trailing slash: the only source of the
+    /// links Latchkey sends.
+    pub public_url: String,
+    /// Nudges this instance's mailer after a request queued an email.
+    pub mail: MailWake,
+    /// Nudges this instance's bulk runner after a request created a job.
+    pub bulk: bulk::BulkWake,
 }
 
 impl Services {
-    pub fn new(db: Db, hasher: Hasher) -> Self {
+    pub fn new(db: Db, hasher: Hasher, public_url: &str) -> Self {
         Self {
             db,
             hasher,
             policy: PasswordPolicy::default(),
             sessions: SessionPolicy::default(),
+            resets: ResetSettings::default(),
+            public_url: public_url.trim_end_matches('/').to_owned(),
+            mail: MailWake::default(),
+            bulk: bulk::BulkWake::default(),
         }
     }
 }

@@ -13,9 +13,11 @@ use crate::audit::{self, AuditEvent, Party};
 use crate::db::{Tx, flag};
 use crate::error::{DomainError, DomainResult};
 use crate::hashing::{Password, PasswordDigest};
+use crate::resets;
 use crate::sessions::{self, ClientInfo, Purpose};
 use crate::tokens::SecretToken;
 use crate::users::{self, User};
+use crate::{emails, outbox};
 
 /// Who is acting, as the audit trail records them.
 #[derive(Clone, Debug)]
@@ -27,7 +29,7 @@ pub struct Actor {
 }
 
 impl Actor {
-    fn party(&self) -> Party {
+    pub(crate) fn party(&self) -> Party {
         Party {
             id: self.id.clone(),
             name: self.username.clone(),
@@ -35,7 +37,7 @@ impl Actor {
     }
 }
 
-fn party(user: &User) -> Party {
+pub(crate) fn party(user: &User) -> Party {
     Party {
         id: user.id.clone(),
         name: user.username.clone(),
@@ -57,13 +59,13 @@ pub fn may_set_password(actor: Role, target: &User) -> DomainResult<()> {
     }
 }
 
-async fn load(tx: &mut Tx, id: &UserId) -> DomainResult<User> {
+pub(crate) async fn load(tx: &mut Tx, id: &UserId) -> DomainResult<User> {
     users::get(&mut **tx, id)
         .await?
         .ok_or(DomainError::NotFound)
 }
 
-fn check_new_password(
+pub(crate) fn check_new_password(
     policy: &PasswordPolicy,
     target: &User,
     password: &Password,
@@ -81,21 +83,40 @@ fn check_new_password(
         .map_err(DomainError::Policy)
 }
 
-async fn write_password(
+/// What a password becomes: a temporary one stops working at `expires_at` (and at its first use).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct NewPasswordState {
+    pub must_change: bool,
+    pub expires_at: Option<Timestamp>,
+}
+
+impl NewPasswordState {
+    pub const FINAL: Self = Self {
+        must_change: false,
+        expires_at: None,
+    };
+}
+
+/// Every password write goes through here: the hash, the flag, the time, the lock cleared, and
+/// every outstanding reset link or temporary password voided.
+pub(crate) async fn write_password(
     tx: &mut Tx,
     id: &UserId,
     digest: &PasswordDigest,
-    must_change: bool,
+    state: NewPasswordState,
     now: Timestamp,
 ) -> DomainResult<()> {
+    resets::void_outstanding(tx, id, "password changed", now).await?;
     sqlx::query(
         "UPDATE users SET password_hash = $2, must_change_password = $3, password_changed_at = $4, \
-         failed_logins = 0, locked_until = NULL, updated_at = $4 WHERE id = $1",
+         password_expires_at = $5, failed_logins = 0, locked_until = NULL, updated_at = $4 \
+         WHERE id = $1",
     )
     .bind(&id.0)
     .bind(&digest.0)
-    .bind(flag(must_change))
+    .bind(flag(state.must_change))
     .bind(now.millis())
+    .bind(state.expires_at.map(Timestamp::millis))
     .execute(&mut **tx)
     .await?;
     Ok(())
@@ -103,7 +124,7 @@ async fn write_password(
 
 /// What every administrator reset ends with, inside its transaction: all of the user's
 /// sessions end, and one audit event records who did it (never the password).
-async fn end_sessions_and_record(
+pub(crate) async fn end_sessions_and_record(
     tx: &mut Tx,
     actor: &Actor,
     user: &User,
@@ -132,17 +153,42 @@ pub async fn force_reset(services: &Services, actor: &Actor, target: &UserId) ->
             "A password reset is already pending for this user.".into(),
         ));
     }
+    flag_in_tx(&mut tx, actor, &user, now, "").await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// The steps of Force Password Reset on Next Login inside the caller's transaction, for a user
+/// already checked: Bulk Change runs them per user.
+pub(crate) async fn flag_in_tx(
+    tx: &mut Tx,
+    actor: &Actor,
+    user: &User,
+    now: Timestamp,
+    note: &str,
+) -> DomainResult<()> {
     sqlx::query(
         "UPDATE users SET must_change_password = 1, failed_logins = 0, locked_until = NULL, \
          updated_at = $2 WHERE id = $1",
     )
-    .bind(&target.0)
+    .bind(&user.id.0)
     .bind(now.millis())
-    .execute(&mut *tx)
+    .execute(&mut **tx)
     .await?;
-    end_sessions_and_record(&mut tx, actor, &user, "password.force_reset", "", now).await?;
-    tx.commit().await?;
-    Ok(())
+    resets::void_outstanding(tx, &user.id, "superseded by Force Password Reset", now).await?;
+    end_sessions_and_record(tx, actor, user, "password.force_reset", note, now).await
+}
+
+/// What Change Password does besides replacing the password.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AfterSet {
+    /// The user keeps the new password.
+    Keep,
+    /// "Must Reset Password at Next Login".
+    MustReset,
+    /// "Email Password to User": the password goes to the user's stored address, and since it
+    /// then sits in a mailbox, it must be changed at the next sign-in.
+    EmailAndMustReset,
 }
 
 /// Change Password from the console: the new password replaces the old one at once.
@@ -152,12 +198,20 @@ pub async fn set_password(
     target: &UserId,
     password: &Password,
     confirm: &Password,
-    must_change: bool,
+    after: AfterSet,
 ) -> DomainResult<()> {
+    let must_change = after != AfterSet::Keep;
     let user = users::get(services.db.pool(), target)
         .await?
         .ok_or(DomainError::NotFound)?;
     may_set_password(actor.role, &user)?;
+    if after == AfterSet::EmailAndMustReset && user.email.is_none() {
+        return Err(FieldError::new(
+            "email_user",
+            "This user has no email address to send the password to.",
+        )
+        .into());
+    }
     check_new_password(&services.policy, &user, password, confirm)?;
     let digest = services.hasher.hash(password).await?;
 
@@ -166,14 +220,36 @@ pub async fn set_password(
     // Checked again inside the transaction: the user may have changed while we hashed.
     let user = load(&mut tx, target).await?;
     may_set_password(actor.role, &user)?;
-    write_password(&mut tx, target, &digest, must_change, now).await?;
-    let note = if must_change {
-        "must reset at next login; "
+    write_password(
+        &mut tx,
+        target,
+        &digest,
+        NewPasswordState {
+            must_change,
+            expires_at: None,
+        },
+        now,
+    )
+    .await?;
+    let emailed = if after == AfterSet::EmailAndMustReset {
+        let sign_in = format!("{}/login", services.public_url);
+        let email = emails::password_set_by_admin(&user, password.as_str(), &sign_in)
+            .ok_or_else(|| DomainError::Internal("no address after the check".into()))?;
+        outbox::enqueue(&mut tx, &email, now).await?;
+        true
     } else {
-        ""
+        false
+    };
+    let note = match after {
+        AfterSet::Keep => "",
+        AfterSet::MustReset => "must reset at next login; ",
+        AfterSet::EmailAndMustReset => "emailed to the user; must reset at next login; ",
     };
     end_sessions_and_record(&mut tx, actor, &user, "password.set", note, now).await?;
     tx.commit().await?;
+    if emailed {
+        services.mail.wake();
+    }
     Ok(())
 }
 
@@ -223,7 +299,7 @@ pub async fn change_own(
             "Your password was changed meanwhile. Sign in again.".into(),
         ));
     }
-    write_password(&mut tx, &user.id, &digest, false, now).await?;
+    write_password(&mut tx, &user.id, &digest, NewPasswordState::FINAL, now).await?;
     sessions::revoke_all_for_user(&mut tx, &user.id).await?;
     let token = sessions::create(
         &mut tx,
@@ -243,6 +319,36 @@ pub async fn change_own(
     );
     let detail = (purpose == Purpose::PasswordChange).then(|| "required change completed".into());
     audit::record(&mut *tx, &event.with_detail(detail)).await?;
+    if let Some(email) = emails::password_changed(user, now) {
+        outbox::enqueue(&mut tx, &email, now).await?;
+    }
     tx.commit().await?;
+    services.mail.wake();
     Ok(token)
+}
+
+/// Unlock: ends the lock that repeated failed sign-ins set, before it runs out. Administrators
+/// only (a helpdesk's delegation covers setting passwords, nothing else).
+pub async fn unlock(services: &Services, actor: &Actor, target: &UserId) -> DomainResult<()> {
+    if actor.role != Role::Administrator {
+        return Err(DomainError::Forbidden);
+    }
+    let now = Timestamp::now();
+    let mut tx = services.db.begin().await?;
+    let user = load(&mut tx, target).await?;
+    if !user.is_locked(now) {
+        return Err(DomainError::Conflict("This account is not locked.".into()));
+    }
+    users::clear_failed_sign_ins(&mut tx, target, now).await?;
+    let detail = format!("after {} failed sign-in(s)", user.failed_logins);
+    let event = AuditEvent::success(
+        now,
+        "account.unlocked",
+        actor.party(),
+        party(&user),
+        actor.ip.clone(),
+    );
+    audit::record(&mut *tx, &event.with_detail(Some(detail))).await?;
+    tx.commit().await?;
+    Ok(())
 }

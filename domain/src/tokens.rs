@@ -25,6 +25,15 @@ impl SecretToken {
         Self(raw.to_owned())
     }
 
+    /// Whether `raw` has the shape of a token this module makes (43 base64url characters), so
+    /// anything else is turned away before it reaches a header or a query.
+    pub fn well_formed(raw: &str) -> bool {
+        raw.len() == 43
+            && raw
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    }
+
     pub fn expose(&self) -> &str {
         &self.0
     }
@@ -60,6 +69,8 @@ mod tests {
         let a = SecretToken::generate();
         let b = SecretToken::generate();
         assert_eq!(URL_SAFE_NO_PAD.decode(a.expose()).unwrap().len(), 32);
+        assert!(SecretToken::well_formed(a.expose()));
+        assert!(!SecretToken::well_formed("abc; Domain=evil.example"));
         assert_ne!(a.expose(), b.expose());
         assert_ne!(a.digest(), b.digest());
     }

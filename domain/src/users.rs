@@ -10,7 +10,8 @@ use crate::error::{DomainError, DomainResult};
 use crate::hashing::PasswordDigest;
 
 const COLUMNS: &str = "id, username, display_name, email, active, source, role, password_hash, \
-     must_change_password, password_changed_at, failed_logins, locked_until, created_at, updated_at";
+     must_change_password, password_changed_at, password_expires_at, failed_logins, locked_until, \
+     created_at, updated_at";
 
 #[derive(sqlx::FromRow)]
 struct UserRow {
@@ -24,6 +25,7 @@ struct UserRow {
     password_hash: Option<String>,
     must_change_password: i64,
     password_changed_at: Option<i64>,
+    password_expires_at: Option<i64>,
     failed_logins: i64,
     locked_until: Option<i64>,
     created_at: i64,
@@ -44,6 +46,8 @@ pub struct User {
     pub password_hash: Option<PasswordDigest>,
     pub must_change_password: bool,
     pub password_changed_at: Option<Timestamp>,
+    /// Set while the password is a temporary one (see [`crate::resets`]).
+    pub password_expires_at: Option<Timestamp>,
     pub failed_logins: i64,
     pub locked_until: Option<Timestamp>,
     pub created_at: Timestamp,
@@ -66,6 +70,7 @@ impl TryFrom<UserRow> for User {
             password_hash: row.password_hash.map(PasswordDigest),
             must_change_password: is_set(row.must_change_password),
             password_changed_at: row.password_changed_at.map(Timestamp),
+            password_expires_at: row.password_expires_at.map(Timestamp),
             failed_logins: row.failed_logins,
             locked_until: row.locked_until.map(Timestamp),
             created_at: Timestamp(row.created_at),
@@ -213,7 +218,7 @@ pub async fn list_page(
     after: Option<&str>,
     limit: u32,
 ) -> DomainResult<(Vec<User>, Option<String>)> {
-    let pattern = format!("%{}%", escape_like(search));
+    let pattern = search_pattern(search);
     let sql = format!(
         "SELECT {COLUMNS} FROM users \
          WHERE username_key > $1 AND ($2 = '' OR search_text LIKE $3 ESCAPE '\\') \
@@ -237,6 +242,11 @@ pub async fn list_page(
         None
     };
     Ok((users, next))
+}
+
+/// The `LIKE` pattern of a search term, with its wildcards escaped (`ESCAPE '\'`).
+pub(crate) fn search_pattern(search: &str) -> String {
+    format!("%{}%", escape_like(search))
 }
 
 fn escape_like(term: &str) -> String {
@@ -275,6 +285,16 @@ pub async fn record_failed_sign_in(
     .bind(now.millis())
     .execute(&mut **tx)
     .await?;
+    Ok(())
+}
+
+/// Takes the user's row lock for the rest of the transaction (on PostgreSQL; SQLite's write
+/// transactions are serial already), so a concurrent password change waits for it.
+pub async fn lock_row(tx: &mut Tx, id: &UserId) -> DomainResult<()> {
+    sqlx::query("UPDATE users SET id = id WHERE id = $1")
+        .bind(&id.0)
+        .execute(&mut **tx)
+        .await?;
     Ok(())
 }
 

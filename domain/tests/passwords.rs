@@ -1,69 +1,15 @@
 //! Administrators' and users' password operations, on SQLite and PostgreSQL.
 
-use domain::auth;
+mod common;
+
+use common::*;
 use domain::both_engines;
 use domain::db::Db;
-use domain::passwords::{self, Actor};
-use domain::sessions::{ClientInfo, Purpose};
-use domain::users::{self, NewUser};
-use domain::{DomainError, Hasher, Password, Services};
-use model::time::Timestamp;
+use domain::passwords::AfterSet;
+use domain::sessions::Purpose;
+use domain::{DomainError, Password};
+use domain::{auth, passwords};
 use model::user::{Role, UserId};
-use std::sync::OnceLock;
-
-const OLD: &str = "correct horse battery staple";
-const NEW: &str = "violet tractor mirror lantern";
-
-fn services(db: Db) -> Services {
-    static HASHER: OnceLock<Hasher> = OnceLock::new();
-    Services::new(db, HASHER.get_or_init(|| Hasher::new(4).unwrap()).clone())
-}
-
-fn client() -> ClientInfo {
-    ClientInfo {
-        ip: Some("192.0.2.7".into()),
-        user_agent: None,
-    }
-}
-
-async fn create(s: &Services, username: &str, role: Role) -> UserId {
-    let new = NewUser::new(username, username, &format!("{username}@example.com"), role).unwrap();
-    let digest = s.hasher.hash(&Password::new(OLD)).await.unwrap();
-    let mut tx = s.db.begin().await.unwrap();
-    let id = users::insert(&mut tx, &new, Some(&digest), Timestamp::now())
-        .await
-        .unwrap();
-    tx.commit().await.unwrap();
-    id
-}
-
-async fn actor(s: &Services, username: &str, role: Role) -> Actor {
-    let id = create(s, username, role).await;
-    Actor {
-        id,
-        username: username.into(),
-        role,
-        ip: Some("192.0.2.1".into()),
-    }
-}
-
-async fn signs_in(s: &Services, username: &str, password: &str) -> Option<Purpose> {
-    auth::sign_in(s, username, &Password::new(password), &client())
-        .await
-        .ok()
-        .map(|signed| signed.purpose)
-}
-
-async fn sessions_of(s: &Services, id: &UserId) -> i64 {
-    domain::sessions::count_for_user(&s.db, id).await.unwrap()
-}
-
-async fn last_action(s: &Services) -> (String, Option<String>) {
-    sqlx::query_as("SELECT action, actor_name FROM audit_events ORDER BY id DESC LIMIT 1")
-        .fetch_one(s.db.pool())
-        .await
-        .unwrap()
-}
 
 both_engines!(
     force_reset_ends_sessions_and_restricts_the_old_password,
@@ -105,7 +51,7 @@ both_engines!(
             &ada,
             &Password::new(NEW),
             &Password::new(NEW),
-            false,
+            AfterSet::Keep,
         )
         .await
         .unwrap();
@@ -124,7 +70,7 @@ both_engines!(
             &ada,
             &Password::new(OLD),
             &Password::new(OLD),
-            true,
+            AfterSet::MustReset,
         )
         .await
         .unwrap();
@@ -151,7 +97,7 @@ both_engines!(bad_new_passwords_change_nothing, |db: Db| async move {
             &ada,
             &Password::new(password),
             &Password::new(confirm),
-            false,
+            AfterSet::Keep,
         )
         .await;
         assert!(
@@ -170,7 +116,7 @@ both_engines!(bad_new_passwords_change_nothing, |db: Db| async move {
             &UserId("missing".into()),
             &Password::new(NEW),
             &Password::new(NEW),
-            false
+            AfterSet::Keep
         )
         .await,
         Err(DomainError::NotFound)
@@ -188,7 +134,7 @@ both_engines!(
         let new = Password::new(NEW);
         for target in [&admin, &peer] {
             assert!(matches!(
-                passwords::set_password(&s, &helpdesk, target, &new, &new, false).await,
+                passwords::set_password(&s, &helpdesk, target, &new, &new, AfterSet::Keep).await,
                 Err(DomainError::Forbidden)
             ));
         }
@@ -196,7 +142,7 @@ both_engines!(
             passwords::force_reset(&s, &helpdesk, &ada).await,
             Err(DomainError::Forbidden)
         ));
-        passwords::set_password(&s, &helpdesk, &ada, &new, &new, true)
+        passwords::set_password(&s, &helpdesk, &ada, &new, &new, AfterSet::MustReset)
             .await
             .unwrap();
         assert_eq!(
@@ -210,7 +156,7 @@ both_engines!(
             .await
             .unwrap();
         assert!(matches!(
-            passwords::set_password(&s, &helpdesk, &ada, &new, &new, false).await,
+            passwords::set_password(&s, &helpdesk, &ada, &new, &new, AfterSet::Keep).await,
             Err(DomainError::Conflict(_))
         ));
     }

@@ -21,7 +21,7 @@ fn hasher() -> Hasher {
 }
 
 fn services(db: Db) -> Services {
-    Services::new(db, hasher())
+    Services::new(db, hasher(), "https://latchkey.example.com")
 }
 
 fn client() -> ClientInfo {

@@ -1,6 +1,6 @@
-import { Browser, expect, Page, test } from '@playwright/test';
+import { expect, Page, test } from '@playwright/test';
 import { startServer, RunningServer } from '../fixtures/server';
-import { ADMIN, createFirstAdmin, open, signIn } from '../fixtures/pages';
+import { ADMIN, asUser, createFirstAdmin, open, openSomeUser as openUser, setNewPasswordRefusingOld, signIn } from '../fixtures/pages';
 
 let server: RunningServer;
 
@@ -16,28 +16,8 @@ test.afterAll(async () => {
 });
 
 const FIRST = 'first temporary passphrase 1';
+const openSomeUser = (page: Page, row: number) => openUser(page, server.url, row);
 const CHOSEN = 'my very own passphrase, at last';
-
-/** Signs the admin in and opens the details panel of the first active, local seeded user at or
- *  after `row`; returns their username and name. */
-async function openSomeUser(page: Page, row: number): Promise<{ username: string; name: string }> {
-  await signIn(page, server.url, ADMIN.username, ADMIN.password);
-  await expect(page).toHaveURL(/\/users$/);
-  // Seeded users include disabled and external ones; these operations need an active, local user.
-  const rows = page.locator('table.users-table tbody tr');
-  while ((await rows.nth(row).locator('td').nth(5).innerText()).trim() !== 'active') row++;
-  const cells = rows.nth(row).locator('td');
-  const name = (await cells.nth(1).innerText()).trim();
-  const username = (await cells.nth(2).innerText()).trim();
-  await page.getByLabel('Search users').fill(username);
-  await page.getByRole('button', { name: 'Search' }).click();
-  // Wait for the search's own result: page 1 may hold another user with the same name.
-  await expect(page.locator('table.users-table tbody tr')).toHaveCount(1);
-  await expect(page.locator('table.users-table tbody tr td').nth(2)).toHaveText(username);
-  await page.getByRole('link', { name, exact: true }).click();
-  await expect(page.getByRole('complementary').getByRole('heading', { name })).toBeVisible();
-  return { username, name };
-}
 
 async function changePassword(page: Page, password: string, mustReset: boolean) {
   const panel = page.getByRole('complementary');
@@ -51,11 +31,6 @@ async function changePassword(page: Page, password: string, mustReset: boolean) 
   await expect(dialog).toContainText('the old password stops working');
   await dialog.getByRole('button', { name: 'Yes, Reset Password' }).click();
   await expect(panel.getByRole('status')).toContainText('Password changed');
-}
-
-async function asUser(browser: Browser) {
-  const context = await browser.newContext();
-  return { context, page: await context.newPage() };
 }
 
 test('Change Password sets a password the user can sign in with; the old one dies at once', async ({ page, browser }) => {
@@ -107,14 +82,7 @@ test('Force Password Reset on Next Login sends the user to set a new password, a
   await expect(user.page).toHaveURL(/\/account\/password$/);
 
   // The same password again is refused; a new one is accepted and signs the user in fully.
-  await user.page.getByLabel('New Password').fill(FIRST);
-  await user.page.getByLabel('Confirm Password').fill(FIRST);
-  await user.page.getByRole('button', { name: 'Set new password' }).click();
-  await expect(user.page.getByRole('alert')).toContainText('different from your current one');
-  await user.page.getByLabel('New Password').fill(CHOSEN);
-  await user.page.getByLabel('Confirm Password').fill(CHOSEN);
-  await user.page.getByRole('button', { name: 'Set new password' }).click();
-  await expect(user.page).toHaveURL(/\/account$/);
+  await setNewPasswordRefusingOld(user.page, FIRST, CHOSEN);
   await user.context.close();
 
   // Back in the console the flag is cleared and the box can be used again.
@@ -136,8 +104,32 @@ test('a signed-in user changes their own password with the current one', async (
   await user.page.getByLabel('Confirm Password').fill(CHOSEN);
   await user.page.getByRole('button', { name: 'Change Password' }).click();
   await expect(user.page.getByRole('alert')).toContainText('current password is not correct');
+  // A plain page: the server answered with the page again, and never echoes passwords back.
   await user.page.getByLabel('Current password').fill(FIRST);
+  await user.page.getByLabel('New Password').fill(CHOSEN);
+  await user.page.getByLabel('Confirm Password').fill(CHOSEN);
   await user.page.getByRole('button', { name: 'Change Password' }).click();
+  await expect(user.page).toHaveURL(/\/account$/);
+  await user.context.close();
+});
+
+test('Unlock lets a user locked by failed sign-ins in again', async ({ page, browser }) => {
+  const { username } = await openSomeUser(page, 9);
+  await changePassword(page, FIRST, false);
+  const user = await asUser(browser);
+  for (let i = 0; i < 5; i++) {
+    await signIn(user.page, server.url, username, `not the password ${i}, long enough`);
+    await expect(user.page.getByRole('alert')).toContainText('Invalid username or password.');
+  }
+  await signIn(user.page, server.url, username, FIRST);
+  await expect(user.page.getByRole('alert')).toContainText('Invalid username or password.');
+
+  await open(page, page.url());
+  const panel = page.getByRole('complementary');
+  await expect(panel.getByText('locked', { exact: true })).toBeVisible();
+  await panel.getByRole('button', { name: 'Unlock' }).click();
+  await expect(panel.getByRole('status')).toContainText('Account unlocked');
+  await signIn(user.page, server.url, username, FIRST);
   await expect(user.page).toHaveURL(/\/account$/);
   await user.context.close();
 });

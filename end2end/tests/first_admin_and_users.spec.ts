@@ -8,6 +8,10 @@ test.beforeAll(async () => {
   server = await startServer({ seedUsers: 300 });
 });
 
+test.afterEach(async ({}, testInfo) => {
+  if (testInfo.status !== testInfo.expectedStatus) console.log(server.output().slice(-3000));
+});
+
 test.afterAll(async () => {
   await server?.stop();
 });
@@ -65,7 +69,7 @@ test('a new install is set up from the console link, then the admin finds a user
 test('a wrong password is refused with a clear message and no session', async ({ page }) => {
   await signIn(page, server.url, ADMIN.username, 'not the password at all!');
   await expect(page.getByRole('alert')).toContainText('Invalid username or password.');
-  await expect(page).toHaveURL(/\/login$/);
+  await expect(page).toHaveURL(/\/login(\?|$)/);
   await open(page, `${server.url}/users`);
   await expect(page).toHaveURL(/\/login$/);
 });

@@ -3,8 +3,10 @@
 //! Everything here compiles to WASM as well as natively, so a rule written once gives the
 //! browser instant feedback and the server its real check.
 
+pub mod bulk;
 pub mod fields;
 pub mod policy;
+pub mod reset;
 pub mod secret;
 pub mod time;
 pub mod user;

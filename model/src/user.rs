@@ -243,6 +243,12 @@ pub struct UserDetails {
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
     pub now: Timestamp,
+    /// The latest link or temporary password, for the reset status card.
+    pub reset: Option<crate::reset::ResetStatus>,
+    /// Whether Generate New Password (emailing a password) is allowed by the security settings.
+    pub emailed_passwords_allowed: bool,
+    /// How long a temporary or generated password works, from the security settings.
+    pub temporary_password_hours: i64,
 }
 
 /// One line of the audit trail. Never carries a password or a token.

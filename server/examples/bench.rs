@@ -3,7 +3,10 @@
 //! - seeding 100,000 users takes seconds (batched inserts);
 //! - a page of the Users table costs the same at page 1 and page 2,000 (keyset pagination);
 //! - a search stays interactive at 100k users;
-//! - one argon2id hash, and a burst of them through the bounded hasher.
+//! - one argon2id hash, and a burst of them through the bounded hasher;
+//! - Bulk Change > Reset Password for all 100,000 users as a background job, and what a Users
+//!   page costs another admin while it runs;
+//! - "Forgot your password?" takes the same time for a real account and an unknown one.
 //!
 //! Runs on SQLite, and on PostgreSQL when one is reachable.
 
@@ -99,7 +102,107 @@ async fn bench_engine(engine: Engine, out: &mut String) {
         "{engine:?}: search, no match (scans every row): {:.2} ms (median of 11)",
         ms(rare)
     );
+    bench_bulk(engine, &db, out).await;
+    bench_forgot(engine, &db, out).await;
     test_db.drop_db().await;
+}
+
+async fn admin_actor(services: &domain::Services) -> domain::passwords::Actor {
+    let new =
+        users::NewUser::new("bench-admin", "Bench Admin", "", model::Role::Administrator).unwrap();
+    let mut tx = services.db.begin().await.unwrap();
+    let id = users::insert(&mut tx, &new, None, model::time::Timestamp::now())
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    domain::passwords::Actor {
+        id,
+        username: "bench-admin".into(),
+        role: model::Role::Administrator,
+        ip: None,
+    }
+}
+
+/// The whole table reset in bulk while another admin keeps loading the Users page.
+async fn bench_bulk(engine: Engine, db: &domain::Db, out: &mut String) {
+    use domain::bulk::{JobOptions, Selection};
+
+    let services = domain::Services::new(db.clone(), Hasher::new(2).unwrap(), "http://bench");
+    let actor = admin_actor(&services).await;
+    let options = JobOptions {
+        kind: model::bulk::BulkKind::ForceReset,
+        link_minutes: 60,
+        invalidate_password: false,
+    };
+    let started = Instant::now();
+    let job = domain::bulk::create_job(
+        &services,
+        &actor,
+        options,
+        &Selection::Search(String::new()),
+    )
+    .await
+    .unwrap();
+    let created = started.elapsed();
+    let runner = {
+        let services = services.clone();
+        tokio::spawn(async move { domain::bulk::run_next(&services).await.unwrap() })
+    };
+    let mut pages = Vec::new();
+    while !runner.is_finished() {
+        let t = Instant::now();
+        users::list_page(db, "", None, PAGE).await.unwrap();
+        pages.push(t.elapsed());
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    runner.await.unwrap();
+    let total = started.elapsed();
+    let done = domain::bulk::job(db, &job).await.unwrap().unwrap();
+    pages.sort();
+    let at = |q: f64| ms(pages[((pages.len() - 1) as f64 * q) as usize]);
+    let _ = writeln!(
+        out,
+        "{engine:?}: bulk reset of {} users: job created in {:.0} ms, done in {:.1} s \
+         ({:.0} users/s); a Users page meanwhile: median {:.2} ms, p99 {:.2} ms, max {:.2} ms \
+         ({} loads)",
+        done.processed,
+        ms(created),
+        total.as_secs_f64(),
+        done.processed as f64 / total.as_secs_f64(),
+        at(0.5),
+        at(0.99),
+        at(1.0),
+        pages.len()
+    );
+}
+
+/// A real account and an unknown name must answer alike.
+async fn bench_forgot(engine: Engine, db: &domain::Db, out: &mut String) {
+    let services = domain::Services::new(db.clone(), Hasher::new(2).unwrap(), "http://bench");
+    let client = domain::sessions::ClientInfo {
+        ip: None,
+        user_agent: None,
+    };
+    let (known,): (String,) =
+        sqlx::query_as("SELECT username FROM users WHERE email IS NOT NULL AND active = 1 LIMIT 1")
+            .fetch_one(db.pool())
+            .await
+            .unwrap();
+    let real = median(5, || async {
+        domain::resets::request_by_user(&services, &known, &client).await;
+    })
+    .await;
+    let unknown = median(5, || async {
+        domain::resets::request_by_user(&services, "no-such-account", &client).await;
+    })
+    .await;
+    let _ = writeln!(
+        out,
+        "{engine:?}: forgot password answered in {:.1} ms (real account) vs {:.1} ms (unknown), \
+         median of 5",
+        ms(real),
+        ms(unknown)
+    );
 }
 
 async fn bench_hashing(out: &mut String) {

@@ -5,9 +5,21 @@
 //! | `DATABASE_URL` | `sqlite://data/latchkey.db` | `sqlite://…` or `postgres://…` |
 //! | `LATCHKEY_PUBLIC_URL` | `http://<site-addr>` | the address people use; links and the origin check use it |
 //! | `LATCHKEY_LEPTOS_CONFIG` | `Leptos.toml` | Leptos runtime options; `LEPTOS_*` variables override them |
+//! | `LATCHKEY_SMTP_HOST` | (none) | the SMTP server; without it, emails are written as `.eml` files |
+//! | `LATCHKEY_SMTP_PORT` | 587, 465 or 25 by TLS mode | |
+//! | `LATCHKEY_SMTP_TLS` | `starttls` | `starttls`, `tls` (implicit, port 465) or `none` (loopback relays only) |
+//! | `LATCHKEY_SMTP_USERNAME`, `LATCHKEY_SMTP_PASSWORD` | (none) | SMTP AUTH credentials |
+//! | `LATCHKEY_MAIL_FROM` | `Latchkey <latchkey@localhost>` | the sender of every email |
+//! | `LATCHKEY_MAIL_DIR` | `data/mail` | where `.eml` files go when no SMTP server is configured |
+//! | `LATCHKEY_TEMPORARY_PASSWORD_HOURS` | `24` | how long a temporary or generated password works (1 to 168) |
+//! | `LATCHKEY_ALLOW_EMAILED_PASSWORDS` | `true` | whether Generate New Password may email a password |
 
+use domain::mail::{MailConfig, RetryPolicy, SmtpConfig, TlsMode, TransportConfig};
+use domain::resets::ResetSettings;
 use leptos::config::{LeptosOptions, get_configuration};
-use std::path::Path;
+use model::secret::Secret;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use crate::anyhow_free::Result;
 
@@ -18,6 +30,8 @@ pub struct Config {
     pub database_url: String,
     pub public_url: String,
     pub leptos: LeptosOptions,
+    pub mail: MailConfig,
+    pub resets: ResetSettings,
 }
 
 fn env(name: &str) -> Option<String> {
@@ -41,6 +55,72 @@ impl Config {
             database_url: env("DATABASE_URL").unwrap_or_else(|| DEFAULT_DATABASE_URL.into()),
             public_url,
             leptos,
+            mail: mail_from_env()?,
+            resets: resets_from_env()?,
         })
     }
+}
+
+fn mail_from_env() -> Result<MailConfig> {
+    let transport = match env("LATCHKEY_SMTP_HOST") {
+        Some(host) => {
+            let tls = match env("LATCHKEY_SMTP_TLS") {
+                None => TlsMode::StartTls,
+                Some(value) => TlsMode::parse(&value).ok_or_else(|| {
+                    format!("LATCHKEY_SMTP_TLS must be starttls, tls or none, not {value:?}")
+                })?,
+            };
+            let port = match env("LATCHKEY_SMTP_PORT") {
+                None => tls.default_port(),
+                Some(value) => value.parse().map_err(|_| {
+                    format!("LATCHKEY_SMTP_PORT must be a port number, not {value:?}")
+                })?,
+            };
+            TransportConfig::Smtp(SmtpConfig {
+                host,
+                port,
+                tls,
+                username: env("LATCHKEY_SMTP_USERNAME"),
+                password: env("LATCHKEY_SMTP_PASSWORD").map(Secret::new),
+            })
+        }
+        None => TransportConfig::Directory(PathBuf::from(
+            env("LATCHKEY_MAIL_DIR").unwrap_or_else(|| "data/mail".into()),
+        )),
+    };
+    Ok(MailConfig {
+        transport,
+        from: env("LATCHKEY_MAIL_FROM").unwrap_or_else(|| "Latchkey <latchkey@localhost>".into()),
+        retry: RetryPolicy::default(),
+        poll: Duration::from_secs(5),
+    })
+}
+
+fn resets_from_env() -> Result<ResetSettings> {
+    let defaults = ResetSettings::default();
+    let hours = match env("LATCHKEY_TEMPORARY_PASSWORD_HOURS") {
+        None => defaults.temporary_password_hours,
+        Some(value) => value
+            .parse::<i64>()
+            .ok()
+            .filter(|h| (1..=168).contains(h))
+            .ok_or_else(|| {
+                format!("LATCHKEY_TEMPORARY_PASSWORD_HOURS must be 1 to 168 hours, not {value:?}")
+            })?,
+    };
+    let allow = match env("LATCHKEY_ALLOW_EMAILED_PASSWORDS").as_deref() {
+        None => defaults.allow_emailed_passwords,
+        Some("true" | "1" | "yes") => true,
+        Some("false" | "0" | "no") => false,
+        Some(other) => {
+            return Err(format!(
+                "LATCHKEY_ALLOW_EMAILED_PASSWORDS must be true or false, not {other:?}"
+            )
+            .into());
+        }
+    };
+    Ok(ResetSettings {
+        temporary_password_hours: hours,
+        allow_emailed_passwords: allow,
+    })
 }

@@ -14,9 +14,11 @@ use std::sync::Arc;
 pub async fn build_state(config: &config::Config) -> anyhow_free::Result<AppState> {
     let db = Db::connect(&config.database_url).await?;
     let hasher = Hasher::for_this_machine()?;
+    let mut services = Services::new(db, hasher, &config.public_url);
+    services.resets = config.resets;
     Ok(AppState {
         leptos_options: config.leptos.clone(),
-        services: Services::new(db, hasher),
+        services,
         web: Arc::new(WebConfig::new(&config.public_url)),
     })
 }

@@ -84,6 +84,31 @@ async fn serve(config: Config) -> Result<()> {
         );
     }
     spawn_session_purger(state.services.db.clone());
+    let mailer = domain::mail::Mailer::new(
+        state.services.db.clone(),
+        &config.mail,
+        state.services.mail.clone(),
+    )?;
+    match &config.mail.transport {
+        domain::mail::TransportConfig::Smtp(smtp) => {
+            tracing::info!(host = %smtp.host, port = smtp.port, "sending email over SMTP");
+        }
+        domain::mail::TransportConfig::Directory(dir)
+            if config.public_url.starts_with("https://") =>
+        {
+            tracing::warn!(
+                "no SMTP server configured (LATCHKEY_SMTP_HOST) on a public https site: emails, \
+                 with their links and passwords, are written to {} instead of being sent",
+                dir.display()
+            );
+        }
+        domain::mail::TransportConfig::Directory(dir) => tracing::info!(
+            "no SMTP server configured (LATCHKEY_SMTP_HOST): emails are written to {}",
+            dir.display()
+        ),
+    }
+    mailer.spawn();
+    domain::bulk::spawn_runner(state.services.clone());
     let addr: SocketAddr = config.leptos.site_addr;
     let listener = tokio::net::TcpListener::bind(addr).await?;
     tracing::info!(

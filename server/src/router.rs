@@ -2,31 +2,61 @@
 //! every request passes through.
 
 use app::server::AppState;
-use app::{App, shell};
+use app::{App, PLAIN_PAGES, plain_shell, shell};
 use axum::Router;
 use axum::middleware::{from_fn, from_fn_with_state};
 use leptos::prelude::provide_context;
 use leptos_axum::{LeptosRoutes, file_and_error_handler, generate_route_list};
 use tower_http::limit::RequestBodyLimitLayer;
 
-use crate::middleware::{error_status, request_log, same_origin, security_headers};
+use crate::middleware::{
+    error_status, form_referer, request_log, same_origin, security_headers, strict_fields,
+};
 
 /// No form or server function needs more; larger bodies are refused before they are read.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
 pub fn build(state: AppState) -> Router {
-    let routes = generate_route_list(App);
+    let (plain, hydrated): (Vec<_>, Vec<_>) = generate_route_list(App)
+        .into_iter()
+        .partition(|route| PLAIN_PAGES.contains(&route.path()));
     let context_state = state.clone();
     let options = state.leptos_options.clone();
-    Router::new()
+    let mut router = Router::new();
+    for route in plain {
+        let context_state = state.clone();
+        let options = state.leptos_options.clone();
+        let handler = leptos_axum::render_app_async_with_context(
+            move || provide_context(context_state.clone()),
+            move || plain_shell(options.clone()),
+        );
+        router = router.route(route.path(), axum::routing::get(handler));
+    }
+    router
+        .route(
+            "/reset/{token}",
+            axum::routing::get(app::server::reset_link::open_reset_link),
+        )
+        .route(
+            "/bulk/{id}/report.csv",
+            axum::routing::get(app::server::bulk_report::download_report),
+        )
         .leptos_routes_with_context(
             &state,
-            routes,
+            hydrated,
             move || provide_context(context_state.clone()),
             move || shell(options.clone()),
         )
         .fallback(file_and_error_handler::<AppState, _>(shell))
+        .layer(from_fn_with_state(
+            std::sync::Arc::new(app::server::request_fields::request_fields()),
+            strict_fields::refuse_unknown_fields,
+        ))
         .layer(from_fn(error_status::server_fn_status))
+        .layer(from_fn_with_state(
+            state.web.clone(),
+            form_referer::restore_reset_referer,
+        ))
         .layer(from_fn_with_state(
             state.web.clone(),
             same_origin::same_origin_only,

@@ -335,3 +335,92 @@ both_engines!(
         assert!(html.contains("not valid any more"));
     }
 );
+
+both_engines!(
+    unknown_fields_are_refused_and_change_nothing,
+    |db: Db| async move {
+        let server = TestServer::start(db).await;
+        server.create_user("boss", Role::Administrator).await;
+        let ada = server.create_user("ada", Role::User).await;
+        let admin = server.browser();
+        admin.sign_in("boss").await;
+        let (status, body) = error_of(
+            admin
+                .call(
+                    "passwords/force-reset",
+                    &[("id", ada.0.as_str()), ("role", "administrator")],
+                )
+                .await,
+        )
+        .await;
+        assert_eq!(status, 400);
+        assert_eq!(body["Invalid"]["field"], "request");
+        assert!(
+            body["Invalid"]["reason"]
+                .as_str()
+                .unwrap()
+                .contains("\"role\"")
+        );
+        let (flagged,): (i64,) =
+            sqlx::query_as("SELECT must_change_password FROM users WHERE id = $1")
+                .bind(&ada.0)
+                .fetch_one(server.db().pool())
+                .await
+                .unwrap();
+        assert_eq!(flagged, 0, "nothing changed");
+        // The same call without the stray field works.
+        let ok = admin
+            .call("passwords/force-reset", &[("id", ada.0.as_str())])
+            .await;
+        assert_eq!(ok.status(), 200);
+    }
+);
+
+#[test]
+fn every_server_function_has_its_fields_listed() {
+    let listed = app::server::request_fields::request_fields();
+    let registered: Vec<_> = server_fn::axum::server_fn_paths().collect();
+    assert_eq!(registered.len(), listed.len(), "{registered:?}");
+    for (path, _) in registered {
+        assert!(
+            listed.contains_key(path),
+            "{path} is missing from app::server::request_fields"
+        );
+    }
+}
+
+both_engines!(
+    crlf_and_repeated_email_fields_are_refused,
+    |db: Db| async move {
+        let server = TestServer::start(db).await;
+        let token = domain::setup::issue_token_if_needed(server.db())
+            .await
+            .unwrap()
+            .unwrap();
+        let browser = server.browser();
+        let form = |email: &'static str| {
+            vec![
+                ("token", token.expose().to_owned()),
+                ("username", "root".to_owned()),
+                ("display_name", "Root".to_owned()),
+                ("email", email.to_owned()),
+                ("password", ADMIN_PASSWORD.to_owned()),
+                ("confirm", ADMIN_PASSWORD.to_owned()),
+            ]
+        };
+        // A header injection attempt in an email address.
+        let crlf = form("root@example.com\r\nBcc: victim@example.org");
+        let pairs: Vec<(&str, &str)> = crlf.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let (status, body) = error_of(browser.call("setup", &pairs).await).await;
+        assert_eq!(status, 400);
+        assert_eq!(body["Invalid"]["field"], "email");
+        // An array where one address is expected.
+        let mut twice = form("root@example.com");
+        twice.push(("email", "other@example.com".to_owned()));
+        let pairs: Vec<(&str, &str)> = twice.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let (status, body) = error_of(browser.call("setup", &pairs).await).await;
+        assert_eq!(status, 400);
+        assert_eq!(body["Invalid"]["field"], "request");
+        assert_eq!(server.count("users").await, 0, "nothing was created");
+    }
+);

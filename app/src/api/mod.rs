@@ -2,6 +2,8 @@
 //! first line establishes who calls and what they may do.
 
 pub mod auth;
+pub mod bulk;
 pub mod passwords;
+pub mod resets;
 pub mod setup;
 pub mod users;

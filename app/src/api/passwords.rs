@@ -29,12 +29,21 @@ pub async fn set_user_password(
     /// "Must Reset Password at Next Login": present (as an HTML check box sends it) when ticked.
     #[server(default)]
     must_reset: Option<String>,
+    /// "Email Password to User" (which also forces a reset at next login).
+    #[server(default)]
+    email_user: Option<String>,
 ) -> Result<(), AppError> {
     use crate::server::{require, state};
     use domain::Password;
+    use domain::passwords::AfterSet;
     use model::user::Permission;
 
     let caller = require(Permission::SetPasswords).await?;
+    let after = match (email_user.is_some(), must_reset.is_some()) {
+        (true, _) => AfterSet::EmailAndMustReset,
+        (false, true) => AfterSet::MustReset,
+        (false, false) => AfterSet::Keep,
+    };
     let state = state()?;
     domain::passwords::set_password(
         &state.services,
@@ -42,7 +51,7 @@ pub async fn set_user_password(
         &id,
         &Password::new(password.into_inner()),
         &Password::new(confirm.into_inner()),
-        must_reset.is_some(),
+        after,
     )
     .await?;
     Ok(())
@@ -78,5 +87,17 @@ pub async fn change_my_password(
         state.services.sessions.absolute.as_secs(),
     );
     leptos_axum::redirect(caller.user.role.home());
+    Ok(())
+}
+
+/// Unlock: ends a lock from repeated failed sign-ins. Administrators only.
+#[server(endpoint = "accounts/unlock")]
+pub async fn unlock_account(id: UserId) -> Result<(), AppError> {
+    use crate::server::{require, state};
+    use model::user::Permission;
+
+    let caller = require(Permission::UserManagement).await?;
+    let state = state()?;
+    domain::passwords::unlock(&state.services, &caller.actor(), &id).await?;
     Ok(())
 }

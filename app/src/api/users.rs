@@ -52,6 +52,9 @@ pub async fn get_user_details(id: UserId) -> Result<UserDetails, AppError> {
         created_at: user.created_at,
         updated_at: user.updated_at,
         now: Timestamp::now(),
+        reset: domain::resets::status(&state.services.db, &id).await?,
+        emailed_passwords_allowed: state.services.resets.allow_emailed_passwords,
+        temporary_password_hours: state.services.resets.temporary_password_hours,
     })
 }
 

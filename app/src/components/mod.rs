@@ -1,11 +1,16 @@
 //! Reusable pieces of the console.
 
 pub mod admin_shell;
+pub mod bulk_change;
 pub mod confirm_dialog;
 pub mod form_error;
 pub mod links;
+pub mod panel_actions;
 pub mod password_actions;
 pub mod password_fields;
+pub mod reset_actions;
+pub mod reset_card;
+pub mod secret_reveal;
 pub mod status_badges;
 pub mod user_panel;
 pub mod user_table;

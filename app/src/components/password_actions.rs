@@ -3,26 +3,32 @@ use model::user::{UserDetails, may_force_reset, may_set_password};
 
 use super::confirm_dialog::ConfirmDialog;
 use super::form_error::{FormError, action_error};
+use super::panel_actions::PanelActions;
 use super::password_fields::PasswordFields;
-use crate::api::passwords::{ForcePasswordReset, SetUserPassword};
+use super::reset_actions::ResetActions;
+use super::reset_card::ResetCard;
+use super::secret_reveal::SecretReveal;
+use crate::api::passwords::SetUserPassword;
 
-/// The password section of a user's details: Force Password Reset on Next Login, and Change
-/// Password. Offers only what the server would allow this caller for this user.
+/// The password section of a user's details: Force Password Reset on Next Login, Change
+/// Password, the resets that hand the user a link or a generated password, and the reset
+/// status card. Offers only what the server would allow this caller for this user.
 #[component]
 pub fn PasswordActions(
     /// The user shown in the panel.
     details: UserDetails,
     /// The signed-in person's role.
     actor: model::Role,
-    /// Dispatched by the force-reset form; the panel re-reads the user when it completes.
-    force: ServerAction<ForcePasswordReset>,
-    /// Dispatched by the Change Password form.
-    set: ServerAction<SetUserPassword>,
-    /// What the last completed operation did, announced in the section.
-    #[prop(into)]
-    outcome: Signal<Option<&'static str>>,
+    /// The panel's operations; the panel re-reads the user when one completes.
+    actions: PanelActions,
 ) -> impl IntoView {
-    let user = details.summary;
+    let PanelActions {
+        force,
+        set,
+        outcome,
+        ..
+    } = actions;
+    let user = details.summary.clone();
     if user.source == model::UserSource::External {
         return view! {
             <p class="note">"This user's password is managed in an external directory, not here."</p>
@@ -96,6 +102,25 @@ pub fn PasswordActions(
         }
     });
 
+    let unlock_section = user
+        .locked_until
+        .filter(|until| *until > details.now && actor.has(model::Permission::UserManagement))
+        .map(|until| {
+            let id = id.clone();
+            view! {
+                <div role="group" aria-label="Account lock" class="password-op">
+                    <ActionForm action=actions.unlock>
+                        <input type="hidden" name="id" value=id/>
+                        <p class="field-hint">
+                            "Locked after repeated failed sign-ins, until " {until.to_string()} "."
+                        </p>
+                        <FormError error=action_error(actions.unlock)/>
+                        <button type="submit" class="button">"Unlock"</button>
+                    </ActionForm>
+                </div>
+            }
+        });
+
     let editing = RwSignal::new(false);
     let username = user.username.clone();
     let email = user.email.clone().unwrap_or_default();
@@ -113,6 +138,7 @@ pub fn PasswordActions(
             <p role="status" class="notice" hidden=move || outcome.get().is_none()>
                 {move || outcome.get().unwrap_or_default()}
             </p>
+            {unlock_section}
             {force_section}
             <button
                 type="button"
@@ -132,6 +158,16 @@ pub fn PasswordActions(
                     set=set
                 />
             </Show>
+            <ResetActions
+                user=user.clone()
+                actions=actions
+                emailed_passwords_allowed=details.emailed_passwords_allowed
+                temporary_hours=details.temporary_password_hours
+            />
+            <SecretReveal actions=actions/>
+            {details.reset.clone().map(|reset| view! {
+                <ResetCard id=user.id.clone() reset=reset now=details.now actions=actions/>
+            })}
         </section>
     }
     .into_any()
@@ -148,14 +184,34 @@ fn ChangePasswordForm(
     set: ServerAction<SetUserPassword>,
 ) -> impl IntoView {
     let confirming = RwSignal::new(false);
+    // Emailing the password also forces a reset: the password then sits in a mailbox.
+    let emailing = RwSignal::new(false);
+    let no_email = email.is_empty();
     view! {
         <div role="group" aria-label="Change Password" id="change-password-form" class="password-op">
             <ActionForm action=set>
                 <input type="hidden" name="id" value=id/>
                 <PasswordFields username=username email=email/>
                 <div class="field checkbox">
-                    <input type="checkbox" id="must-reset" name="must_reset"/>
+                    <input
+                        type="checkbox"
+                        id="must-reset"
+                        name="must_reset"
+                        prop:checked=move || emailing.get()
+                        disabled=move || emailing.get()
+                    />
                     <label for="must-reset">"Must Reset Password at Next Login"</label>
+                </div>
+                <div class="field checkbox">
+                    <input
+                        type="checkbox"
+                        id="email-password"
+                        name="email_user"
+                        disabled=no_email
+                        title=no_email.then_some("This user has no email address.")
+                        on:change:target=move |ev| emailing.set(ev.target().checked())
+                    />
+                    <label for="email-password">"Email Password to User"</label>
                 </div>
                 <FormError error=action_error(set)/>
                 <button type="button" class="button primary" on:click=move |_| confirming.set(true)>
@@ -170,6 +226,9 @@ fn ChangePasswordForm(
                     <p>
                         "The new password replaces the old one at once: the old password stops \
                          working, and " {name} " is signed out everywhere."
+                        {move || emailing.get().then_some(
+                            " The new password is emailed to the user, who must change it at the next sign-in.",
+                        )}
                     </p>
                 </ConfirmDialog>
             </ActionForm>

@@ -2,9 +2,9 @@ use leptos::prelude::*;
 use leptos_router::components::A;
 use model::user::{AuditEntry, Permission, UserDetails, UserId};
 
+use super::panel_actions::PanelActions;
 use super::password_actions::PasswordActions;
 use super::status_badges::StatusBadges;
-use crate::api::passwords::{ForcePasswordReset, SetUserPassword};
 use crate::api::users::{get_user_details, user_activity};
 use crate::auth::expect_auth;
 
@@ -26,32 +26,21 @@ pub fn UserPanel(
 ) -> impl IntoView {
     let auth = expect_auth();
     let tab = RwSignal::new(Tab::Details);
-    let force = ServerAction::<ForcePasswordReset>::new();
-    let set = ServerAction::<SetUserPassword>::new();
-    // The panel re-renders after each operation, so what the last one did is kept here; a new
-    // operation clears it, so the message never describes an earlier one.
-    let outcome = RwSignal::new(None::<&'static str>);
-    Effect::new(move |_| {
-        if force.pending().get() || set.pending().get() {
-            outcome.set(None);
+    let actions = PanelActions::new();
+    // Another user's panel must not show this one's secret or outcome.
+    Effect::new(move |previous: Option<UserId>| {
+        let current = id.get();
+        if previous.is_some_and(|p| p != current) {
+            actions.forget_secret();
+            actions.outcome.set(None);
         }
+        current
     });
-    Effect::new(move |_| {
-        if let Some(Ok(())) = force.value().get() {
-            outcome.set(Some(
-                "Password reset forced. The user must set a new password at their next sign-in.",
-            ));
-        }
-    });
-    Effect::new(move |_| {
-        if let Some(Ok(())) = set.value().get() {
-            outcome.set(Some("Password changed. The old password no longer works."));
-        }
-    });
-    // Re-read after each password operation so flags and dates show what is now true.
+    // Re-read after each password operation so flags, dates and the reset card show what is
+    // now true.
     let details = Resource::new(
-        move || (id.get(), force.version().get(), set.version().get()),
-        |(id, _, _)| get_user_details(id),
+        move || (id.get(), actions.version()),
+        |(id, _)| get_user_details(id),
     );
     // Awaited inside Suspense, never read directly: during hydration the resource may not have
     // resolved yet, and a view built from "not yet" would differ from the server's.
@@ -93,13 +82,7 @@ pub fn UserPanel(
                     let body = match details {
                         Ok(d) => view! {
                             <DetailsList details=d.clone()/>
-                            <PasswordActions
-                                details=d
-                                actor=actor
-                                force=force
-                                set=set
-                                outcome=outcome
-                            />
+                            <PasswordActions details=d actor=actor actions=actions/>
                         }
                             .into_any(),
                         Err(e) => view! { <p role="alert" class="form-error">{e.to_string()}</p> }

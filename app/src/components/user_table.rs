@@ -53,8 +53,14 @@ pub fn UserTable(
             let id_for_toggle = user.id.clone();
             let label = format!("Select {}", user.username);
             let display_name = user.display_name.clone();
+            // As in the seeds: a user whose reset is already pending is greyed out, since
+            // another reset would change nothing for them.
+            let pending = user.must_change_password;
             view! {
-                <tr>
+                <tr
+                    class:reset-pending=pending
+                    title=pending.then_some("A password reset is already pending for this user.")
+                >
                     <td class="select">
                         <input
                             type="checkbox"

@@ -2,7 +2,7 @@ use leptos::prelude::*;
 use leptos_router::components::Redirect;
 
 use crate::auth::expect_auth;
-use crate::components::form_error::{FormError, action_error};
+use crate::components::form_error::{FormError, action_or_posted_error};
 use crate::components::password_fields::PasswordFields;
 
 /// `/account/password`: a signed-in user changes their own password. A user whose password was
@@ -42,7 +42,7 @@ pub fn ChangePasswordPage() -> impl IntoView {
                                 </div>
                             })}
                             <PasswordFields username=info.me.username.clone() email=String::new()/>
-                            <FormError error=action_error(change)/>
+                            <FormError error=action_or_posted_error(change)/>
                             <button type="submit" class="button primary">
                                 {if required { "Set new password" } else { "Change Password" }}
                             </button>

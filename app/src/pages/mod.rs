@@ -1,9 +1,12 @@
 //! One file per route.
 
 pub mod account;
+pub mod bulk_job;
 pub mod change_password;
+pub mod forgot;
 pub mod home;
 pub mod login;
 pub mod not_found;
+pub mod reset;
 pub mod setup;
 pub mod users;

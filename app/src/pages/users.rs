@@ -5,6 +5,7 @@ use model::user::UserId;
 use std::collections::HashSet;
 
 use crate::api::users::list_users;
+use crate::components::bulk_change::BulkChange;
 use crate::components::links::with_query;
 use crate::components::user_panel::UserPanel;
 use crate::components::user_table::UserTable;
@@ -22,6 +23,7 @@ pub fn UsersPage() -> impl IntoView {
         |(q, after)| list_users(q, after),
     );
     let checked = RwSignal::new(HashSet::<UserId>::new());
+    let all_matching = RwSignal::new(false);
     let close_href = Signal::derive(move || {
         with_query(
             "/users",
@@ -38,12 +40,25 @@ pub fn UsersPage() -> impl IntoView {
                 <div class="page-head">
                     <h1 id="users-heading">"Users"</h1>
                     <p class="selection" aria-live="polite">
-                        {move || match checked.with(HashSet::len) {
-                            0 => String::new(),
-                            1 => "1 user selected".to_owned(),
-                            n => format!("{n} users selected"),
+                        {move || match (all_matching.get(), checked.with(HashSet::len)) {
+                            (true, _) => "All users matching this search selected".to_owned(),
+                            (false, 0) => String::new(),
+                            (false, 1) => "1 user selected".to_owned(),
+                            (false, n) => format!("{n} users selected"),
                         }}
                     </p>
+                </div>
+                <div class="bulk-bar">
+                    <div class="field checkbox">
+                        <input
+                            type="checkbox"
+                            id="select-all-matching"
+                            prop:checked=move || all_matching.get()
+                            on:change:target=move |ev| all_matching.set(ev.target().checked())
+                        />
+                        <label for="select-all-matching">"Select all matching this search"</label>
+                    </div>
+                    <BulkChange checked=checked all_matching=all_matching q=q/>
                 </div>
                 <Form method="GET" action="/users" attr:class="search" attr:role="search">
                     <label for="user-search">"Search users"</label>

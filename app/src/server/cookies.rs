@@ -1,5 +1,10 @@
 //! The session cookie: HttpOnly so scripts cannot read it, SameSite=Strict so other sites
 //! cannot ride it, and `Secure` with the `__Host-` prefix when served over https.
+//!
+//! The reset cookie carries a password change link's token from `/reset/<token>` to the clean
+//! `/reset` page, so the token leaves the address bar, history and any referrer at once. It is
+//! `SameSite=Lax`: the link is opened from a mail app, a cross-site navigation through a
+//! redirect, after which a Strict cookie would not be sent.
 
 use domain::tokens::SecretToken;
 use http::HeaderValue;
@@ -17,25 +22,62 @@ pub fn cookie_name(web: &WebConfig) -> &'static str {
     }
 }
 
+pub fn reset_cookie_name(web: &WebConfig) -> &'static str {
+    if web.is_https() {
+        "__Host-latchkey_reset"
+    } else {
+        "latchkey_reset"
+    }
+}
+
 /// The session token the browser sent, if any.
 pub fn read_session(headers: &http::HeaderMap, web: &WebConfig) -> Option<SecretToken> {
-    let name = cookie_name(web);
+    read(headers, cookie_name(web))
+}
+
+/// The reset link token the browser sent, if any.
+pub fn read_reset(headers: &http::HeaderMap, web: &WebConfig) -> Option<SecretToken> {
+    read(headers, reset_cookie_name(web))
+}
+
+fn read(headers: &http::HeaderMap, name: &str) -> Option<SecretToken> {
     headers
         .get_all(COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(';'))
         .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(k, _)| *k == name)
+        .find(|(k, v)| *k == name && !v.is_empty())
         .map(|(_, v)| SecretToken::from_client(v))
 }
 
-fn set(web: &WebConfig, value: &str, max_age_secs: u64) {
+fn cookie(name: &str, same_site: &str, web: &WebConfig, value: &str, max_age_secs: u64) -> String {
     let secure = if web.is_https() { "; Secure" } else { "" };
-    let cookie = format!(
-        "{}={value}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age_secs}{secure}",
-        cookie_name(web)
-    );
+    format!(
+        "{name}={value}; Path=/; HttpOnly; SameSite={same_site}; Max-Age={max_age_secs}{secure}"
+    )
+}
+
+/// The `Set-Cookie` value that hands a reset token to the `/reset` page.
+pub fn reset_cookie(web: &WebConfig, token: &SecretToken, max_age_secs: u64) -> String {
+    cookie(
+        reset_cookie_name(web),
+        "Lax",
+        web,
+        token.expose(),
+        max_age_secs,
+    )
+}
+
+pub fn clear_reset(web: &WebConfig) {
+    append(cookie(reset_cookie_name(web), "Lax", web, "", 0));
+}
+
+fn set(web: &WebConfig, value: &str, max_age_secs: u64) {
+    append(cookie(cookie_name(web), "Strict", web, value, max_age_secs));
+}
+
+fn append(cookie: String) {
     if let (Some(response), Ok(header)) = (
         use_context::<ResponseOptions>(),
         HeaderValue::from_str(&cookie),

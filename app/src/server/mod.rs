@@ -1,8 +1,11 @@
 //! Server-only glue between HTTP requests and the domain: the shared state, the session cookie,
 //! and who is calling.
 
+pub mod bulk_report;
 pub mod caller;
 pub mod cookies;
+pub mod request_fields;
+pub mod reset_link;
 pub mod state;
 
 pub use caller::{Caller, client_info, current_caller, require, require_signed_in, state};

@@ -1,6 +1,8 @@
 //! Cross-cutting HTTP concerns, each in its own layer.
 
 pub mod error_status;
+pub mod form_referer;
 pub mod request_log;
 pub mod same_origin;
 pub mod security_headers;
+pub mod strict_fields;

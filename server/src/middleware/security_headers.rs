@@ -11,8 +11,14 @@ fn is_static(path: &str) -> bool {
     path.starts_with("/pkg/") || path.starts_with("/favicon")
 }
 
+/// Pages that carry, or just carried, a reset token: no referrer at all, whatever they link to.
+fn is_reset(path: &str) -> bool {
+    path == "/reset" || path.starts_with("/reset/") || path.starts_with("/api/reset/")
+}
+
 pub async fn add_security_headers(request: Request, next: Next) -> Response {
     let cacheable = is_static(request.uri().path());
+    let reset = is_reset(request.uri().path());
     let mut response = next.run(request).await;
     let headers = response.headers_mut();
     headers.insert(
@@ -20,9 +26,10 @@ pub async fn add_security_headers(request: Request, next: Next) -> Response {
         HeaderValue::from_static("nosniff"),
     );
     headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-    headers
-        .entry(header::REFERRER_POLICY)
-        .or_insert(HeaderValue::from_static("same-origin"));
+    headers.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static(if reset { "no-referrer" } else { "same-origin" }),
+    );
     headers.insert(
         header::CONTENT_SECURITY_POLICY,
         HeaderValue::from_static(

@@ -1,8 +1,12 @@
+// Each test binary uses a different part of this module.
+#![allow(dead_code)]
 //! An in-process `latchkey` on a random loopback port, over a throwaway database, and a client
 //! that talks to it the way a browser's server-function calls do.
 
 use app::server::{AppState, WebConfig};
 use domain::db::Db;
+use domain::mail::{MailConfig, Mailer, RetryPolicy, SmtpConfig, TlsMode, TransportConfig};
+use domain::smtp_sink::SmtpSink;
 use domain::users::{self, NewUser};
 use domain::{Hasher, Password, Services};
 use leptos::config::LeptosOptions;
@@ -22,17 +26,37 @@ fn hasher() -> Hasher {
 pub struct TestServer {
     pub url: String,
     pub state: AppState,
+    /// The SMTP server on loopback the server's mailer delivers to.
+    pub sink: SmtpSink,
 }
 
 impl TestServer {
     pub async fn start(db: Db) -> Self {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
+        let db_for_mail = db.clone();
         let state = AppState {
             leptos_options: LeptosOptions::builder().output_name("latchkey").build(),
-            services: Services::new(db, hasher()),
+            services: Services::new(db, hasher(), &url),
             web: Arc::new(WebConfig::new(&url)),
         };
+        let sink = SmtpSink::start().await;
+        let mail = MailConfig {
+            transport: TransportConfig::Smtp(SmtpConfig {
+                host: "127.0.0.1".into(),
+                port: sink.port,
+                tls: TlsMode::None,
+                username: None,
+                password: None,
+            }),
+            from: "Latchkey <latchkey@example.com>".into(),
+            retry: RetryPolicy::default(),
+            poll: std::time::Duration::from_millis(200),
+        };
+        Mailer::new(db_for_mail, &mail, state.services.mail.clone())
+            .unwrap()
+            .spawn();
+        domain::bulk::spawn_runner(state.services.clone());
         let router = server::router::build(state.clone());
         tokio::spawn(async move {
             axum::serve(
@@ -42,7 +66,7 @@ impl TestServer {
             .await
             .unwrap();
         });
-        Self { url, state }
+        Self { url, state, sink }
     }
 
     pub fn db(&self) -> &Db {
@@ -62,7 +86,11 @@ impl TestServer {
     }
 
     pub async fn create_user(&self, username: &str, role: Role) -> UserId {
-        let new = NewUser::new(username, &format!("{username} Test"), "", role).unwrap();
+        self.create_user_with_email(username, role, "").await
+    }
+
+    pub async fn create_user_with_email(&self, username: &str, role: Role, email: &str) -> UserId {
+        let new = NewUser::new(username, &format!("{username} Test"), email, role).unwrap();
         let digest = self
             .state
             .services

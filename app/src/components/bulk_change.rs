@@ -1,0 +1,177 @@
+use leptos::prelude::*;
+use leptos_router::hooks::use_navigate;
+use model::bulk::{BulkKind, BulkPreview};
+use model::reset::{LINK_LIFETIME_CHOICES, LINK_MINUTES_DEFAULT};
+use model::user::UserId;
+use std::collections::HashSet;
+
+use super::confirm_dialog::ConfirmDialog;
+use super::form_error::{FormError, action_error};
+use crate::api::bulk::{PreviewBulkChange, StartBulkChange};
+
+/// Bulk Change on the Users page: a menu (Reset Password, Send Password Change Link), then a
+/// dialog that previews who will be affected and who skipped before anything changes. OK
+/// starts a background job and opens its progress page.
+#[component]
+pub fn BulkChange(
+    /// The ticked rows.
+    checked: RwSignal<HashSet<UserId>>,
+    /// "Select all matching this search" is ticked.
+    all_matching: RwSignal<bool>,
+    /// The current search.
+    #[prop(into)]
+    q: Signal<String>,
+) -> impl IntoView {
+    let menu_open = RwSignal::new(false);
+    let dialog_open = RwSignal::new(false);
+    let kind = RwSignal::new(None::<BulkKind>);
+    let preview = ServerAction::<PreviewBulkChange>::new();
+    let start = ServerAction::<StartBulkChange>::new();
+    let scope = move || if all_matching.get() { "search" } else { "ids" };
+    let ids = move || {
+        checked.with(|c| {
+            let mut ids: Vec<&str> = c.iter().map(|id| id.0.as_str()).collect();
+            ids.sort_unstable();
+            ids.join(",")
+        })
+    };
+    let nothing_selected = move || !all_matching.get() && checked.with(HashSet::is_empty);
+    let choose = move |chosen: BulkKind| {
+        menu_open.set(false);
+        kind.set(Some(chosen));
+        preview.dispatch(PreviewBulkChange {
+            kind: chosen.as_str().to_owned(),
+            scope: scope().to_owned(),
+            ids: ids(),
+            q: q.get_untracked(),
+        });
+        dialog_open.set(true);
+    };
+    let navigate = use_navigate();
+    Effect::new(move |_| {
+        if let Some(Ok(job)) = start.value().get() {
+            checked.set(HashSet::new());
+            all_matching.set(false);
+            navigate(&format!("/users/bulk/{job}"), Default::default());
+        }
+    });
+
+    view! {
+        <div class="bulk-change">
+            <button
+                type="button"
+                class="button"
+                aria-haspopup="menu"
+                aria-expanded=move || menu_open.get().to_string()
+                aria-controls="bulk-menu"
+                disabled=nothing_selected
+                title=move || nothing_selected().then_some("Tick users first, or select all matching this search.")
+                on:click=move |_| menu_open.update(|open| *open = !*open)
+            >
+                "Bulk Change"
+            </button>
+            <Show when=move || menu_open.get()>
+                <ul
+                    role="menu"
+                    id="bulk-menu"
+                    class="menu"
+                    aria-label="Bulk Change"
+                    on:keydown=move |ev| {
+                        if ev.key() == "Escape" {
+                            menu_open.set(false);
+                        }
+                    }
+                >
+                    <li role="none">
+                        <button type="button" role="menuitem" on:click=move |_| choose(BulkKind::ForceReset)>
+                            "Reset Password"
+                        </button>
+                    </li>
+                    <li role="none">
+                        <button type="button" role="menuitem" on:click=move |_| choose(BulkKind::SendLink)>
+                            "Send Password Change Link"
+                        </button>
+                    </li>
+                </ul>
+            </Show>
+            <FormError error=action_error(start)/>
+            {move || kind.get().map(|chosen| view! {
+                <ActionForm action=start>
+                    <input type="hidden" name="kind" value=chosen.as_str()/>
+                    <input type="hidden" name="scope" value=scope()/>
+                    <input type="hidden" name="ids" value=ids()/>
+                    <input type="hidden" name="q" value=q.get_untracked()/>
+                    <ConfirmDialog
+                        id="bulk-preview"
+                        title=format!("Bulk Change: {}", chosen.label())
+                        confirm_label="OK"
+                        open=dialog_open
+                    >
+                        <PreviewBody preview=preview kind=chosen/>
+                    </ConfirmDialog>
+                </ActionForm>
+            })}
+        </div>
+    }
+}
+
+#[component]
+fn PreviewBody(preview: ServerAction<PreviewBulkChange>, kind: BulkKind) -> impl IntoView {
+    view! {
+        {move || match preview.value().get().filter(|_| !preview.pending().get()) {
+            None => view! { <p class="loading">"Counting the selected users…"</p> }.into_any(),
+            Some(Err(e)) => view! { <p role="alert" class="form-error">{e.to_string()}</p> }.into_any(),
+            Some(Ok(numbers)) => view! { <PreviewNumbers numbers=numbers/> }.into_any(),
+        }}
+        {(kind == BulkKind::SendLink).then(|| view! {
+            <div class="field">
+                <label for="bulk-minutes">"Link expires after"</label>
+                <select id="bulk-minutes" name="minutes">
+                    {LINK_LIFETIME_CHOICES
+                        .iter()
+                        .map(|(minutes, label)| view! {
+                            <option value=minutes.to_string() selected=*minutes == LINK_MINUTES_DEFAULT>{*label}</option>
+                        })
+                        .collect_view()}
+                </select>
+            </div>
+            <div class="field checkbox">
+                <input type="checkbox" id="bulk-invalidate" name="invalidate" checked/>
+                <label for="bulk-invalidate">"Invalidate current password now"</label>
+            </div>
+        })}
+        <p class="field-hint">
+            {match kind {
+                BulkKind::ForceReset => "Each affected user is signed out everywhere and must set a new password at their next sign-in.",
+                BulkKind::SendLink => "Each affected user is signed out everywhere and gets a single-use link by email.",
+            }}
+        </p>
+    }
+}
+
+#[component]
+fn PreviewNumbers(numbers: BulkPreview) -> impl IntoView {
+    view! {
+        <p class="preview-count">
+            <strong>{numbers.affected}</strong>
+            {if numbers.affected == 1 { " user will be affected" } else { " users will be affected" }}
+            " (of " {numbers.selected} " selected)."
+        </p>
+        {(!numbers.skipped.is_empty()).then(|| view! {
+            <table class="skips">
+                <caption>"Skipped"</caption>
+                <thead><tr><th scope="col">"Reason"</th><th scope="col">"Users"</th></tr></thead>
+                <tbody>
+                    {numbers.skipped.iter().map(|(reason, count)| view! {
+                        <tr><td>{reason.label()}</td><td>{*count}</td></tr>
+                    }).collect_view()}
+                </tbody>
+            </table>
+            <ul class="skip-examples" aria-label="Skipped users">
+                {numbers.examples.iter().map(|(username, reason)| view! {
+                    <li class="skipped">{username.clone()} " — " {reason.label()}</li>
+                }).collect_view()}
+            </ul>
+        })}
+    }
+}

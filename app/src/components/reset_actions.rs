@@ -1,0 +1,243 @@
+use leptos::prelude::*;
+use model::reset::{LINK_LIFETIME_CHOICES, LINK_MINUTES_DEFAULT};
+use model::user::UserSummary;
+
+use super::confirm_dialog::ConfirmDialog;
+use super::form_error::{FormError, action_error};
+use super::panel_actions::PanelActions;
+
+/// Why a reset that needs email cannot be offered for this user, if it cannot.
+fn email_blocker(user: &UserSummary) -> Option<&'static str> {
+    if !user.active {
+        Some("The account is disabled.")
+    } else if user.email.is_none() {
+        Some("This user has no email address.")
+    } else {
+        None
+    }
+}
+
+/// Send Password Change Link (and Copy link), Generate Temporary Password and Generate New
+/// Password. Each asks for confirmation saying what will happen to the current password.
+#[component]
+pub fn ResetActions(
+    user: UserSummary,
+    actions: PanelActions,
+    /// Whether the security settings allow emailing a generated password.
+    emailed_passwords_allowed: bool,
+    /// How long a temporary password works, from the security settings.
+    temporary_hours: i64,
+) -> impl IntoView {
+    let id = user.id.0.clone();
+    let name = user.display_name.clone();
+    let no_email = email_blocker(&user);
+    let inactive = (!user.active).then_some("The account is disabled.");
+    let generated_blocker = if emailed_passwords_allowed {
+        no_email
+    } else {
+        Some("Emailing generated passwords is turned off in the security settings.")
+    };
+    view! {
+        <LinkForm id=id.clone() name=name.clone() actions=actions no_email=no_email inactive=inactive/>
+        <TemporaryForm
+            id=id.clone()
+            name=name.clone()
+            actions=actions
+            inactive=inactive
+            no_email=no_email
+            hours=temporary_hours
+        />
+        <GeneratedForm id=id name=name actions=actions blocker=generated_blocker/>
+    }
+}
+
+/// A button that is disabled with its reason beside it (and as its description).
+#[component]
+fn GatedButton(
+    label: &'static str,
+    hint_id: &'static str,
+    blocker: Option<&'static str>,
+    on_press: impl Fn() + 'static,
+) -> impl IntoView {
+    view! {
+        <button
+            type="button"
+            class="button"
+            disabled=blocker.is_some()
+            title=blocker
+            aria-describedby=blocker.map(|_| hint_id)
+            on:click=move |_| on_press()
+        >
+            {label}
+        </button>
+        {blocker.map(|why| view! { <p id=hint_id class="field-hint">{why}</p> })}
+    }
+}
+
+#[component]
+fn LinkForm(
+    id: String,
+    name: String,
+    actions: PanelActions,
+    no_email: Option<&'static str>,
+    inactive: Option<&'static str>,
+) -> impl IntoView {
+    let confirming = RwSignal::new(false);
+    let delivery = RwSignal::new("email");
+    let invalidate = RwSignal::new(true);
+    let open = move |how: &'static str| {
+        delivery.set(how);
+        confirming.set(true);
+    };
+    view! {
+        <div role="group" aria-labelledby="link-heading" class="password-op">
+            <h4 id="link-heading">"Password change link"</h4>
+            <ActionForm action=actions.link>
+                <input type="hidden" name="id" value=id/>
+                <input type="hidden" name="delivery" value=move || delivery.get()/>
+                <div class="field">
+                    <label for="link-minutes">"Link expires after"</label>
+                    <select id="link-minutes" name="minutes">
+                        {LINK_LIFETIME_CHOICES
+                            .iter()
+                            .map(|(minutes, label)| view! {
+                                <option value=minutes.to_string() selected=*minutes == LINK_MINUTES_DEFAULT>
+                                    {*label}
+                                </option>
+                            })
+                            .collect_view()}
+                    </select>
+                </div>
+                <div class="field checkbox">
+                    <input
+                        type="checkbox"
+                        id="invalidate-password"
+                        name="invalidate"
+                        checked
+                        on:change:target=move |ev| invalidate.set(ev.target().checked())
+                    />
+                    <label for="invalidate-password">"Invalidate current password now"</label>
+                </div>
+                <FormError error=action_error(actions.link)/>
+                <div class="button-row">
+                    <GatedButton
+                        label="Send Password Change Link"
+                        hint_id="send-link-blocked"
+                        blocker=no_email
+                        on_press=move || open("email")
+                    />
+                    <GatedButton
+                        label="Copy link"
+                        hint_id="copy-link-blocked"
+                        blocker=inactive
+                        on_press=move || open("show")
+                    />
+                </div>
+                <ConfirmDialog
+                    id="confirm-link"
+                    title="Send a password change link?"
+                    confirm_label="Yes, Reset Password"
+                    open=confirming
+                >
+                    <p>
+                        {move || if delivery.get() == "email" {
+                            "A single-use link goes to the user's email address."
+                        } else {
+                            "A single-use link is shown to you once, with a QR code, to hand over yourself."
+                        }}
+                        " " {name.clone()} " is signed out everywhere, and any earlier link stops working. "
+                        {move || if invalidate.get() {
+                            "The current password stops working now."
+                        } else {
+                            "The current password keeps working until the link is used."
+                        }}
+                    </p>
+                </ConfirmDialog>
+            </ActionForm>
+        </div>
+    }
+}
+
+#[component]
+fn TemporaryForm(
+    id: String,
+    name: String,
+    actions: PanelActions,
+    inactive: Option<&'static str>,
+    no_email: Option<&'static str>,
+    hours: i64,
+) -> impl IntoView {
+    let confirming = RwSignal::new(false);
+    view! {
+        <div role="group" aria-label="Generate Temporary Password" class="password-op">
+            <ActionForm action=actions.temporary>
+                <input type="hidden" name="id" value=id/>
+                <div class="field checkbox">
+                    <input
+                        type="checkbox"
+                        id="email-access-info"
+                        name="email_user"
+                        disabled=no_email.is_some()
+                        title=no_email
+                    />
+                    <label for="email-access-info">"Send Email with Access Info to User"</label>
+                </div>
+                <FormError error=action_error(actions.temporary)/>
+                <GatedButton
+                    label="Generate Temporary Password"
+                    hint_id="temporary-blocked"
+                    blocker=inactive
+                    on_press=move || confirming.set(true)
+                />
+                <ConfirmDialog
+                    id="confirm-temporary"
+                    title="Generate a temporary password?"
+                    confirm_label="Yes, Reset Password"
+                    open=confirming
+                >
+                    <p>
+                        "The current password stops working now and " {name}
+                        " is signed out everywhere. The temporary password is shown to you once; it \
+                         works for one sign-in within " {hours} " hours, to choose a new password."
+                    </p>
+                </ConfirmDialog>
+            </ActionForm>
+        </div>
+    }
+}
+
+#[component]
+fn GeneratedForm(
+    id: String,
+    name: String,
+    actions: PanelActions,
+    blocker: Option<&'static str>,
+) -> impl IntoView {
+    let confirming = RwSignal::new(false);
+    view! {
+        <div role="group" aria-label="Generate New Password" class="password-op">
+            <ActionForm action=actions.generated>
+                <input type="hidden" name="id" value=id/>
+                <FormError error=action_error(actions.generated)/>
+                <GatedButton
+                    label="Generate New Password"
+                    hint_id="generated-blocked"
+                    blocker=blocker
+                    on_press=move || confirming.set(true)
+                />
+                <ConfirmDialog
+                    id="confirm-generated"
+                    title="Generate and email a new password?"
+                    confirm_label="Yes, Reset Password"
+                    open=confirming
+                >
+                    <p>
+                        "A new password is generated and emailed to " {name}
+                        "; you will not see it. The current password stops working now, every \
+                         session ends, and the user must choose their own password at first sign-in."
+                    </p>
+                </ConfirmDialog>
+            </ActionForm>
+        </div>
+    }
+}

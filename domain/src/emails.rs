@@ -1,0 +1,107 @@
+//! The texts of the emails Latchkey sends. Plain text: it reads the same in every mail app,
+//! and a link is a link. (Editable templates are a later issue.)
+
+use model::time::Timestamp;
+
+use crate::outbox::OutgoingEmail;
+use crate::users::User;
+
+fn greeting(user: &User) -> String {
+    format!("Hello {},", user.display_name)
+}
+
+fn addressed(
+    user: &User,
+    kind: &'static str,
+    subject: &str,
+    body: String,
+) -> Option<OutgoingEmail> {
+    Some(OutgoingEmail {
+        user_id: Some(user.id.clone()),
+        kind,
+        to: user.email.clone()?,
+        subject: subject.to_owned(),
+        body,
+    })
+}
+
+/// Send Password Change Link.
+pub fn reset_link(user: &User, link: &str, expires_at: Timestamp) -> Option<OutgoingEmail> {
+    let body = format!(
+        "{}\n\n\
+         An administrator asked you to choose a new password for your account \"{}\".\n\n\
+         Open this link to set it:\n\n{link}\n\n\
+         The link works once and expires at {expires_at}.\n\
+         If you did not expect this email, tell your IT helpdesk.\n",
+        greeting(user),
+        user.username,
+    );
+    addressed(user, "reset_link", "Set a new password", body)
+}
+
+/// "Forgot your password?": the user asked, so the text says so.
+pub fn requested_link(user: &User, link: &str, expires_at: Timestamp) -> Option<OutgoingEmail> {
+    let body = format!(
+        "{}\n\n\
+         Someone (hopefully you) asked to reset the password of your account \"{}\".\n\n\
+         Open this link to choose a new password:\n\n{link}\n\n\
+         The link works once and expires at {expires_at}. Until then your current password \
+         keeps working.\n\
+         If you did not ask for this, ignore this email; nothing changes.\n",
+        greeting(user),
+        user.username,
+    );
+    addressed(user, "reset_link", "Reset your password", body)
+}
+
+/// Generate Temporary Password with "Send Email with Access Info to User", and Generate New
+/// Password: the password itself, which works once, to set a new one.
+pub fn access_info(
+    user: &User,
+    password: &str,
+    sign_in_url: &str,
+    expires_at: Timestamp,
+) -> Option<OutgoingEmail> {
+    let body = format!(
+        "{}\n\n\
+         An administrator reset the password of your account.\n\n\
+         Username: {}\n\
+         Temporary password: {password}\n\n\
+         Sign in at {sign_in_url}; you will be asked to choose your own password at once.\n\
+         The temporary password works for one sign-in and expires at {expires_at}.\n",
+        greeting(user),
+        user.username,
+    );
+    addressed(user, "access_info", "Your temporary password", body)
+}
+
+/// Change Password with "Email Password to User".
+pub fn password_set_by_admin(
+    user: &User,
+    password: &str,
+    sign_in_url: &str,
+) -> Option<OutgoingEmail> {
+    let body = format!(
+        "{}\n\n\
+         An administrator set a new password for your account.\n\n\
+         Username: {}\n\
+         Password: {password}\n\n\
+         Sign in at {sign_in_url}; you will be asked to choose your own password at once.\n",
+        greeting(user),
+        user.username,
+    );
+    addressed(user, "password_set", "Your new password", body)
+}
+
+/// After any password change: the owner hears of it, whoever made it.
+pub fn password_changed(user: &User, at: Timestamp) -> Option<OutgoingEmail> {
+    let body = format!(
+        "{}\n\n\
+         The password of your account \"{}\" was changed at {at}, and every session was \
+         signed out.\n\
+         If this was not you, contact your IT helpdesk at once.\n",
+        greeting(user),
+        user.username,
+    );
+    addressed(user, "password_changed", "Your password was changed", body)
+}

@@ -1,0 +1,314 @@
+//! Delivers the outbox: over SMTP with lettre, or, when no SMTP server is configured, as `.eml`
+//! files in a folder so a new installation can follow a reset link without a mail server.
+//!
+//! Temporary failures (no connection, 4xx answers) are retried with growing delays; permanent
+//! ones (5xx answers, an address that cannot be parsed) fail at once. Either way the row keeps
+//! the reason, which the console shows.
+
+use lettre::message::header::{ContentTransferEncoding, ContentType};
+use lettre::message::{Body, Mailbox, Message};
+use lettre::transport::smtp::authentication::Credentials;
+use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
+use model::secret::Secret;
+use model::time::Timestamp;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::Notify;
+use tracing::{info, warn};
+
+use crate::db::Db;
+use crate::error::{DomainError, DomainResult};
+use crate::outbox::{self, Claimed};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TlsMode {
+    /// Plain SMTP: only for a relay on the same host or a test server.
+    None,
+    /// STARTTLS upgrade, required (port 587).
+    StartTls,
+    /// TLS from the first byte (port 465).
+    Implicit,
+}
+
+impl TlsMode {
+    pub fn parse(value: &str) -> Option<Self> {
+        match value.to_ascii_lowercase().as_str() {
+            "none" | "plain" => Some(TlsMode::None),
+            "starttls" => Some(TlsMode::StartTls),
+            "tls" | "implicit" | "smtps" => Some(TlsMode::Implicit),
+            _ => None,
+        }
+    }
+
+    pub fn default_port(self) -> u16 {
+        match self {
+            TlsMode::None => 25,
+            TlsMode::StartTls => 587,
+            TlsMode::Implicit => 465,
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct SmtpConfig {
+    pub host: String,
+    pub port: u16,
+    pub tls: TlsMode,
+    pub username: Option<String>,
+    pub password: Option<Secret>,
+}
+
+#[derive(Clone, Debug)]
+pub enum TransportConfig {
+    Smtp(SmtpConfig),
+    Directory(PathBuf),
+}
+
+/// When to try again after a temporary failure, and when to give up.
+#[derive(Clone, Copy, Debug)]
+pub struct RetryPolicy {
+    pub max_attempts: i64,
+    pub first_delay: Duration,
+    pub factor: u32,
+}
+
+impl Default for RetryPolicy {
+    /// 30 s, 2 min, 8 min, 32 min, then about 2 h: a mail server down for an afternoon still
+    /// gets the email, and a link that has long expired is not sent.
+    fn default() -> Self {
+        Self {
+            max_attempts: 6,
+            first_delay: Duration::from_secs(30),
+            factor: 4,
+        }
+    }
+}
+
+impl RetryPolicy {
+    fn delay_after(&self, attempt: i64) -> Duration {
+        let exponent = u32::try_from(attempt.saturating_sub(1))
+            .unwrap_or(u32::MAX)
+            .min(10);
+        self.first_delay
+            .saturating_mul(self.factor.saturating_pow(exponent))
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct MailConfig {
+    pub transport: TransportConfig,
+    pub from: String,
+    pub retry: RetryPolicy,
+    /// How often each instance looks for due emails besides being woken by its own requests.
+    pub poll: Duration,
+}
+
+/// Wakes this instance's mailer when a request has queued an email, so it goes out at once.
+#[derive(Clone, Debug, Default)]
+pub struct MailWake(Arc<Notify>);
+
+impl MailWake {
+    pub fn wake(&self) {
+        self.0.notify_one();
+    }
+}
+
+enum Transport {
+    Smtp(AsyncSmtpTransport<Tokio1Executor>),
+    Directory(PathBuf),
+}
+
+enum Attempt {
+    Delivered,
+    Temporary(String),
+    Permanent(String),
+}
+
+pub struct Mailer {
+    db: Db,
+    transport: Transport,
+    from: Mailbox,
+    retry: RetryPolicy,
+    poll: Duration,
+    wake: MailWake,
+}
+
+const LEASE_MS: i64 = 2 * 60 * 1000;
+/// Emails per round before the loop checks in again.
+const BATCH: usize = 20;
+
+impl Mailer {
+    pub fn new(db: Db, config: &MailConfig, wake: MailWake) -> DomainResult<Self> {
+        let from: Mailbox = config.from.parse().map_err(|e| {
+            DomainError::Internal(format!(
+                "the sender address {:?} is not valid: {e}",
+                config.from
+            ))
+        })?;
+        let transport = match &config.transport {
+            TransportConfig::Smtp(smtp) => Transport::Smtp(smtp_transport(smtp)?),
+            TransportConfig::Directory(dir) => Transport::Directory(dir.clone()),
+        };
+        Ok(Self {
+            db,
+            transport,
+            from,
+            retry: config.retry,
+            poll: config.poll,
+            wake,
+        })
+    }
+
+    /// Runs until the process ends. Errors of the store are logged and retried on the next
+    /// round: a database hiccup must not stop email for good.
+    pub fn spawn(self) -> tokio::task::JoinHandle<()> {
+        tokio::spawn(async move {
+            loop {
+                match self.deliver_due().await {
+                    Ok(n) if n > 0 => continue,
+                    Ok(_) => {}
+                    Err(e) => warn!(error = %e, "mail delivery round failed"),
+                }
+                tokio::select! {
+                    () = self.wake.0.notified() => {}
+                    () = tokio::time::sleep(self.poll) => {}
+                }
+            }
+        })
+    }
+
+    /// Delivers what is due now, one claim at a time (so no claim outlives its lease while
+    /// others are being sent); returns how many emails it tried.
+    pub async fn deliver_due(&self) -> DomainResult<usize> {
+        let mut tried = 0;
+        while tried < BATCH {
+            let Some(email) = outbox::claim_next(&self.db, Timestamp::now(), LEASE_MS).await?
+            else {
+                break;
+            };
+            tried += 1;
+            let outcome = self.attempt(&email).await;
+            let now = Timestamp::now();
+            let (id, attempt) = (email.id.as_str(), email.attempt);
+            match outcome {
+                Attempt::Delivered => outbox::mark_sent(&self.db, id, attempt, now).await?,
+                Attempt::Temporary(reason) if attempt < self.retry.max_attempts => {
+                    let delay = self.retry.delay_after(attempt);
+                    let retry_at =
+                        Timestamp(now.millis() + i64::try_from(delay.as_millis()).unwrap_or(0));
+                    warn!(email = %id, attempt, %reason, "email deferred");
+                    outbox::mark_retry(&self.db, id, attempt, &reason, retry_at, now).await?;
+                }
+                Attempt::Temporary(reason) | Attempt::Permanent(reason) => {
+                    warn!(email = %id, attempt, %reason, "email failed");
+                    outbox::mark_failed(&self.db, id, attempt, &reason, now).await?;
+                }
+            }
+        }
+        Ok(tried)
+    }
+
+    async fn attempt(&self, email: &Claimed) -> Attempt {
+        let to: Mailbox = match email.to.parse() {
+            Ok(to) => to,
+            Err(e) => return Attempt::Permanent(format!("invalid recipient address: {e}")),
+        };
+        let message = match Message::builder()
+            .from(self.from.clone())
+            .to(to)
+            .subject(&email.subject)
+            .header(ContentType::TEXT_PLAIN)
+            .body(readable_body(&email.body))
+        {
+            Ok(message) => message,
+            Err(e) => return Attempt::Permanent(format!("could not build the message: {e}")),
+        };
+        match &self.transport {
+            Transport::Smtp(smtp) => match smtp.send(message).await {
+                Ok(_) => {
+                    info!(email = %email.id, "email sent");
+                    Attempt::Delivered
+                }
+                Err(e) if e.is_permanent() => Attempt::Permanent(e.to_string()),
+                Err(e) => Attempt::Temporary(e.to_string()),
+            },
+            Transport::Directory(dir) => write_eml(dir, &email.id, &message.formatted()).await,
+        }
+    }
+}
+
+/// 7bit when the text allows it, so a link stays whole in a raw `.eml` file; quoted-printable
+/// otherwise (a name with accents), never base64, which no one can read in a raw file.
+fn readable_body(text: &str) -> Body {
+    let encoding = if text.is_ascii() && text.lines().all(|l| l.len() < 990) {
+        ContentTransferEncoding::SevenBit
+    } else {
+        ContentTransferEncoding::QuotedPrintable
+    };
+    Body::new_with_encoding(text.to_owned(), encoding)
+        .unwrap_or_else(|_| Body::new(text.to_owned()))
+}
+
+async fn write_eml(dir: &PathBuf, id: &str, bytes: &[u8]) -> Attempt {
+    let path = dir.join(format!("{}-{id}.eml", Timestamp::now().millis()));
+    // Owner-only: the file holds a link or a password until someone deletes it.
+    let written = async {
+        use tokio::io::AsyncWriteExt as _;
+        tokio::fs::create_dir_all(dir).await?;
+        let mut file = tokio::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&path)
+            .await?;
+        file.write_all(bytes).await?;
+        file.flush().await
+    }
+    .await;
+    match written {
+        Ok(()) => {
+            info!(email = %id, path = %path.display(), "email written to a file (no SMTP server configured)");
+            Attempt::Delivered
+        }
+        Err(e) => Attempt::Temporary(format!("could not write {}: {e}", path.display())),
+    }
+}
+
+fn smtp_transport(config: &SmtpConfig) -> DomainResult<AsyncSmtpTransport<Tokio1Executor>> {
+    let bad = |e: lettre::transport::smtp::Error| {
+        DomainError::Internal(format!("SMTP server {:?}: {e}", config.host))
+    };
+    let builder = match config.tls {
+        TlsMode::None => AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&config.host),
+        TlsMode::StartTls => {
+            AsyncSmtpTransport::<Tokio1Executor>::starttls_relay(&config.host).map_err(bad)?
+        }
+        TlsMode::Implicit => {
+            AsyncSmtpTransport::<Tokio1Executor>::relay(&config.host).map_err(bad)?
+        }
+    };
+    let builder = builder
+        .port(config.port)
+        .timeout(Some(Duration::from_secs(20)));
+    let builder = match (&config.username, &config.password) {
+        (Some(user), Some(password)) => {
+            builder.credentials(Credentials::new(user.clone(), password.expose().to_owned()))
+        }
+        _ => builder,
+    };
+    Ok(builder.build())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn delays_grow_and_stay_bounded() {
+        let retry = RetryPolicy::default();
+        assert_eq!(retry.delay_after(1), Duration::from_secs(30));
+        assert_eq!(retry.delay_after(2), Duration::from_secs(120));
+        assert!(retry.delay_after(1000) >= retry.delay_after(5));
+    }
+}

@@ -1,0 +1,214 @@
+//! The transactional outbox: an email is a row written in the same transaction as the action
+//! that causes it, so a reset and its email happen together or not at all, and nothing is lost
+//! when the process stops. [`crate::mail`] delivers the rows.
+//!
+//! Several instances may share one database: a row is claimed with a conditional update and a
+//! lease, so each email goes out once, and a row whose sender died is picked up when its lease
+//! runs out.
+
+use model::reset::{DeliveryState, EmailStatus};
+use model::time::Timestamp;
+use model::user::UserId;
+use sqlx::{Any, Executor};
+
+use crate::db::{Db, Tx};
+use crate::error::{DomainError, DomainResult};
+
+/// An email about to be queued. `body` may carry a link or a password: it lives only in this
+/// row, and only until the message is delivered, abandoned or cancelled.
+#[derive(Clone)]
+pub struct OutgoingEmail {
+    pub user_id: Option<UserId>,
+    pub kind: &'static str,
+    pub to: String,
+    pub subject: String,
+    pub body: String,
+}
+
+impl std::fmt::Debug for OutgoingEmail {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OutgoingEmail")
+            .field("kind", &self.kind)
+            .field("to", &self.to)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Queues an email inside the caller's transaction and returns its id.
+pub async fn enqueue(tx: &mut Tx, email: &OutgoingEmail, now: Timestamp) -> DomainResult<String> {
+    let id = uuid::Uuid::new_v4().to_string();
+    sqlx::query(
+        "INSERT INTO email_outbox (id, user_id, kind, to_address, subject, body, state, \
+         next_attempt_at, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, 'queued', $7, $7, $7)",
+    )
+    .bind(&id)
+    .bind(email.user_id.as_ref().map(|u| u.0.clone()))
+    .bind(email.kind)
+    .bind(&email.to)
+    .bind(&email.subject)
+    .bind(&email.body)
+    .bind(now.millis())
+    .execute(&mut **tx)
+    .await?;
+    Ok(id)
+}
+
+/// Withdraws an email that has not gone out yet (its link was revoked or superseded). One
+/// being sent right now is withdrawn too: if its sender is mid-conversation the message may
+/// still arrive, but its body is erased and no retry will send it again.
+pub async fn cancel(tx: &mut Tx, id: &str, now: Timestamp) -> DomainResult<()> {
+    sqlx::query(
+        "UPDATE email_outbox SET state = 'cancelled', body = NULL, lease_until = NULL, \
+         updated_at = $2 WHERE id = $1 AND state IN ('queued', 'sending')",
+    )
+    .bind(id)
+    .bind(now.millis())
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// An email claimed for one delivery attempt.
+pub struct Claimed {
+    pub id: String,
+    pub to: String,
+    pub subject: String,
+    pub body: String,
+    /// Including this one. It is also the claim's fencing token: the outcome is recorded only
+    /// if no other sender has claimed the email since (after this claim's lease ran out).
+    pub attempt: i64,
+}
+
+const DUE: &str = "((state = 'queued' AND next_attempt_at <= $1) \
+                    OR (state = 'sending' AND lease_until <= $1))";
+
+/// Claims the next due email for `lease_ms`, just before sending it. A row another instance
+/// claimed first is skipped, not sent twice.
+pub async fn claim_next(db: &Db, now: Timestamp, lease_ms: i64) -> DomainResult<Option<Claimed>> {
+    let ids: Vec<(String,)> = sqlx::query_as(&format!(
+        "SELECT id FROM email_outbox WHERE {DUE} ORDER BY next_attempt_at LIMIT 5"
+    ))
+    .bind(now.millis())
+    .fetch_all(db.pool())
+    .await?;
+    for (id,) in ids {
+        let row: Option<(String, String, Option<String>, i64)> = sqlx::query_as(&format!(
+            "UPDATE email_outbox SET state = 'sending', attempts = attempts + 1, \
+             lease_until = $2, updated_at = $1 WHERE id = $3 AND {DUE} \
+             RETURNING to_address, subject, body, attempts"
+        ))
+        .bind(now.millis())
+        .bind(now.millis() + lease_ms)
+        .bind(&id)
+        .fetch_optional(db.pool())
+        .await?;
+        match row {
+            Some((to, subject, Some(body), attempt)) => {
+                return Ok(Some(Claimed {
+                    id,
+                    to,
+                    subject,
+                    body,
+                    attempt,
+                }));
+            }
+            Some((_, _, None, attempt)) => {
+                mark_failed(db, &id, attempt, "message body missing", now).await?;
+            }
+            None => {}
+        }
+    }
+    Ok(None)
+}
+
+pub async fn mark_sent(db: &Db, id: &str, attempt: i64, now: Timestamp) -> DomainResult<()> {
+    sqlx::query(
+        "UPDATE email_outbox SET state = 'sent', body = NULL, sent_at = $2, lease_until = NULL, \
+         updated_at = $2 WHERE id = $1 AND state = 'sending' AND attempts = $3",
+    )
+    .bind(id)
+    .bind(now.millis())
+    .bind(attempt)
+    .execute(db.pool())
+    .await?;
+    Ok(())
+}
+
+/// A temporary failure: the email goes back in the queue until `retry_at`.
+pub async fn mark_retry(
+    db: &Db,
+    id: &str,
+    attempt: i64,
+    error: &str,
+    retry_at: Timestamp,
+    now: Timestamp,
+) -> DomainResult<()> {
+    sqlx::query(
+        "UPDATE email_outbox SET state = 'queued', next_attempt_at = $2, last_error = $3, \
+         lease_until = NULL, updated_at = $4 WHERE id = $1 AND state = 'sending' AND attempts = $5",
+    )
+    .bind(id)
+    .bind(retry_at.millis())
+    .bind(error)
+    .bind(now.millis())
+    .bind(attempt)
+    .execute(db.pool())
+    .await?;
+    Ok(())
+}
+
+/// A permanent failure, or the last attempt failed: the email will not be sent.
+pub async fn mark_failed(
+    db: &Db,
+    id: &str,
+    attempt: i64,
+    error: &str,
+    now: Timestamp,
+) -> DomainResult<()> {
+    sqlx::query(
+        "UPDATE email_outbox SET state = 'failed', body = NULL, last_error = $2, \
+         lease_until = NULL, updated_at = $3 WHERE id = $1 AND state = 'sending' AND attempts = $4",
+    )
+    .bind(id)
+    .bind(error)
+    .bind(now.millis())
+    .bind(attempt)
+    .execute(db.pool())
+    .await?;
+    Ok(())
+}
+
+#[derive(sqlx::FromRow)]
+struct StatusRow {
+    to_address: String,
+    state: String,
+    attempts: i64,
+    last_error: Option<String>,
+    sent_at: Option<i64>,
+}
+
+pub async fn status<'e, E>(executor: E, id: &str) -> DomainResult<Option<EmailStatus>>
+where
+    E: Executor<'e, Database = Any>,
+{
+    let row: Option<StatusRow> = sqlx::query_as(
+        "SELECT to_address, state, attempts, last_error, sent_at FROM email_outbox WHERE id = $1",
+    )
+    .bind(id)
+    .fetch_optional(executor)
+    .await?;
+    row.map(|r| {
+        Ok(EmailStatus {
+            state: r
+                .state
+                .parse::<DeliveryState>()
+                .map_err(|_| DomainError::Internal(format!("email {id}: bad state")))?,
+            to: r.to_address,
+            attempts: r.attempts,
+            last_error: r.last_error,
+            sent_at: r.sent_at.map(Timestamp),
+        })
+    })
+    .transpose()
+}

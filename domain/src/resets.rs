@@ -1,0 +1,733 @@
+//! Resets that hand the user something: an emailed single-use link (Send Password Change Link),
+//! a temporary password shown once to the administrator (Generate Temporary Password), or a
+//! generated password emailed to the user (Generate New Password).
+//!
+//! Rules every one of them keeps, inside one transaction with the email it causes:
+//! - a newer reset, or any password change, voids the older ones (and withdraws their emails);
+//! - a link is stored only as a SHA-256 digest and is consumed by one conditional update, so
+//!   it works once however many requests race for it;
+//! - links are built from the configured public URL, never from a request's headers.
+
+use model::PolicyContext;
+use model::fields::FieldError;
+use model::reset::{ResetKind, ResetStatus, valid_link_minutes};
+use model::secret::Secret;
+use model::time::Timestamp;
+use model::user::UserId;
+use sqlx::{Any, Executor};
+
+use crate::Services;
+use crate::audit::{self, AuditEvent};
+use crate::db::{Db, Tx, flag, is_set, is_unique_violation};
+use crate::emails;
+use crate::error::{DomainError, DomainResult};
+use crate::generate::readable_password;
+use crate::hashing::Password;
+use crate::outbox;
+use crate::passwords::{
+    Actor, NewPasswordState, check_new_password, end_sessions_and_record, load, may_set_password,
+    party, write_password,
+};
+use crate::sessions::{self, ClientInfo};
+use crate::tokens::SecretToken;
+use crate::users::{self, User};
+
+/// The security settings of resets (a settings page comes with a later issue).
+#[derive(Clone, Copy, Debug)]
+pub struct ResetSettings {
+    pub temporary_password_hours: i64,
+    /// Generate New Password emails a password, which is weaker than a link; this turns it off.
+    pub allow_emailed_passwords: bool,
+}
+
+impl Default for ResetSettings {
+    fn default() -> Self {
+        Self {
+            temporary_password_hours: 24,
+            allow_emailed_passwords: true,
+        }
+    }
+}
+
+/// How a link reaches its user.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LinkDelivery {
+    /// Queued in the outbox to the address on the account.
+    Email,
+    /// Shown once to the administrator (Copy link), for a user who cannot get email.
+    Shown,
+}
+
+#[derive(Clone, Copy, Debug)]
+pub struct LinkRequest {
+    pub minutes: i64,
+    /// The seeds' "Reset Password": the old password stops working now, not when the link is
+    /// used.
+    pub invalidate_password: bool,
+    pub delivery: LinkDelivery,
+}
+
+#[derive(Debug)]
+pub struct IssuedLink {
+    pub expires_at: Timestamp,
+    /// The link itself, only for [`LinkDelivery::Shown`].
+    pub link: Option<Secret>,
+}
+
+/// A temporary password, for the one screen that shows it.
+#[derive(Debug)]
+pub struct TemporaryPassword {
+    pub password: Secret,
+    pub expires_at: Timestamp,
+}
+
+fn must_be_resettable(actor: &Actor, user: &User) -> DomainResult<()> {
+    may_set_password(actor.role, user)?;
+    if !user.active {
+        return Err(DomainError::Conflict(
+            "This account is disabled. Enable it before resetting its password.".into(),
+        ));
+    }
+    Ok(())
+}
+
+fn must_have_email(user: &User) -> DomainResult<()> {
+    if user.email.is_none() {
+        return Err(DomainError::Conflict(
+            "This user has no email address. Use Copy link or Generate Temporary Password and \
+             hand it over another way."
+                .into(),
+        ));
+    }
+    Ok(())
+}
+
+/// Voids every outstanding reset of a user, withdraws emails of theirs that have not gone out,
+/// and ends a live temporary password. Called by every reset and every password change.
+pub(crate) async fn void_outstanding(
+    tx: &mut Tx,
+    user: &UserId,
+    reason: &str,
+    now: Timestamp,
+) -> DomainResult<()> {
+    let emails: Vec<(String,)> = sqlx::query_as(
+        "SELECT email_id FROM password_resets WHERE user_id = $1 AND used_at IS NULL \
+         AND voided_at IS NULL AND email_id IS NOT NULL",
+    )
+    .bind(&user.0)
+    .fetch_all(&mut **tx)
+    .await?;
+    for (email,) in emails {
+        outbox::cancel(tx, &email, now).await?;
+    }
+    sqlx::query(
+        "UPDATE password_resets SET voided_at = $2, void_reason = $3 \
+         WHERE user_id = $1 AND used_at IS NULL AND voided_at IS NULL",
+    )
+    .bind(&user.0)
+    .bind(now.millis())
+    .bind(reason)
+    .execute(&mut **tx)
+    .await?;
+    sqlx::query(
+        "UPDATE users SET password_expires_at = $2 WHERE id = $1 AND password_expires_at > $2",
+    )
+    .bind(&user.0)
+    .bind(now.millis())
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// A temporary password works for one sign-in: that sign-in's restricted session is where the
+/// user sets their own, and the temporary one is dead from then on.
+/// `false` when it was already spent or has expired: the sign-in must then be refused.
+pub(crate) async fn spend_temporary_password(
+    tx: &mut Tx,
+    user: &UserId,
+    now: Timestamp,
+) -> DomainResult<bool> {
+    let spent = sqlx::query(
+        "UPDATE users SET password_expires_at = $2 WHERE id = $1 AND password_expires_at > $2",
+    )
+    .bind(&user.0)
+    .bind(now.millis())
+    .execute(&mut **tx)
+    .await?;
+    if spent.rows_affected() != 1 {
+        return Ok(false);
+    }
+    sqlx::query(
+        "UPDATE password_resets SET used_at = $2 WHERE user_id = $1 AND used_at IS NULL \
+         AND voided_at IS NULL AND kind IN ('temporary_password', 'emailed_password')",
+    )
+    .bind(&user.0)
+    .bind(now.millis())
+    .execute(&mut **tx)
+    .await?;
+    Ok(true)
+}
+
+struct NewReset<'a> {
+    user: &'a UserId,
+    kind: ResetKind,
+    token: Option<&'a SecretToken>,
+    /// `None` when the user asked for it ("Forgot your password?").
+    actor: Option<&'a Actor>,
+    expires_at: Timestamp,
+    email_id: Option<String>,
+    invalidated_password: bool,
+}
+
+async fn insert(tx: &mut Tx, reset: NewReset<'_>, now: Timestamp) -> DomainResult<String> {
+    let id = uuid::Uuid::new_v4().to_string();
+    sqlx::query(
+        "INSERT INTO password_resets (id, user_id, kind, token_hash, created_at, created_by_id, \
+         created_by_name, expires_at, email_id, invalidated_password) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+    )
+    .bind(&id)
+    .bind(&reset.user.0)
+    .bind(reset.kind.as_str())
+    .bind(reset.token.map(|t| t.digest().0))
+    .bind(now.millis())
+    .bind(reset.actor.map(|a| a.id.0.clone()))
+    .bind(reset.actor.map(|a| a.username.clone()))
+    .bind(reset.expires_at.millis())
+    .bind(reset.email_id)
+    .bind(flag(reset.invalidated_password))
+    .execute(&mut **tx)
+    .await
+    .map_err(|e| {
+        if is_unique_violation(&e) {
+            DomainError::Conflict(
+                "Another reset for this user was started at the same moment. Reload the user \
+                 and try again."
+                    .into(),
+            )
+        } else {
+            e.into()
+        }
+    })?;
+    Ok(id)
+}
+
+fn check_minutes(minutes: i64) -> DomainResult<()> {
+    if valid_link_minutes(minutes) {
+        Ok(())
+    } else {
+        Err(FieldError::new(
+            "minutes",
+            "A link must stay valid for at least 5 minutes and at most 24 hours.",
+        )
+        .into())
+    }
+}
+
+/// Send Password Change Link (or Copy link).
+pub async fn send_link(
+    services: &Services,
+    actor: &Actor,
+    target: &UserId,
+    request: LinkRequest,
+) -> DomainResult<IssuedLink> {
+    check_minutes(request.minutes)?;
+    let now = Timestamp::now();
+    let mut tx = services.db.begin().await?;
+    let user = load(&mut tx, target).await?;
+    must_be_resettable(actor, &user)?;
+    let issued = issue_link(&mut tx, services, actor, &user, request, now, "").await?;
+    tx.commit().await?;
+    if issued.email_id.is_some() {
+        services.mail.wake();
+    }
+    Ok(IssuedLink {
+        expires_at: issued.expires_at,
+        link: (request.delivery == LinkDelivery::Shown).then_some(issued.link),
+    })
+}
+
+pub(crate) struct LinkInTx {
+    pub link: Secret,
+    pub expires_at: Timestamp,
+    pub email_id: Option<String>,
+}
+
+/// A link, inside the caller's transaction, for a user already checked as resettable: earlier
+/// resets voided, the password killed if asked, the email queued, the reset recorded, every
+/// session ended and one audit event written. Bulk Change runs the same steps per user.
+pub(crate) async fn issue_link(
+    tx: &mut Tx,
+    services: &Services,
+    actor: &Actor,
+    user: &User,
+    request: LinkRequest,
+    now: Timestamp,
+    note_suffix: &str,
+) -> DomainResult<LinkInTx> {
+    if request.delivery == LinkDelivery::Email {
+        must_have_email(user)?;
+    }
+    void_outstanding(tx, &user.id, "superseded by a newer reset", now).await?;
+    if request.invalidate_password {
+        sqlx::query(
+            "UPDATE users SET password_hash = NULL, must_change_password = 1, \
+             password_expires_at = NULL, failed_logins = 0, locked_until = NULL, updated_at = $2 \
+             WHERE id = $1",
+        )
+    } else {
+        sqlx::query(
+            "UPDATE users SET failed_logins = 0, locked_until = NULL, updated_at = $2 WHERE id = $1",
+        )
+    }
+    .bind(&user.id.0)
+    .bind(now.millis())
+    .execute(&mut **tx)
+    .await?;
+
+    let token = SecretToken::generate();
+    let expires_at = now.plus_seconds(request.minutes * 60);
+    let link = format!("{}/reset/{}", services.public_url, token.expose());
+    let email_id = match request.delivery {
+        LinkDelivery::Email => {
+            let email = emails::reset_link(user, &link, expires_at)
+                .ok_or_else(|| DomainError::Internal("no address after the check".into()))?;
+            Some(outbox::enqueue(tx, &email, now).await?)
+        }
+        LinkDelivery::Shown => None,
+    };
+    insert(
+        tx,
+        NewReset {
+            user: &user.id,
+            kind: ResetKind::Link,
+            token: Some(&token),
+            actor: Some(actor),
+            expires_at,
+            email_id: email_id.clone(),
+            invalidated_password: request.invalidate_password,
+        },
+        now,
+    )
+    .await?;
+    let note = format!(
+        "{}; valid {} min; {}{note_suffix}",
+        match request.delivery {
+            LinkDelivery::Email => "link emailed",
+            LinkDelivery::Shown => "link shown to administrator",
+        },
+        request.minutes,
+        if request.invalidate_password {
+            "current password invalidated; "
+        } else {
+            "current password kept until the link is used; "
+        }
+    );
+    end_sessions_and_record(tx, actor, user, "password.reset_link", &note, now).await?;
+    Ok(LinkInTx {
+        link: Secret::new(link),
+        expires_at,
+        email_id,
+    })
+}
+
+/// Generate Temporary Password: shown once to the administrator, and optionally emailed.
+pub async fn generate_temporary(
+    services: &Services,
+    actor: &Actor,
+    target: &UserId,
+    email_user: bool,
+) -> DomainResult<TemporaryPassword> {
+    let kind = ResetKind::TemporaryPassword;
+    issue_generated(services, actor, target, kind, email_user).await
+}
+
+/// Generate New Password: emailed to the user, never shown to the administrator.
+pub async fn generate_emailed(
+    services: &Services,
+    actor: &Actor,
+    target: &UserId,
+) -> DomainResult<Timestamp> {
+    if !services.resets.allow_emailed_passwords {
+        return Err(DomainError::Conflict(
+            "Emailing generated passwords is turned off in the security settings. Send a \
+             password change link instead."
+                .into(),
+        ));
+    }
+    let kind = ResetKind::EmailedPassword;
+    let issued = issue_generated(services, actor, target, kind, true).await?;
+    Ok(issued.expires_at)
+}
+
+async fn issue_generated(
+    services: &Services,
+    actor: &Actor,
+    target: &UserId,
+    kind: ResetKind,
+    email_user: bool,
+) -> DomainResult<TemporaryPassword> {
+    let user = users::get(services.db.pool(), target)
+        .await?
+        .ok_or(DomainError::NotFound)?;
+    must_be_resettable(actor, &user)?;
+    if email_user {
+        must_have_email(&user)?;
+    }
+    let ctx = PolicyContext {
+        username: user.username.clone(),
+        email: user.email.clone(),
+    };
+    let password = readable_password(&services.policy, &ctx);
+    let digest = services.hasher.hash(&password).await?;
+
+    let now = Timestamp::now();
+    let expires_at = now.plus_seconds(services.resets.temporary_password_hours * 3600);
+    let mut tx = services.db.begin().await?;
+    let user = load(&mut tx, target).await?;
+    must_be_resettable(actor, &user)?;
+    let state = NewPasswordState {
+        must_change: true,
+        expires_at: Some(expires_at),
+    };
+    write_password(&mut tx, target, &digest, state, now).await?;
+    let sign_in = format!("{}/login", services.public_url);
+    let email_id = if email_user {
+        let email = emails::access_info(&user, password.as_str(), &sign_in, expires_at)
+            .ok_or_else(|| DomainError::Internal("no address after the check".into()))?;
+        Some(outbox::enqueue(&mut tx, &email, now).await?)
+    } else {
+        None
+    };
+    insert(
+        &mut tx,
+        NewReset {
+            user: target,
+            kind,
+            token: None,
+            actor: Some(actor),
+            expires_at,
+            email_id: email_id.clone(),
+            invalidated_password: true,
+        },
+        now,
+    )
+    .await?;
+    let (action, note) = match (kind, email_user) {
+        (ResetKind::EmailedPassword, _) => ("password.generated", "emailed to the user; "),
+        (_, true) => ("password.temporary", "shown once; access info emailed; "),
+        (_, false) => ("password.temporary", "shown once; "),
+    };
+    end_sessions_and_record(&mut tx, actor, &user, action, note, now).await?;
+    tx.commit().await?;
+    if email_id.is_some() {
+        services.mail.wake();
+    }
+    Ok(TemporaryPassword {
+        password: Secret::new(password.as_str()),
+        expires_at,
+    })
+}
+
+/// Revoke on the reset status card: the link or temporary password stops working now, and an
+/// email not yet sent is withdrawn.
+pub async fn revoke(
+    services: &Services,
+    actor: &Actor,
+    target: &UserId,
+    reset_id: &str,
+) -> DomainResult<()> {
+    let now = Timestamp::now();
+    let mut tx = services.db.begin().await?;
+    let user = load(&mut tx, target).await?;
+    may_set_password(actor.role, &user)?;
+    let row: Option<(Option<String>,)> = sqlx::query_as(
+        "SELECT email_id FROM password_resets WHERE id = $1 AND user_id = $2 \
+         AND used_at IS NULL AND voided_at IS NULL AND expires_at > $3",
+    )
+    .bind(reset_id)
+    .bind(&target.0)
+    .bind(now.millis())
+    .fetch_optional(&mut *tx)
+    .await?;
+    let Some((email_id,)) = row else {
+        return Err(DomainError::Conflict(
+            "This reset has already been used, revoked or has expired.".into(),
+        ));
+    };
+    if let Some(email_id) = email_id {
+        outbox::cancel(&mut tx, &email_id, now).await?;
+    }
+    let reason = format!("revoked by {}", actor.username);
+    void_outstanding(&mut tx, target, &reason, now).await?;
+    let event = AuditEvent::success(
+        now,
+        "password.reset_revoked",
+        actor.party(),
+        party(&user),
+        actor.ip.clone(),
+    );
+    audit::record(&mut *tx, &event).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Resend Email: a new link (the earlier one stops working), offered after the cooldown or at
+/// once when the last email failed.
+pub async fn resend(
+    services: &Services,
+    actor: &Actor,
+    target: &UserId,
+) -> DomainResult<IssuedLink> {
+    let now = Timestamp::now();
+    let latest = status(&services.db, target).await?;
+    let Some(latest) = latest.filter(|r| r.kind == ResetKind::Link && r.used_at.is_none()) else {
+        return Err(DomainError::Conflict(
+            "There is no password change link to resend.".into(),
+        ));
+    };
+    if !latest.may_resend(now) {
+        let at = latest.resend_available_at(now).unwrap_or(now);
+        return Err(DomainError::Conflict(format!(
+            "The last email went out less than 15 minutes ago. Resend Email is available from \
+             {at}."
+        )));
+    }
+    let minutes = (latest.expires_at.millis() - latest.created_at.millis()) / 60_000;
+    let request = LinkRequest {
+        minutes: minutes.clamp(
+            model::reset::LINK_MINUTES_MIN,
+            model::reset::LINK_MINUTES_MAX,
+        ),
+        invalidate_password: latest.invalidated_password,
+        delivery: LinkDelivery::Email,
+    };
+    send_link(services, actor, target, request).await
+}
+
+#[derive(sqlx::FromRow)]
+struct ResetRow {
+    id: String,
+    kind: String,
+    created_at: i64,
+    created_by_name: Option<String>,
+    expires_at: i64,
+    used_at: Option<i64>,
+    voided_at: Option<i64>,
+    void_reason: Option<String>,
+    email_id: Option<String>,
+    invalidated_password: i64,
+}
+
+/// The latest reset of a user, with its email's delivery state: the reset status card.
+/// Two resets can share a millisecond; the newer one is then the one still open, or else the
+/// one voided last (a newer reset voids the older at the moment it is created).
+pub async fn status(db: &Db, user: &UserId) -> DomainResult<Option<ResetStatus>> {
+    let row: Option<ResetRow> = sqlx::query_as(
+        "SELECT id, kind, created_at, created_by_name, expires_at, used_at, voided_at, \
+         void_reason, email_id, invalidated_password FROM password_resets \
+         WHERE user_id = $1 \
+         ORDER BY created_at DESC, (voided_at IS NULL) DESC, voided_at DESC, id DESC LIMIT 1",
+    )
+    .bind(&user.0)
+    .fetch_optional(db.pool())
+    .await?;
+    let Some(row) = row else { return Ok(None) };
+    let email = match &row.email_id {
+        Some(id) => outbox::status(db.pool(), id).await?,
+        None => None,
+    };
+    Ok(Some(ResetStatus {
+        kind: row
+            .kind
+            .parse()
+            .map_err(|_| DomainError::Internal(format!("reset {}: bad kind", row.id)))?,
+        id: row.id,
+        created_at: Timestamp(row.created_at),
+        created_by: row.created_by_name,
+        expires_at: Timestamp(row.expires_at),
+        used_at: row.used_at.map(Timestamp),
+        voided_at: row.voided_at.map(Timestamp),
+        void_reason: row.void_reason,
+        invalidated_password: is_set(row.invalidated_password),
+        email,
+    }))
+}
+
+/// What the reset page may show about the link's holder before they choose a password.
+#[derive(Clone, Debug)]
+pub struct LinkHolder {
+    pub user: User,
+    pub expires_at: Timestamp,
+}
+
+const VALID_LINK: &str = "token_hash = $1 AND kind = 'link' AND used_at IS NULL \
+                          AND voided_at IS NULL AND expires_at > $2";
+
+/// Looks a link up without consuming it: opening the page (or a mail scanner's GET or HEAD)
+/// leaves it usable. `None` for an unknown, used, voided or expired link alike.
+pub async fn check_link<'e, E>(
+    executor: E,
+    token: &SecretToken,
+    now: Timestamp,
+) -> DomainResult<Option<LinkHolder>>
+where
+    E: Executor<'e, Database = Any> + Copy,
+{
+    let row: Option<(String, i64)> = sqlx::query_as(&format!(
+        "SELECT user_id, expires_at FROM password_resets WHERE {VALID_LINK}"
+    ))
+    .bind(token.digest().0)
+    .bind(now.millis())
+    .fetch_optional(executor)
+    .await?;
+    let Some((user_id, expires_at)) = row else {
+        return Ok(None);
+    };
+    let user = users::get(executor, &UserId(user_id)).await?;
+    Ok(user
+        .filter(|u| u.active && u.source == model::UserSource::Local)
+        .map(|user| LinkHolder {
+            user,
+            expires_at: Timestamp(expires_at),
+        }))
+}
+
+/// The POST of the reset page: the only thing that consumes a link. The new password is
+/// checked before the link is spent, so a typo costs nothing; then one conditional update
+/// decides which of any racing requests wins.
+pub async fn complete_link(
+    services: &Services,
+    token: &SecretToken,
+    password: &Password,
+    confirm: &Password,
+    client: &ClientInfo,
+) -> DomainResult<()> {
+    let holder = check_link(services.db.pool(), token, Timestamp::now())
+        .await?
+        .ok_or(DomainError::LinkInvalid)?;
+    check_new_password(&services.policy, &holder.user, password, confirm)?;
+    let digest = services.hasher.hash(password).await?;
+
+    let now = Timestamp::now();
+    let mut tx = services.db.begin().await?;
+    let consumed: Option<(String,)> = sqlx::query_as(&format!(
+        "UPDATE password_resets SET used_at = $2 WHERE {VALID_LINK} RETURNING user_id"
+    ))
+    .bind(token.digest().0)
+    .bind(now.millis())
+    .fetch_optional(&mut *tx)
+    .await?;
+    let Some((user_id,)) = consumed else {
+        return Err(DomainError::LinkInvalid);
+    };
+    let user = load(&mut tx, &UserId(user_id)).await?;
+    if !user.active || user.source != model::UserSource::Local {
+        return Err(DomainError::LinkInvalid);
+    }
+    write_password(&mut tx, &user.id, &digest, NewPasswordState::FINAL, now).await?;
+    let ended = sessions::revoke_all_for_user(&mut tx, &user.id).await?;
+    if let Some(email) = emails::password_changed(&user, now) {
+        outbox::enqueue(&mut tx, &email, now).await?;
+    }
+    let event = AuditEvent::success(
+        now,
+        "password.reset_completed",
+        party(&user),
+        party(&user),
+        client.ip.clone(),
+    );
+    let detail = format!("set through a password change link; {ended} session(s) ended");
+    audit::record(&mut *tx, &event.with_detail(Some(detail))).await?;
+    tx.commit().await?;
+    services.mail.wake();
+    Ok(())
+}
+
+/// The shortest time a "Forgot your password?" request takes, whatever the account: the
+/// answer's timing must not tell an attacker whether it exists.
+const FORGOT_FLOOR: std::time::Duration = std::time::Duration::from_millis(600);
+
+/// "Forgot your password?": emails a link to the address stored for the account named by
+/// `login_name` (username or email), if there is an active, local account with an address, no
+/// administrator's reset is outstanding for it (a stranger must not be able to void what the
+/// helpdesk sent), and no link was sent to it in the last 15 minutes. The current password keeps
+/// working.
+///
+/// The work runs in the background and the caller is answered after a fixed time, whatever
+/// the account: neither the answer, its timing, nor a database error tells whether it exists.
+pub async fn request_by_user(services: &Services, login_name: &str, client: &ClientInfo) {
+    let answer_at = tokio::time::Instant::now() + FORGOT_FLOOR;
+    let (services, login_name, client) = (services.clone(), login_name.to_owned(), client.clone());
+    let work = tokio::spawn(async move {
+        if let Err(e) = request_inner(&services, &login_name, &client).await {
+            tracing::warn!(error = %e, "a password reset request could not be handled");
+        }
+    });
+    // Usually done well before the answer is due; if not, it goes on in the background.
+    let _ = tokio::time::timeout_at(answer_at, work).await;
+    tokio::time::sleep_until(answer_at).await;
+}
+
+async fn request_inner(
+    services: &Services,
+    login_name: &str,
+    client: &ClientInfo,
+) -> DomainResult<()> {
+    let user = users::find_by_login_name(&services.db, login_name).await?;
+    // The same argon2 work on every path, as for a sign-in.
+    services
+        .hasher
+        .verify(&Password::new(login_name), None)
+        .await;
+    let Some(user) =
+        user.filter(|u| u.active && u.source == model::UserSource::Local && u.email.is_some())
+    else {
+        tracing::info!("password reset requested for no eligible account");
+        return Ok(());
+    };
+    let now = Timestamp::now();
+    if let Some(latest) = status(&services.db, &user.id).await? {
+        let recent =
+            latest.kind == ResetKind::Link && latest.is_outstanding(now) && !latest.may_resend(now);
+        if recent {
+            tracing::info!("password reset requested again within the cooldown; not sent");
+            return Ok(());
+        }
+    }
+    let mut tx = services.db.begin().await?;
+    let token = SecretToken::generate();
+    let expires_at = now.plus_seconds(model::reset::LINK_MINUTES_DEFAULT * 60);
+    let link = format!("{}/reset/{}", services.public_url, token.expose());
+    void_outstanding(&mut tx, &user.id, "superseded by a newer reset", now).await?;
+    let email = emails::requested_link(&user, &link, expires_at)
+        .ok_or_else(|| DomainError::Internal("no address after the check".into()))?;
+    let email_id = outbox::enqueue(&mut tx, &email, now).await?;
+    insert(
+        &mut tx,
+        NewReset {
+            user: &user.id,
+            kind: ResetKind::Link,
+            token: Some(&token),
+            actor: None,
+            expires_at,
+            email_id: Some(email_id),
+            invalidated_password: false,
+        },
+        now,
+    )
+    .await?;
+    let event = AuditEvent {
+        at: now,
+        actor: None,
+        target: Some(party(&user)),
+        action: "password.reset_requested",
+        outcome: audit::Outcome::Success,
+        ip: client.ip.clone(),
+        detail: Some("link emailed to the address on file".into()),
+    };
+    audit::record(&mut *tx, &event).await?;
+    tx.commit().await?;
+    services.mail.wake();
+    Ok(())
+}

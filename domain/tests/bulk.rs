@@ -1,0 +1,232 @@
+//! Bulk Change as a background job, on SQLite and PostgreSQL.
+
+mod common;
+
+use common::*;
+use domain::bulk::{self, JobOptions, Selection};
+use domain::{Db, DomainError, both_engines};
+use model::bulk::{BulkKind, ItemOutcome, SkipReason};
+use model::user::{Role, UserId};
+
+const FORCE: JobOptions = JobOptions {
+    kind: BulkKind::ForceReset,
+    link_minutes: 60,
+    invalidate_password: false,
+};
+const LINKS: JobOptions = JobOptions {
+    kind: BulkKind::SendLink,
+    link_minutes: 60,
+    invalidate_password: true,
+};
+
+async fn exec(db: &Db, sql: &str, id: &UserId) {
+    sqlx::query(sql)
+        .bind(&id.0)
+        .execute(db.pool())
+        .await
+        .unwrap();
+}
+
+async fn count(db: &Db, sql: &str) -> i64 {
+    sqlx::query_as::<_, (i64,)>(sql)
+        .fetch_one(db.pool())
+        .await
+        .unwrap()
+        .0
+}
+
+/// Five "team" users: two plain, one flagged, one disabled, one without email.
+async fn team(s: &domain::Services) -> Vec<UserId> {
+    let mut ids = Vec::new();
+    for name in ["team-ann", "team-bob", "team-cat", "team-dan", "team-eve"] {
+        ids.push(create(s, name, Role::User).await);
+    }
+    exec(
+        &s.db,
+        "UPDATE users SET must_change_password = 1 WHERE id = $1",
+        &ids[2],
+    )
+    .await;
+    exec(&s.db, "UPDATE users SET active = 0 WHERE id = $1", &ids[3]).await;
+    exec(
+        &s.db,
+        "UPDATE users SET email = NULL, email_key = NULL WHERE id = $1",
+        &ids[4],
+    )
+    .await;
+    ids
+}
+
+both_engines!(
+    the_preview_counts_who_is_affected_and_who_is_skipped,
+    |db: Db| async move {
+        let s = services(db);
+        let admin = actor(&s, "admin", Role::Administrator).await;
+        team(&s).await;
+        let selection = Selection::Search("team-".into());
+        let preview = bulk::preview(&s.db, &admin, BulkKind::ForceReset, &selection)
+            .await
+            .unwrap();
+        assert_eq!((preview.selected, preview.affected), (5, 3));
+        assert_eq!(
+            preview.skipped,
+            [(SkipReason::Inactive, 1), (SkipReason::AlreadyFlagged, 1)]
+        );
+        let links = bulk::preview(&s.db, &admin, BulkKind::SendLink, &selection)
+            .await
+            .unwrap();
+        assert_eq!(links.affected, 3);
+        assert!(
+            links
+                .examples
+                .contains(&("team-eve".into(), SkipReason::NoEmail))
+        );
+        // A preview changes nothing.
+        assert_eq!(count(&s.db, "SELECT COUNT(*) FROM bulk_jobs").await, 0);
+    }
+);
+
+both_engines!(
+    a_bulk_reset_runs_in_the_background_and_reports_per_user,
+    |db: Db| async move {
+        let s = services(db);
+        let admin = actor(&s, "admin", Role::Administrator).await;
+        let ids = team(&s).await;
+        signs_in(&s, "team-ann", OLD).await;
+        let job = bulk::create_job(&s, &admin, FORCE, &Selection::Search("team-".into()))
+            .await
+            .unwrap();
+        let before = bulk::job(&s.db, &job).await.unwrap().unwrap();
+        assert_eq!(
+            (before.total, before.processed, before.is_done()),
+            (5, 0, false)
+        );
+
+        assert!(bulk::run_next(&s).await.unwrap());
+        let after = bulk::job(&s.db, &job).await.unwrap().unwrap();
+        assert!(after.is_done());
+        assert_eq!(after.percent(), 100);
+        assert_eq!(
+            after.tally,
+            [("reset".to_owned(), 3), ("skipped".to_owned(), 2)]
+        );
+        assert_eq!(sessions_of(&s, &ids[0]).await, 0);
+        assert_eq!(
+            signs_in(&s, "team-ann", OLD).await,
+            Some(domain::sessions::Purpose::PasswordChange)
+        );
+        let report = bulk::items(&s.db, &job, 0, 10).await.unwrap();
+        assert_eq!(report[0].username, "team-ann");
+        assert_eq!(report[0].outcome, Some(ItemOutcome::Reset));
+        assert_eq!(
+            report[2].reason.as_deref(),
+            Some("a reset is already pending")
+        );
+        let csv = bulk::report_csv(&s.db, &job).await.unwrap();
+        assert!(
+            csv.starts_with("username,outcome,reason,email\r\nteam-ann,Reset,,\r\n"),
+            "{csv}"
+        );
+        assert_eq!(csv.lines().count(), 6);
+        assert!(!bulk::run_next(&s).await.unwrap(), "nothing left to do");
+    }
+);
+
+both_engines!(a_resumed_job_sends_no_second_link, |db: Db| async move {
+    let s = services(db);
+    let admin = actor(&s, "admin", Role::Administrator).await;
+    let ids = team(&s).await;
+    let job = bulk::create_job(&s, &admin, LINKS, &Selection::Ids(ids.clone()))
+        .await
+        .unwrap();
+    bulk::run_next(&s).await.unwrap();
+    let links = "SELECT COUNT(*) FROM password_resets";
+    let emails = "SELECT COUNT(*) FROM email_outbox";
+    // ann, bob, cat (flagged users may still get a link); dan inactive, eve no email.
+    assert_eq!(count(&s.db, links).await, 3);
+    assert_eq!(count(&s.db, emails).await, 3);
+
+    // As if the server had died before marking the job finished: run it again.
+    sqlx::query("UPDATE bulk_jobs SET finished_at = NULL, lease_until = NULL")
+        .execute(s.db.pool())
+        .await
+        .unwrap();
+    assert!(bulk::run_next(&s).await.unwrap());
+    assert_eq!(count(&s.db, links).await, 3);
+    assert_eq!(count(&s.db, emails).await, 3);
+    let done = bulk::job(&s.db, &job).await.unwrap().unwrap();
+    assert_eq!(done.processed, 5);
+});
+
+both_engines!(a_leased_job_is_left_to_its_runner, |db: Db| async move {
+    let s = services(db);
+    let admin = actor(&s, "admin", Role::Administrator).await;
+    team(&s).await;
+    bulk::create_job(&s, &admin, FORCE, &Selection::Search("team-".into()))
+        .await
+        .unwrap();
+    sqlx::query("UPDATE bulk_jobs SET lease_until = $1")
+        .bind(model::time::Timestamp::now().millis() + 60_000)
+        .execute(s.db.pool())
+        .await
+        .unwrap();
+    assert!(!bulk::run_next(&s).await.unwrap());
+    assert_eq!(
+        count(
+            &s.db,
+            "SELECT COUNT(*) FROM bulk_items WHERE outcome IS NULL"
+        )
+        .await,
+        5
+    );
+});
+
+both_engines!(
+    only_administrators_may_change_in_bulk_and_bad_input_changes_nothing,
+    |db: Db| async move {
+        let s = services(db);
+        let helpdesk = actor(&s, "helpdesk", Role::PasswordManager).await;
+        let admin = actor(&s, "admin", Role::Administrator).await;
+        let ids = team(&s).await;
+        let all = Selection::Ids(ids);
+        assert!(matches!(
+            bulk::create_job(&s, &helpdesk, FORCE, &all).await,
+            Err(DomainError::Forbidden)
+        ));
+        assert!(matches!(
+            bulk::preview(&s.db, &helpdesk, BulkKind::ForceReset, &all).await,
+            Err(DomainError::Forbidden)
+        ));
+        let short = JobOptions {
+            link_minutes: 1,
+            ..LINKS
+        };
+        assert!(matches!(
+            bulk::create_job(&s, &admin, short, &all).await,
+            Err(DomainError::Invalid(f)) if f.field == "minutes"
+        ));
+        assert!(matches!(
+            bulk::create_job(&s, &admin, FORCE, &Selection::Ids(Vec::new())).await,
+            Err(DomainError::Invalid(f)) if f.field == "selection"
+        ));
+        assert!(matches!(
+            bulk::create_job(&s, &admin, FORCE, &Selection::Search("nobody-matches".into())).await,
+            Err(DomainError::Invalid(f)) if f.field == "selection"
+        ));
+        assert_eq!(count(&s.db, "SELECT COUNT(*) FROM bulk_jobs").await, 0);
+    }
+);
+
+both_engines!(a_job_over_seeded_users_finishes, |db: Db| async move {
+    let s = services(db);
+    let admin = actor(&s, "admin", Role::Administrator).await;
+    domain::seed::seed_users(&s.db, 300).await.unwrap();
+    let job = bulk::create_job(&s, &admin, LINKS, &Selection::Search("a".into()))
+        .await
+        .unwrap();
+    assert!(bulk::run_next(&s).await.unwrap());
+    let done = bulk::job(&s.db, &job).await.unwrap().unwrap();
+    assert!(done.is_done(), "{done:?}");
+    assert_eq!(done.processed, done.total);
+    assert!(!done.tally.iter().any(|(k, _)| k == "failed"), "{done:?}");
+});

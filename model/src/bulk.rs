@@ -1,0 +1,270 @@
+//! Bulk Change: which users an operation applies to and why others are skipped, the job's
+//! progress, and its per-user outcomes. The skip rule is here, once, for the preview dialog and
+//! for the job that does the work.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::str::FromStr;
+
+use crate::time::Timestamp;
+use crate::user::{UnknownValue, UserSource};
+
+/// The operations Bulk Change offers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum BulkKind {
+    /// "Reset Password": force a password reset at next login.
+    ForceReset,
+    /// "Send Password Change Link".
+    SendLink,
+}
+
+impl BulkKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BulkKind::ForceReset => "force_reset",
+            BulkKind::SendLink => "send_link",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            BulkKind::ForceReset => "Reset Password",
+            BulkKind::SendLink => "Send Password Change Link",
+        }
+    }
+}
+
+impl FromStr for BulkKind {
+    type Err = UnknownValue;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        [BulkKind::ForceReset, BulkKind::SendLink]
+            .into_iter()
+            .find(|k| k.as_str() == s)
+            .ok_or_else(|| UnknownValue(s.to_owned()))
+    }
+}
+
+/// Why a selected user is left out.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum SkipReason {
+    /// The administrator running the job: resetting your own password in bulk would sign you
+    /// out in the middle of it. Use Account > Change Password.
+    Yourself,
+    External,
+    Inactive,
+    AlreadyFlagged,
+    NoEmail,
+}
+
+impl SkipReason {
+    pub const ALL: [SkipReason; 5] = [
+        SkipReason::Yourself,
+        SkipReason::AlreadyFlagged,
+        SkipReason::Inactive,
+        SkipReason::NoEmail,
+        SkipReason::External,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SkipReason::Yourself => "yourself",
+            SkipReason::External => "external",
+            SkipReason::Inactive => "inactive",
+            SkipReason::AlreadyFlagged => "already_flagged",
+            SkipReason::NoEmail => "no_email",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            SkipReason::Yourself => "your own account (change it under Account)",
+            SkipReason::External => "password managed in an external directory",
+            SkipReason::Inactive => "account disabled",
+            SkipReason::AlreadyFlagged => "a reset is already pending",
+            SkipReason::NoEmail => "no email address",
+        }
+    }
+}
+
+impl FromStr for SkipReason {
+    type Err = UnknownValue;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        SkipReason::ALL
+            .into_iter()
+            .find(|k| k.as_str() == s)
+            .ok_or_else(|| UnknownValue(s.to_owned()))
+    }
+}
+
+impl fmt::Display for SkipReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.label())
+    }
+}
+
+/// What the skip rule needs to know of a user.
+#[derive(Clone, Copy, Debug)]
+pub struct Candidate {
+    /// The user is the administrator running the job.
+    pub is_actor: bool,
+    pub source: UserSource,
+    pub active: bool,
+    pub must_change_password: bool,
+    pub has_email: bool,
+}
+
+/// Whether `kind` skips this user, and why. The first reason that applies is the one given.
+pub fn skip_reason(kind: BulkKind, user: Candidate) -> Option<SkipReason> {
+    if user.is_actor {
+        Some(SkipReason::Yourself)
+    } else if user.source == UserSource::External {
+        Some(SkipReason::External)
+    } else if !user.active {
+        Some(SkipReason::Inactive)
+    } else if kind == BulkKind::ForceReset && user.must_change_password {
+        Some(SkipReason::AlreadyFlagged)
+    } else if kind == BulkKind::SendLink && !user.has_email {
+        Some(SkipReason::NoEmail)
+    } else {
+        None
+    }
+}
+
+/// The preview dialog: how many are affected, who is skipped and why, before anything changes.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct BulkPreview {
+    pub kind: BulkKind,
+    pub selected: u64,
+    pub affected: u64,
+    pub skipped: Vec<(SkipReason, u64)>,
+    /// The first skipped users by username, to show by name.
+    pub examples: Vec<(String, SkipReason)>,
+}
+
+/// A finished user in a job.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ItemOutcome {
+    Reset,
+    LinkQueued,
+    Skipped,
+    Failed,
+}
+
+impl ItemOutcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ItemOutcome::Reset => "reset",
+            ItemOutcome::LinkQueued => "link_queued",
+            ItemOutcome::Skipped => "skipped",
+            ItemOutcome::Failed => "failed",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            ItemOutcome::Reset => "Reset",
+            ItemOutcome::LinkQueued => "Link queued",
+            ItemOutcome::Skipped => "Skipped",
+            ItemOutcome::Failed => "Failed",
+        }
+    }
+}
+
+impl FromStr for ItemOutcome {
+    type Err = UnknownValue;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        [
+            ItemOutcome::Reset,
+            ItemOutcome::LinkQueued,
+            ItemOutcome::Skipped,
+            ItemOutcome::Failed,
+        ]
+        .into_iter()
+        .find(|k| k.as_str() == s)
+        .ok_or_else(|| UnknownValue(s.to_owned()))
+    }
+}
+
+/// A job as its progress page shows it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct BulkJob {
+    pub id: String,
+    pub kind: BulkKind,
+    pub created_by: String,
+    pub created_at: Timestamp,
+    pub finished_at: Option<Timestamp>,
+    pub total: u64,
+    pub processed: u64,
+    /// Counts by outcome (and, for links, by email state once known).
+    pub tally: Vec<(String, u64)>,
+}
+
+impl BulkJob {
+    pub fn is_done(&self) -> bool {
+        self.finished_at.is_some()
+    }
+
+    /// Whole percent done, for the progress bar.
+    pub fn percent(&self) -> u64 {
+        (self.processed * 100)
+            .checked_div(self.total)
+            .unwrap_or(100)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn candidate() -> Candidate {
+        Candidate {
+            is_actor: false,
+            source: UserSource::Local,
+            active: true,
+            must_change_password: false,
+            has_email: true,
+        }
+    }
+
+    #[test]
+    fn skip_reasons_follow_the_operation() {
+        assert_eq!(skip_reason(BulkKind::ForceReset, candidate()), None);
+        let flagged = Candidate {
+            must_change_password: true,
+            ..candidate()
+        };
+        assert_eq!(
+            skip_reason(BulkKind::ForceReset, flagged),
+            Some(SkipReason::AlreadyFlagged)
+        );
+        assert_eq!(skip_reason(BulkKind::SendLink, flagged), None);
+        let no_email = Candidate {
+            has_email: false,
+            ..candidate()
+        };
+        assert_eq!(
+            skip_reason(BulkKind::SendLink, no_email),
+            Some(SkipReason::NoEmail)
+        );
+        let external = Candidate {
+            source: UserSource::External,
+            active: false,
+            ..candidate()
+        };
+        assert_eq!(
+            skip_reason(BulkKind::SendLink, external),
+            Some(SkipReason::External)
+        );
+        let me = Candidate {
+            is_actor: true,
+            ..candidate()
+        };
+        assert_eq!(
+            skip_reason(BulkKind::ForceReset, me),
+            Some(SkipReason::Yourself)
+        );
+    }
+}

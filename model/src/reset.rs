@@ -1,0 +1,217 @@
+//! Resets an administrator starts (an emailed link, a temporary password, a generated password)
+//! and the delivery state of the emails they cause, as the reset status card shows them.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::str::FromStr;
+
+use crate::time::Timestamp;
+use crate::user::UnknownValue;
+
+/// How long a Send Password Change Link link stays good, in minutes.
+pub const LINK_MINUTES_DEFAULT: i64 = 60;
+pub const LINK_MINUTES_MIN: i64 = 5;
+pub const LINK_MINUTES_MAX: i64 = 24 * 60;
+
+/// The choices the Send Password Change Link dialog offers for the link's lifetime.
+pub const LINK_LIFETIME_CHOICES: [(i64, &str); 6] = [
+    (5, "5 minutes"),
+    (15, "15 minutes"),
+    (60, "1 hour"),
+    (4 * 60, "4 hours"),
+    (12 * 60, "12 hours"),
+    (24 * 60, "24 hours"),
+];
+
+/// Minutes before Resend Email is offered again, unless the last email failed.
+pub const RESEND_COOLDOWN_MINUTES: i64 = 15;
+
+/// Whether a link lifetime (minutes) is one the server accepts.
+pub fn valid_link_minutes(minutes: i64) -> bool {
+    (LINK_MINUTES_MIN..=LINK_MINUTES_MAX).contains(&minutes)
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ResetKind {
+    Link,
+    TemporaryPassword,
+    EmailedPassword,
+}
+
+impl ResetKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ResetKind::Link => "link",
+            ResetKind::TemporaryPassword => "temporary_password",
+            ResetKind::EmailedPassword => "emailed_password",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            ResetKind::Link => "Password change link",
+            ResetKind::TemporaryPassword => "Temporary password",
+            ResetKind::EmailedPassword => "Generated password (emailed)",
+        }
+    }
+}
+
+impl FromStr for ResetKind {
+    type Err = UnknownValue;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        [
+            ResetKind::Link,
+            ResetKind::TemporaryPassword,
+            ResetKind::EmailedPassword,
+        ]
+        .into_iter()
+        .find(|k| k.as_str() == s)
+        .ok_or_else(|| UnknownValue(s.to_owned()))
+    }
+}
+
+/// Where an email is on its way out.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum DeliveryState {
+    Queued,
+    Sending,
+    Sent,
+    Failed,
+    Cancelled,
+}
+
+impl DeliveryState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeliveryState::Queued => "queued",
+            DeliveryState::Sending => "sending",
+            DeliveryState::Sent => "sent",
+            DeliveryState::Failed => "failed",
+            DeliveryState::Cancelled => "cancelled",
+        }
+    }
+}
+
+impl fmt::Display for DeliveryState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for DeliveryState {
+    type Err = UnknownValue;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        [
+            DeliveryState::Queued,
+            DeliveryState::Sending,
+            DeliveryState::Sent,
+            DeliveryState::Failed,
+            DeliveryState::Cancelled,
+        ]
+        .into_iter()
+        .find(|k| k.as_str() == s)
+        .ok_or_else(|| UnknownValue(s.to_owned()))
+    }
+}
+
+/// One email's delivery, as an administrator may see it (never its body).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct EmailStatus {
+    pub to: String,
+    pub state: DeliveryState,
+    pub attempts: i64,
+    /// The SMTP server's answer (or the connection error) of the last failed attempt.
+    pub last_error: Option<String>,
+    pub sent_at: Option<Timestamp>,
+}
+
+/// The reset status card: the latest reset of a user.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ResetStatus {
+    pub id: String,
+    pub kind: ResetKind,
+    pub created_at: Timestamp,
+    pub created_by: Option<String>,
+    pub expires_at: Timestamp,
+    pub used_at: Option<Timestamp>,
+    pub voided_at: Option<Timestamp>,
+    pub void_reason: Option<String>,
+    pub invalidated_password: bool,
+    pub email: Option<EmailStatus>,
+}
+
+impl ResetStatus {
+    pub fn is_outstanding(&self, now: Timestamp) -> bool {
+        self.used_at.is_none() && self.voided_at.is_none() && self.expires_at > now
+    }
+
+    /// When Resend Email becomes available: at once if the last email failed, else after the
+    /// cooldown. `None` when there is nothing to resend.
+    pub fn resend_available_at(&self, now: Timestamp) -> Option<Timestamp> {
+        if self.kind != ResetKind::Link || self.used_at.is_some() {
+            return None;
+        }
+        let failed = self
+            .email
+            .as_ref()
+            .is_some_and(|e| e.state == DeliveryState::Failed);
+        if failed || !self.is_outstanding(now) {
+            Some(now)
+        } else {
+            Some(self.created_at.plus_seconds(RESEND_COOLDOWN_MINUTES * 60))
+        }
+    }
+
+    pub fn may_resend(&self, now: Timestamp) -> bool {
+        self.resend_available_at(now).is_some_and(|at| at <= now)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn link(created: i64, state: DeliveryState) -> ResetStatus {
+        ResetStatus {
+            id: "r".into(),
+            kind: ResetKind::Link,
+            created_at: Timestamp(created),
+            created_by: Some("admin".into()),
+            expires_at: Timestamp(created + 3_600_000),
+            used_at: None,
+            voided_at: None,
+            void_reason: None,
+            invalidated_password: true,
+            email: Some(EmailStatus {
+                to: "a@example.com".into(),
+                state,
+                attempts: 1,
+                last_error: None,
+                sent_at: None,
+            }),
+        }
+    }
+
+    #[test]
+    fn resend_waits_for_the_cooldown_unless_the_email_failed() {
+        let sent = link(0, DeliveryState::Sent);
+        assert!(!sent.may_resend(Timestamp(14 * 60_000)));
+        assert!(sent.may_resend(Timestamp(15 * 60_000)));
+        assert!(link(0, DeliveryState::Failed).may_resend(Timestamp(1)));
+    }
+
+    #[test]
+    fn link_lifetimes_are_bounded() {
+        assert!(!valid_link_minutes(4));
+        assert!(valid_link_minutes(5));
+        assert!(valid_link_minutes(1440));
+        assert!(!valid_link_minutes(1441));
+        assert!(
+            LINK_LIFETIME_CHOICES
+                .iter()
+                .all(|(m, _)| valid_link_minutes(*m))
+        );
+    }
+}

@@ -1,0 +1,65 @@
+//! Refuses a server-function call that carries a field the function does not take: serde would
+//! silently ignore it, and a request that does not mean what its sender thinks must change
+//! nothing. The allowed fields come from each function's own argument struct
+//! ([`app::server::request_fields`]).
+
+use axum::body::{Body, to_bytes};
+use axum::extract::{Request, State};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use http::{StatusCode, header};
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use app::error::AppError;
+
+use crate::router::MAX_BODY_BYTES;
+
+pub type Fields = Arc<HashMap<&'static str, &'static [&'static str]>>;
+
+fn is_form(request: &Request) -> bool {
+    request
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"))
+}
+
+fn refuse(error: &AppError) -> Response {
+    let body = serde_json::to_string(error).unwrap_or_default();
+    (
+        StatusCode::BAD_REQUEST,
+        [(header::CONTENT_TYPE, "application/json")],
+        body,
+    )
+        .into_response()
+}
+
+pub async fn refuse_unknown_fields(
+    State(fields): State<Fields>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let Some(allowed) = fields.get(request.uri().path()).copied() else {
+        return next.run(request).await;
+    };
+    if !is_form(&request) {
+        return next.run(request).await;
+    }
+    let (parts, body) = request.into_parts();
+    let Ok(bytes) = to_bytes(body, MAX_BODY_BYTES).await else {
+        return StatusCode::PAYLOAD_TOO_LARGE.into_response();
+    };
+    let unknown = form_urlencoded::parse(&bytes)
+        .map(|(key, _)| key)
+        .find(|key| !allowed.contains(&key.as_ref()));
+    if let Some(key) = unknown {
+        let shown: String = key.chars().take(40).collect();
+        return refuse(&AppError::invalid(
+            "request",
+            format!("Malformed request: unknown field \"{shown}\"."),
+        ));
+    }
+    next.run(Request::from_parts(parts, Body::from(bytes)))
+        .await
+}
