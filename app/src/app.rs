@@ -27,13 +27,14 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 }
 
 fn html_document(options: LeptosOptions, hydrate: bool) -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    crate::server::csp::set_page_policy(hydrate);
     view! {
         <!DOCTYPE html>
         <html lang="en">
             <head>
                 <meta charset="utf-8"/>
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
-                <meta name="referrer" content="same-origin"/>
                 <link rel="icon" href="/favicon.svg" type="image/svg+xml"/>
                 <link rel="stylesheet" id="leptos" href="/pkg/latchkey.css"/>
                 {hydrate.then(|| view! {

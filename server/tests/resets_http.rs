@@ -132,7 +132,14 @@ both_engines!(
         for path in ["/login", "/forgot", "/reset"] {
             let page = browser.get(path).await;
             assert_eq!(page.status(), 200, "{path}");
+            // Nothing from anywhere else, and no script at all.
+            let csp = page.headers()["content-security-policy"].to_str().unwrap();
+            assert!(csp.starts_with("default-src 'none';"), "{path}: {csp}");
+            assert!(csp.contains("script-src 'nonce-"), "{path}: {csp}");
+            assert!(!csp.contains("unsafe"), "{path}: {csp}");
             let html = page.text().await.unwrap();
+            // A <meta name="referrer"> would override the reset page's no-referrer header.
+            assert!(!html.contains(r#"name="referrer""#), "{path}");
             assert!(html.contains("data-static"), "{path}");
             assert!(
                 !html.contains("latchkey.js"),
@@ -145,7 +152,18 @@ both_engines!(
         }
         server.create_user("boss", Role::Administrator).await;
         browser.sign_in("boss").await;
-        let console = browser.get("/users").await.text().await.unwrap();
+        let console = browser.get("/users").await;
+        let csp = console.headers()["content-security-policy"]
+            .to_str()
+            .unwrap()
+            .to_owned();
+        let script_src = csp
+            .split(';')
+            .find(|d| d.trim_start().starts_with("script-src"))
+            .unwrap_or_default();
+        assert!(script_src.contains("'nonce-"), "{csp}");
+        assert!(!script_src.contains("unsafe-inline"), "{csp}");
+        let console = console.text().await.unwrap();
         assert!(
             console.contains("latchkey.js"),
             "the console still hydrates"

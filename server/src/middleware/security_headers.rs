@@ -16,6 +16,11 @@ fn is_reset(path: &str) -> bool {
     path == "/reset" || path.starts_with("/reset/") || path.starts_with("/api/reset/")
 }
 
+/// For every response that is not a page (a page sets its own, with its nonce: see
+/// `app::server::csp`): nothing may load or run.
+const NOT_A_PAGE_POLICY: &str =
+    "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'";
+
 pub async fn add_security_headers(request: Request, next: Next) -> Response {
     let cacheable = is_static(request.uri().path());
     let reset = is_reset(request.uri().path());
@@ -30,12 +35,9 @@ pub async fn add_security_headers(request: Request, next: Next) -> Response {
         header::REFERRER_POLICY,
         HeaderValue::from_static(if reset { "no-referrer" } else { "same-origin" }),
     );
-    headers.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static(
-            "frame-ancestors 'none'; base-uri 'none'; object-src 'none'; form-action 'self'",
-        ),
-    );
+    headers
+        .entry(header::CONTENT_SECURITY_POLICY)
+        .or_insert(HeaderValue::from_static(NOT_A_PAGE_POLICY));
     if !cacheable {
         headers
             .entry(header::CACHE_CONTROL)

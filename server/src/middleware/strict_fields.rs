@@ -25,14 +25,9 @@ fn is_form(request: &Request) -> bool {
         .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"))
 }
 
-fn refuse(error: &AppError) -> Response {
+fn refuse(status: StatusCode, error: &AppError) -> Response {
     let body = serde_json::to_string(error).unwrap_or_default();
-    (
-        StatusCode::BAD_REQUEST,
-        [(header::CONTENT_TYPE, "application/json")],
-        body,
-    )
-        .into_response()
+    (status, [(header::CONTENT_TYPE, "application/json")], body).into_response()
 }
 
 pub async fn refuse_unknown_fields(
@@ -40,11 +35,24 @@ pub async fn refuse_unknown_fields(
     request: Request,
     next: Next,
 ) -> Response {
-    let Some(allowed) = fields.get(request.uri().path()).copied() else {
+    // Other methods are refused further in (405); only a POST carries fields.
+    let Some(allowed) = fields
+        .get(request.uri().path())
+        .copied()
+        .filter(|_| request.method() == http::Method::POST)
+    else {
         return next.run(request).await;
     };
+    // The server-function layer reads the body as a form whatever its declared type, so any
+    // other type would slip past the check below.
     if !is_form(&request) {
-        return next.run(request).await;
+        return refuse(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            &AppError::invalid(
+                "request",
+                "Malformed request: send the fields as application/x-www-form-urlencoded.",
+            ),
+        );
     }
     let (parts, body) = request.into_parts();
     let Ok(bytes) = to_bytes(body, MAX_BODY_BYTES).await else {
@@ -55,10 +63,13 @@ pub async fn refuse_unknown_fields(
         .find(|key| !allowed.contains(&key.as_ref()));
     if let Some(key) = unknown {
         let shown: String = key.chars().take(40).collect();
-        return refuse(&AppError::invalid(
-            "request",
-            format!("Malformed request: unknown field \"{shown}\"."),
-        ));
+        return refuse(
+            StatusCode::BAD_REQUEST,
+            &AppError::invalid(
+                "request",
+                format!("Malformed request: unknown field \"{shown}\"."),
+            ),
+        );
     }
     next.run(Request::from_parts(parts, Body::from(bytes)))
         .await
