@@ -405,12 +405,49 @@ async fn finish_item(
     Ok(true)
 }
 
+/// A job acts with its creator's authority, checked again before every batch: an administrator
+/// disabled or demoted while their job runs stops it.
+async fn actor_still_may(tx: &mut Tx, job: &Job) -> DomainResult<bool> {
+    let actor = users::get(&mut **tx, &job.actor.id).await?;
+    Ok(actor.is_some_and(|a| a.active && a.role == Role::Administrator))
+}
+
+const STOPPED: &str = "not processed: the administrator who started the job may no longer run it";
+
+/// Records every item not yet processed as failed, with the reason, and ends the job.
+async fn stop_remaining(tx: &mut Tx, job: &Job, now: Timestamp) -> DomainResult<()> {
+    sqlx::query(
+        "UPDATE bulk_items SET outcome = 'failed', reason = $2, processed_at = $3 \
+         WHERE job_id = $1 AND outcome IS NULL",
+    )
+    .bind(&job.id)
+    .bind(STOPPED)
+    .bind(now.millis())
+    .execute(&mut **tx)
+    .await?;
+    sqlx::query(
+        "UPDATE bulk_jobs SET processed = total, finished_at = $2, lease_until = NULL \
+         WHERE id = $1",
+    )
+    .bind(&job.id)
+    .bind(now.millis())
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
 /// Up to `limit` items in one transaction: the changes and their outcomes commit together.
 async fn run_batch(services: &Services, job: &Job, limit: i64) -> DomainResult<BatchEnd> {
     let now = Timestamp::now();
     let mut tx = services.db.begin().await?;
     if !hold_lease(&mut tx, job, now).await? {
         return Ok(BatchEnd::LostLease);
+    }
+    if !actor_still_may(&mut tx, job).await? {
+        stop_remaining(&mut tx, job, now).await?;
+        tx.commit().await?;
+        warn!(job = %job.id, "bulk job stopped: its administrator may no longer run it");
+        return Ok(BatchEnd::Done);
     }
     let items: Vec<(i64, String)> = sqlx::query_as(
         "SELECT seq, user_id FROM bulk_items WHERE job_id = $1 AND outcome IS NULL \

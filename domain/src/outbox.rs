@@ -6,7 +6,7 @@
 //! lease, so each email goes out once, and a row whose sender died is picked up when its lease
 //! runs out.
 
-use model::reset::{DeliveryState, EmailStatus};
+use model::reset::{DeliveryState, EmailRecord, EmailStatus};
 use model::time::Timestamp;
 use model::user::UserId;
 use sqlx::{Any, Executor};
@@ -188,6 +188,58 @@ struct StatusRow {
     sent_at: Option<i64>,
 }
 
+impl StatusRow {
+    fn into_status(self, id: &str) -> DomainResult<EmailStatus> {
+        Ok(EmailStatus {
+            state: self
+                .state
+                .parse::<DeliveryState>()
+                .map_err(|_| DomainError::Internal(format!("email {id}: bad state")))?,
+            to: self.to_address,
+            attempts: self.attempts,
+            last_error: self.last_error,
+            sent_at: self.sent_at.map(Timestamp),
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+struct RecordRow {
+    id: String,
+    subject: String,
+    created_at: i64,
+    #[sqlx(flatten)]
+    status: StatusRow,
+}
+
+/// The newest `limit` emails to a user, newest first: what the details panel lists.
+pub async fn recent_for_user<'e, E>(
+    executor: E,
+    user: &UserId,
+    limit: i64,
+) -> DomainResult<Vec<EmailRecord>>
+where
+    E: Executor<'e, Database = Any>,
+{
+    let rows: Vec<RecordRow> = sqlx::query_as(
+        "SELECT id, subject, created_at, to_address, state, attempts, last_error, sent_at \
+         FROM email_outbox WHERE user_id = $1 ORDER BY created_at DESC, id DESC LIMIT $2",
+    )
+    .bind(&user.0)
+    .bind(limit)
+    .fetch_all(executor)
+    .await?;
+    rows.into_iter()
+        .map(|r| {
+            Ok(EmailRecord {
+                status: r.status.into_status(&r.id)?,
+                subject: r.subject,
+                queued_at: Timestamp(r.created_at),
+            })
+        })
+        .collect()
+}
+
 pub async fn status<'e, E>(executor: E, id: &str) -> DomainResult<Option<EmailStatus>>
 where
     E: Executor<'e, Database = Any>,
@@ -198,17 +250,5 @@ where
     .bind(id)
     .fetch_optional(executor)
     .await?;
-    row.map(|r| {
-        Ok(EmailStatus {
-            state: r
-                .state
-                .parse::<DeliveryState>()
-                .map_err(|_| DomainError::Internal(format!("email {id}: bad state")))?,
-            to: r.to_address,
-            attempts: r.attempts,
-            last_error: r.last_error,
-            sent_at: r.sent_at.map(Timestamp),
-        })
-    })
-    .transpose()
+    row.map(|r| r.into_status(id)).transpose()
 }

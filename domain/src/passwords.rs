@@ -205,6 +205,9 @@ pub async fn set_password(
         .await?
         .ok_or(DomainError::NotFound)?;
     may_set_password(actor.role, &user)?;
+    if after == AfterSet::EmailAndMustReset {
+        services.resets.may_email_passwords()?;
+    }
     if after == AfterSet::EmailAndMustReset && user.email.is_none() {
         return Err(FieldError::new(
             "email_user",

@@ -40,6 +40,22 @@ pub struct ResetSettings {
     pub allow_emailed_passwords: bool,
 }
 
+/// Why a password may not be emailed, when the security settings say so.
+pub const EMAILED_PASSWORDS_OFF: &str = "Emailing passwords is turned off in the security settings. Send a password change link \
+     instead.";
+
+impl ResetSettings {
+    /// Generate New Password, Email Password to User and Send Email with Access Info all put a
+    /// password in a mailbox, which is weaker than a link: one setting turns them all off.
+    pub fn may_email_passwords(&self) -> DomainResult<()> {
+        if self.allow_emailed_passwords {
+            Ok(())
+        } else {
+            Err(DomainError::Conflict(EMAILED_PASSWORDS_OFF.into()))
+        }
+    }
+}
+
 impl Default for ResetSettings {
     fn default() -> Self {
         Self {
@@ -348,13 +364,7 @@ pub async fn generate_emailed(
     actor: &Actor,
     target: &UserId,
 ) -> DomainResult<Timestamp> {
-    if !services.resets.allow_emailed_passwords {
-        return Err(DomainError::Conflict(
-            "Emailing generated passwords is turned off in the security settings. Send a \
-             password change link instead."
-                .into(),
-        ));
-    }
+    services.resets.may_email_passwords()?;
     let kind = ResetKind::EmailedPassword;
     let issued = issue_generated(services, actor, target, kind, true).await?;
     Ok(issued.expires_at)
@@ -372,6 +382,7 @@ async fn issue_generated(
         .ok_or(DomainError::NotFound)?;
     must_be_resettable(actor, &user)?;
     if email_user {
+        services.resets.may_email_passwords()?;
         must_have_email(&user)?;
     }
     let ctx = PolicyContext {
@@ -481,13 +492,13 @@ pub async fn resend(
 ) -> DomainResult<IssuedLink> {
     let now = Timestamp::now();
     let latest = status(&services.db, target).await?;
-    let Some(latest) = latest.filter(|r| r.kind == ResetKind::Link && r.used_at.is_none()) else {
+    let Some((latest, at)) = latest.and_then(|r| r.resend_available_at(now).map(|at| (r, at)))
+    else {
         return Err(DomainError::Conflict(
-            "There is no password change link to resend.".into(),
+            "There is no emailed password change link to resend.".into(),
         ));
     };
-    if !latest.may_resend(now) {
-        let at = latest.resend_available_at(now).unwrap_or(now);
+    if at > now {
         return Err(DomainError::Conflict(format!(
             "The last email went out less than 15 minutes ago. Resend Email is available from \
              {at}."
@@ -687,10 +698,15 @@ async fn request_inner(
         return Ok(());
     };
     let now = Timestamp::now();
-    if let Some(latest) = status(&services.db, &user.id).await? {
-        let recent =
-            latest.kind == ResetKind::Link && latest.is_outstanding(now) && !latest.may_resend(now);
-        if recent {
+    if let Some(latest) = status(&services.db, &user.id).await?
+        && latest.is_outstanding(now)
+    {
+        // Anyone may type a username here; only the helpdesk may undo what the helpdesk sent.
+        if latest.created_by.is_some() {
+            tracing::info!("password reset requested while an administrator's is outstanding");
+            return Ok(());
+        }
+        if !latest.may_resend(now) {
             tracing::info!("password reset requested again within the cooldown; not sent");
             return Ok(());
         }

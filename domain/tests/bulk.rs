@@ -230,3 +230,109 @@ both_engines!(a_job_over_seeded_users_finishes, |db: Db| async move {
     assert_eq!(done.processed, done.total);
     assert!(!done.tally.iter().any(|(k, _)| k == "failed"), "{done:?}");
 });
+
+both_engines!(
+    a_job_cut_off_mid_way_resumes_without_repeating_anyone,
+    |db: Db| async move {
+        let s = services(db);
+        let admin = actor(&s, "admin", Role::Administrator).await;
+        domain::seed::seed_users(&s.db, 700).await.unwrap();
+        let job = bulk::create_job(&s, &admin, LINKS, &Selection::Search(String::new()))
+            .await
+            .unwrap();
+        let total = bulk::job(&s.db, &job).await.unwrap().unwrap().total;
+
+        // The runner dies (a crash, a deploy) once some batches have committed.
+        let runner = tokio::spawn({
+            let s = s.clone();
+            async move { bulk::run_next(&s).await }
+        });
+        let cut_at = loop {
+            let progress = bulk::job(&s.db, &job).await.unwrap().unwrap().processed;
+            if progress > 0 {
+                runner.abort();
+                break progress;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+        };
+        let _ = runner.await;
+        let cut = bulk::job(&s.db, &job).await.unwrap().unwrap();
+        assert!(
+            cut.processed < total,
+            "cut off at {cut_at}, found {} of {total}",
+            cut.processed
+        );
+        // Every committed batch recorded its outcomes with its changes: nothing half-done.
+        let issued = "SELECT COUNT(*) FROM password_resets";
+        let queued_items = "SELECT COUNT(*) FROM bulk_items WHERE outcome = 'link_queued'";
+        assert_eq!(count(&s.db, issued).await, count(&s.db, queued_items).await);
+
+        // Its lease runs out, and another runner (another instance, or this one restarted)
+        // takes the job over where it stopped.
+        assert!(!bulk::run_next(&s).await.unwrap(), "the lease still holds");
+        sqlx::query("UPDATE bulk_jobs SET lease_until = 0")
+            .execute(s.db.pool())
+            .await
+            .unwrap();
+        assert!(bulk::run_next(&s).await.unwrap());
+        let done = bulk::job(&s.db, &job).await.unwrap().unwrap();
+        assert!(done.is_done());
+        assert_eq!(done.processed, total);
+        // One link and one email per affected user, however the work was split.
+        let linked = count(&s.db, queued_items).await;
+        assert!(linked > 0);
+        assert_eq!(count(&s.db, issued).await, linked);
+        assert_eq!(
+            count(&s.db, "SELECT COUNT(*) FROM email_outbox").await,
+            linked
+        );
+        assert_eq!(
+            count(
+                &s.db,
+                "SELECT COUNT(*) FROM (SELECT user_id FROM password_resets \
+                 GROUP BY user_id HAVING COUNT(*) > 1) AS twice"
+            )
+            .await,
+            0
+        );
+    }
+);
+
+both_engines!(
+    a_job_stops_when_its_administrator_is_demoted,
+    |db: Db| async move {
+        let s = services(db);
+        let admin = actor(&s, "admin", Role::Administrator).await;
+        team(&s).await;
+        let job = bulk::create_job(&s, &admin, FORCE, &Selection::Search("team-".into()))
+            .await
+            .unwrap();
+        exec(
+            &s.db,
+            "UPDATE users SET role = 'user' WHERE id = $1",
+            &admin.id,
+        )
+        .await;
+        assert!(bulk::run_next(&s).await.unwrap());
+        let done = bulk::job(&s.db, &job).await.unwrap().unwrap();
+        assert!(done.is_done());
+        assert_eq!(done.tally, [("failed".to_owned(), 5)]);
+        assert_eq!(
+            count(
+                &s.db,
+                "SELECT COUNT(*) FROM users WHERE must_change_password = 1"
+            )
+            .await,
+            1,
+            "only team-cat, flagged beforehand"
+        );
+        let report = bulk::items(&s.db, &job, 0, 1).await.unwrap();
+        assert!(
+            report[0]
+                .reason
+                .as_deref()
+                .unwrap()
+                .contains("may no longer")
+        );
+    }
+);

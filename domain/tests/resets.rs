@@ -544,6 +544,13 @@ both_engines!(
         mailer(&s, sink.port).deliver_due().await.unwrap();
         let email = sink.wait_for("ada@example.com").await.text();
         assert!(email.contains(&format!("Password: {NEW}")), "{email}");
+        // No reset card covers this email: the panel's email list shows where it went.
+        let listed = domain::outbox::recent_for_user(s.db.pool(), &ada, 5)
+            .await
+            .unwrap();
+        assert_eq!(listed.len(), 1);
+        assert_eq!(listed[0].status.state, DeliveryState::Sent);
+        assert_eq!(listed[0].status.to, "ada@example.com");
         assert_eq!(
             signs_in(&s, "ada", NEW).await,
             Some(Purpose::PasswordChange)
@@ -588,5 +595,152 @@ both_engines!(
         passwords::unlock(&s, &admin, &ada).await.unwrap();
         assert_eq!(last_action(&s).await.0, "account.unlocked");
         assert_eq!(signs_in(&s, "ada", OLD).await, Some(Purpose::Full));
+    }
+);
+
+both_engines!(
+    a_strangers_forgot_request_never_undoes_an_administrators_reset,
+    |db: Db| async move {
+        let s = services(db);
+        let admin = actor(&s, "admin", Role::Administrator).await;
+        let ada = create(&s, "ada", Role::User).await;
+        let temporary = resets::generate_temporary(&s, &admin, &ada, false)
+            .await
+            .unwrap();
+        resets::request_by_user(&s, "ada", &client()).await;
+        let reset = status(&s, &ada).await;
+        assert_eq!(reset.kind, ResetKind::TemporaryPassword);
+        assert!(reset.is_outstanding(Timestamp::now()));
+        assert_eq!(
+            signs_in(&s, "ada", temporary.password.expose()).await,
+            Some(Purpose::PasswordChange),
+            "the password read out over the phone still works"
+        );
+
+        // A link the helpdesk emailed an hour ago, past the resend cooldown, stays good too.
+        resets::send_link(&s, &admin, &ada, LINK).await.unwrap();
+        sqlx::query("UPDATE password_resets SET created_at = created_at - $2 WHERE user_id = $1")
+            .bind(&ada.0)
+            .bind(3_600_000_i64)
+            .execute(s.db.pool())
+            .await
+            .unwrap();
+        resets::request_by_user(&s, "ada@example.com", &client()).await;
+        let reset = status(&s, &ada).await;
+        assert_eq!(reset.created_by.as_deref(), Some("admin"));
+        assert!(reset.is_outstanding(Timestamp::now()));
+        let (open,): (i64,) = sqlx::query_as(
+            "SELECT COUNT(*) FROM password_resets WHERE user_id = $1 AND voided_at IS NULL",
+        )
+        .bind(&ada.0)
+        .fetch_one(s.db.pool())
+        .await
+        .unwrap();
+        assert_eq!(
+            open, 2,
+            "the used temporary password and the link; no second link"
+        );
+    }
+);
+
+both_engines!(
+    resend_email_sends_a_new_link_and_voids_the_old_one,
+    |db: Db| async move {
+        let s = services(db);
+        let sink = SmtpSink::start().await;
+        let admin = actor(&s, "admin", Role::Administrator).await;
+        let ada = create(&s, "ada", Role::User).await;
+        resets::send_link(&s, &admin, &ada, LINK).await.unwrap();
+        let first = emailed_link(&s, &sink, "ada@example.com").await;
+        // Within the cooldown, refused with the time it becomes available.
+        assert!(matches!(
+            resets::resend(&s, &admin, &ada).await,
+            Err(DomainError::Conflict(m)) if m.contains("available from")
+        ));
+
+        let sixteen_minutes_ago = Timestamp::now().millis() - 16 * 60_000;
+        sqlx::query("UPDATE password_resets SET created_at = $2 WHERE user_id = $1")
+            .bind(&ada.0)
+            .bind(sixteen_minutes_ago)
+            .execute(s.db.pool())
+            .await
+            .unwrap();
+        let issued = resets::resend(&s, &admin, &ada).await.unwrap();
+        assert!(issued.link.is_none(), "emailed, not shown");
+        mailer(&s, sink.port).deliver_due().await.unwrap();
+        let received = sink.received();
+        assert_eq!(received.len(), 2, "{received:?}");
+        let second = received[1]
+            .reset_link()
+            .expect("a link in the second email");
+        assert_ne!(first, second);
+        let reset = status(&s, &ada).await;
+        assert!(
+            reset.invalidated_password,
+            "the first link's choice carries over"
+        );
+        assert_eq!(reset.email.unwrap().state, DeliveryState::Sent);
+
+        assert!(matches!(
+            complete(&s, &token_of(&first), NEW).await,
+            Err(DomainError::LinkInvalid)
+        ));
+        complete(&s, &token_of(&second), NEW).await.unwrap();
+        assert_eq!(signs_in(&s, "ada", NEW).await, Some(Purpose::Full));
+
+        // A Copy link reached no mailbox: there is nothing to resend.
+        resets::send_link(
+            &s,
+            &admin,
+            &ada,
+            LinkRequest {
+                delivery: LinkDelivery::Shown,
+                ..LINK
+            },
+        )
+        .await
+        .unwrap();
+        assert!(matches!(
+            resets::resend(&s, &admin, &ada).await,
+            Err(DomainError::Conflict(m)) if m.contains("no emailed")
+        ));
+    }
+);
+
+both_engines!(
+    the_security_setting_stops_every_emailed_password,
+    |db: Db| async move {
+        let mut s = services(db);
+        s.resets.allow_emailed_passwords = false;
+        let admin = actor(&s, "admin", Role::Administrator).await;
+        let ada = create(&s, "ada", Role::User).await;
+        let off = |r: Result<_, DomainError>| matches!(r, Err(DomainError::Conflict(m)) if m.contains("turned off"));
+        assert!(off(resets::generate_emailed(&s, &admin, &ada)
+            .await
+            .map(|_| ())));
+        assert!(off(resets::generate_temporary(&s, &admin, &ada, true)
+            .await
+            .map(|_| ())));
+        let new = Password::new(NEW);
+        assert!(off(passwords::set_password(
+            &s,
+            &admin,
+            &ada,
+            &new,
+            &new,
+            AfterSet::EmailAndMustReset
+        )
+        .await));
+        // Nothing changed, nothing was queued; links and shown passwords still work.
+        assert_eq!(signs_in(&s, "ada", OLD).await, Some(Purpose::Full));
+        let (queued,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM email_outbox")
+            .fetch_one(s.db.pool())
+            .await
+            .unwrap();
+        assert_eq!(queued, 0);
+        resets::generate_temporary(&s, &admin, &ada, false)
+            .await
+            .unwrap();
+        resets::send_link(&s, &admin, &ada, LINK).await.unwrap();
     }
 );

@@ -91,6 +91,36 @@ impl DeliveryState {
             DeliveryState::Cancelled => "cancelled",
         }
     }
+
+    /// The state as the console shows it.
+    pub fn label(self) -> &'static str {
+        match self {
+            DeliveryState::Queued => "Queued",
+            DeliveryState::Sending => "Sending",
+            DeliveryState::Sent => "Sent",
+            DeliveryState::Failed => "Failed",
+            DeliveryState::Cancelled => "Withdrawn (not sent)",
+        }
+    }
+}
+
+impl EmailStatus {
+    /// "Sent to ada@example.com at …", "Failed to … — 550 No such user": one line for the
+    /// console. The error is shown only while it matters (not once a retry went through).
+    pub fn describe(&self) -> String {
+        let mut text = format!("{} to {}", self.state.label(), self.to);
+        if let Some(at) = self.sent_at {
+            text.push_str(&format!(" at {at}"));
+        }
+        if let Some(error) = self
+            .last_error
+            .as_ref()
+            .filter(|_| self.state != DeliveryState::Sent)
+        {
+            text.push_str(&format!(" — {error}"));
+        }
+        text
+    }
 }
 
 impl fmt::Display for DeliveryState {
@@ -127,6 +157,15 @@ pub struct EmailStatus {
     pub sent_at: Option<Timestamp>,
 }
 
+/// One email Latchkey sent (or is sending) to a user, for the details panel: its subject and
+/// where it is, never its body.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct EmailRecord {
+    pub subject: String,
+    pub queued_at: Timestamp,
+    pub status: EmailStatus,
+}
+
 /// The reset status card: the latest reset of a user.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ResetStatus {
@@ -150,7 +189,8 @@ impl ResetStatus {
     /// When Resend Email becomes available: at once if the last email failed, else after the
     /// cooldown. `None` when there is nothing to resend.
     pub fn resend_available_at(&self, now: Timestamp) -> Option<Timestamp> {
-        if self.kind != ResetKind::Link || self.used_at.is_some() {
+        // A Copy link went to no mailbox: there is no email to send again.
+        if self.kind != ResetKind::Link || self.used_at.is_some() || self.email.is_none() {
             return None;
         }
         let failed = self
@@ -200,6 +240,11 @@ mod tests {
         assert!(!sent.may_resend(Timestamp(14 * 60_000)));
         assert!(sent.may_resend(Timestamp(15 * 60_000)));
         assert!(link(0, DeliveryState::Failed).may_resend(Timestamp(1)));
+        let shown = ResetStatus {
+            email: None,
+            ..sent
+        };
+        assert_eq!(shown.resend_available_at(Timestamp(16 * 60_000)), None);
     }
 
     #[test]

@@ -123,6 +123,8 @@ pub struct Me {
     pub id: UserId,
     pub username: String,
     pub display_name: String,
+    /// The password policy refuses a password that contains it.
+    pub email: Option<String>,
     pub role: Role,
 }
 
@@ -245,6 +247,8 @@ pub struct UserDetails {
     pub now: Timestamp,
     /// The latest link or temporary password, for the reset status card.
     pub reset: Option<crate::reset::ResetStatus>,
+    /// The newest emails to the user, with their delivery state.
+    pub emails: Vec<crate::reset::EmailRecord>,
     /// Whether Generate New Password (emailing a password) is allowed by the security settings.
     pub emailed_passwords_allowed: bool,
     /// How long a temporary or generated password works, from the security settings.

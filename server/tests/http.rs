@@ -368,6 +368,24 @@ both_engines!(
                 .await
                 .unwrap();
         assert_eq!(flagged, 0, "nothing changed");
+        // Another content type would skip the field check: it is refused as such.
+        let disguised = admin
+            .client
+            .post(format!("{}/api/passwords/force-reset", admin.url))
+            .header("Origin", &admin.url)
+            .header("Content-Type", "text/plain")
+            .body(format!("id={}&role=administrator", ada.0))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(disguised.status(), 415);
+        let (flagged,): (i64,) =
+            sqlx::query_as("SELECT must_change_password FROM users WHERE id = $1")
+                .bind(&ada.0)
+                .fetch_one(server.db().pool())
+                .await
+                .unwrap();
+        assert_eq!(flagged, 0, "nothing changed");
         // The same call without the stray field works.
         let ok = admin
             .call("passwords/force-reset", &[("id", ada.0.as_str())])
@@ -422,5 +440,79 @@ both_engines!(
         assert_eq!(status, 400);
         assert_eq!(body["Invalid"]["field"], "request");
         assert_eq!(server.count("users").await, 0, "nothing was created");
+    }
+);
+
+/// The server functions anyone may call: signing in and out, first-run setup, and the end
+/// user's own password pages (each checks its own token, cookie or current password).
+const PUBLIC_FUNCTIONS: [&str; 9] = [
+    "/api/login",
+    "/api/logout",
+    "/api/session",
+    "/api/setup/status",
+    "/api/setup",
+    "/api/passwords/change-own",
+    "/api/reset/info",
+    "/api/reset/complete",
+    "/api/reset/request",
+];
+
+both_engines!(
+    every_other_server_function_refuses_anonymous_and_restricted_callers,
+    |db: Db| async move {
+        let server = TestServer::start(db).await;
+        let ada = server
+            .create_user_with_email("ada", Role::User, "ada@example.com")
+            .await;
+        let flagged = server.create_user("flagged", Role::Administrator).await;
+        sqlx::query("UPDATE users SET must_change_password = 1 WHERE id = $1")
+            .bind(&flagged.0)
+            .execute(server.db().pool())
+            .await
+            .unwrap();
+        let restricted = server.browser();
+        restricted.sign_in("flagged").await;
+        let anonymous = server.browser();
+        let audit_before = server.count("audit_events").await;
+
+        let fields = app::server::request_fields::request_fields();
+        let mut checked = 0;
+        for (path, _) in server_fn::axum::server_fn_paths() {
+            if PUBLIC_FUNCTIONS.contains(&path) {
+                continue;
+            }
+            // Well-formed arguments, so that only the caller can be the reason for a refusal.
+            let form: Vec<(&str, &str)> = fields[path]
+                .iter()
+                .map(|&field| {
+                    let value = match field {
+                        "id" | "ids" => ada.0.as_str(),
+                        "minutes" => "60",
+                        "kind" => "force_reset",
+                        "scope" => "ids",
+                        "delivery" => "email",
+                        "password" | "confirm" => "a perfectly fine new password",
+                        _ => "x",
+                    };
+                    (field, value)
+                })
+                .collect();
+            let endpoint = path.trim_start_matches("/api/");
+            let (status, _) = error_of(anonymous.call(endpoint, &form).await).await;
+            assert_eq!(status, 401, "{path} answered an anonymous caller");
+            let (status, _) = error_of(restricted.call(endpoint, &form).await).await;
+            assert_eq!(status, 403, "{path} answered a restricted session");
+            checked += 1;
+        }
+        assert!(checked >= 15, "only {checked} functions checked");
+        assert_eq!(server.count("audit_events").await, audit_before);
+        assert_eq!(server.count("email_outbox").await, 0);
+        assert_eq!(server.count("password_resets").await, 0);
+        assert_eq!(server.count("bulk_jobs").await, 0);
+        assert_eq!(
+            restricted.get("/bulk/any/report.csv").await.status(),
+            403,
+            "the CSV report too"
+        );
     }
 );

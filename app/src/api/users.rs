@@ -53,6 +53,7 @@ pub async fn get_user_details(id: UserId) -> Result<UserDetails, AppError> {
         updated_at: user.updated_at,
         now: Timestamp::now(),
         reset: domain::resets::status(&state.services.db, &id).await?,
+        emails: domain::outbox::recent_for_user(state.services.db.pool(), &id, 5).await?,
         emailed_passwords_allowed: state.services.resets.allow_emailed_passwords,
         temporary_password_hours: state.services.resets.temporary_password_hours,
     })

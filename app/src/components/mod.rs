@@ -3,6 +3,7 @@
 pub mod admin_shell;
 pub mod bulk_change;
 pub mod confirm_dialog;
+pub mod email_list;
 pub mod form_error;
 pub mod links;
 pub mod panel_actions;

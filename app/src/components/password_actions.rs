@@ -5,7 +5,7 @@ use super::confirm_dialog::ConfirmDialog;
 use super::form_error::{FormError, action_error};
 use super::panel_actions::PanelActions;
 use super::password_fields::PasswordFields;
-use super::reset_actions::ResetActions;
+use super::reset_actions::{ResetActions, password_email_blocker};
 use super::reset_card::ResetCard;
 use super::secret_reveal::SecretReveal;
 use crate::api::passwords::SetUserPassword;
@@ -121,6 +121,7 @@ pub fn PasswordActions(
             }
         });
 
+    let email_password_blocker = password_email_blocker(&user, details.emailed_passwords_allowed);
     let editing = RwSignal::new(false);
     let username = user.username.clone();
     let email = user.email.clone().unwrap_or_default();
@@ -154,6 +155,7 @@ pub fn PasswordActions(
                     id=change_id.clone()
                     username=username.clone()
                     email=email.clone()
+                    email_blocker=email_password_blocker
                     name=name_for_change.clone()
                     set=set
                 />
@@ -180,13 +182,14 @@ fn ChangePasswordForm(
     id: String,
     username: String,
     email: String,
+    /// Why "Email Password to User" is not offered, if it is not.
+    email_blocker: Option<&'static str>,
     name: String,
     set: ServerAction<SetUserPassword>,
 ) -> impl IntoView {
     let confirming = RwSignal::new(false);
     // Emailing the password also forces a reset: the password then sits in a mailbox.
     let emailing = RwSignal::new(false);
-    let no_email = email.is_empty();
     view! {
         <div role="group" aria-label="Change Password" id="change-password-form" class="password-op">
             <ActionForm action=set>
@@ -207,8 +210,8 @@ fn ChangePasswordForm(
                         type="checkbox"
                         id="email-password"
                         name="email_user"
-                        disabled=no_email
-                        title=no_email.then_some("This user has no email address.")
+                        disabled=email_blocker.is_some()
+                        title=email_blocker
                         on:change:target=move |ev| emailing.set(ev.target().checked())
                     />
                     <label for="email-password">"Email Password to User"</label>

@@ -17,6 +17,16 @@ fn email_blocker(user: &UserSummary) -> Option<&'static str> {
     }
 }
 
+/// Why a password cannot be emailed to this user, if it cannot: the security setting, or the
+/// reasons any email cannot go out.
+pub fn password_email_blocker(user: &UserSummary, allowed: bool) -> Option<&'static str> {
+    if allowed {
+        email_blocker(user)
+    } else {
+        Some("Emailing passwords is turned off in the security settings.")
+    }
+}
+
 /// Send Password Change Link (and Copy link), Generate Temporary Password and Generate New
 /// Password. Each asks for confirmation saying what will happen to the current password.
 #[component]
@@ -32,11 +42,7 @@ pub fn ResetActions(
     let name = user.display_name.clone();
     let no_email = email_blocker(&user);
     let inactive = (!user.active).then_some("The account is disabled.");
-    let generated_blocker = if emailed_passwords_allowed {
-        no_email
-    } else {
-        Some("Emailing generated passwords is turned off in the security settings.")
-    };
+    let generated_blocker = password_email_blocker(&user, emailed_passwords_allowed);
     view! {
         <LinkForm id=id.clone() name=name.clone() actions=actions no_email=no_email inactive=inactive/>
         <TemporaryForm
@@ -44,7 +50,7 @@ pub fn ResetActions(
             name=name.clone()
             actions=actions
             inactive=inactive
-            no_email=no_email
+            no_email=generated_blocker
             hours=temporary_hours
         />
         <GeneratedForm id=id name=name actions=actions blocker=generated_blocker/>

@@ -1,5 +1,5 @@
 use leptos::prelude::*;
-use model::reset::{DeliveryState, ResetStatus};
+use model::reset::ResetStatus;
 use model::time::Timestamp;
 use model::user::UserId;
 
@@ -17,16 +17,6 @@ fn standing(reset: &ResetStatus, now: Timestamp) -> String {
         format!("Expired at {}", reset.expires_at)
     } else {
         "Outstanding".to_owned()
-    }
-}
-
-fn delivery(state: DeliveryState) -> &'static str {
-    match state {
-        DeliveryState::Queued => "Queued",
-        DeliveryState::Sending => "Sending",
-        DeliveryState::Sent => "Sent",
-        DeliveryState::Failed => "Failed",
-        DeliveryState::Cancelled => "Withdrawn (not sent)",
     }
 }
 
@@ -61,19 +51,10 @@ pub fn ResetCard(
                 <dd>{reset.expires_at.to_string()}</dd>
                 <dt>"Email"</dt>
                 <dd class="delivery">
-                    {match email {
-                        None => "Not emailed (shown to the administrator)".to_owned(),
-                        Some(e) => {
-                            let mut text = format!("{} to {}", delivery(e.state), e.to);
-                            if let Some(at) = e.sent_at {
-                                text.push_str(&format!(" at {at}"));
-                            }
-                            if let Some(error) = e.last_error.filter(|_| e.state != DeliveryState::Sent) {
-                                text.push_str(&format!(" — {error}"));
-                            }
-                            text
-                        }
-                    }}
+                    {email.map_or_else(
+                        || "Not emailed (shown to the administrator)".to_owned(),
+                        |e| e.describe(),
+                    )}
                 </dd>
                 <dt>"Used at"</dt>
                 <dd>{reset.used_at.map_or_else(|| "Not yet".to_owned(), |t| t.to_string())}</dd>

@@ -2,6 +2,7 @@ use leptos::prelude::*;
 use leptos_router::components::A;
 use model::user::{AuditEntry, Permission, UserDetails, UserId};
 
+use super::email_list::EmailList;
 use super::panel_actions::PanelActions;
 use super::password_actions::PasswordActions;
 use super::status_badges::StatusBadges;
@@ -82,7 +83,8 @@ pub fn UserPanel(
                     let body = match details {
                         Ok(d) => view! {
                             <DetailsList details=d.clone()/>
-                            <PasswordActions details=d actor=actor actions=actions/>
+                            <PasswordActions details=d.clone() actor=actor actions=actions/>
+                            <EmailList emails=d.emails/>
                         }
                             .into_any(),
                         Err(e) => view! { <p role="alert" class="form-error">{e.to_string()}</p> }

@@ -41,7 +41,10 @@ pub fn ChangePasswordPage() -> impl IntoView {
                                     />
                                 </div>
                             })}
-                            <PasswordFields username=info.me.username.clone() email=String::new()/>
+                            <PasswordFields
+                                username=info.me.username.clone()
+                                email=info.me.email.clone().unwrap_or_default()
+                            />
                             <FormError error=action_or_posted_error(change)/>
                             <button type="submit" class="button primary">
                                 {if required { "Set new password" } else { "Change Password" }}

@@ -59,6 +59,7 @@ impl Caller {
             id: self.user.id.clone(),
             username: self.user.username.clone(),
             display_name: self.user.display_name.clone(),
+            email: self.user.email.clone(),
             role: self.user.role,
         }
     }
