@@ -98,27 +98,40 @@ fn selection_sql(selection: &Selection, first: usize) -> DomainResult<(String, V
     }
 }
 
+/// The facts the skip rule reads, as SQL: a selection is grouped by them, so the preview costs
+/// a few rows per kind of user rather than one per user.
+const CANDIDATE_COLUMNS: [&str; 5] = [
+    "CASE WHEN id = $ACTOR THEN 1 ELSE 0 END",
+    "source",
+    "active",
+    "must_change_password",
+    "CASE WHEN email IS NULL THEN 0 ELSE 1 END",
+];
+
+/// One group of selected users who look alike to the skip rule.
 #[derive(sqlx::FromRow)]
-struct CandidateRow {
-    id: String,
-    username: String,
+struct CandidateGroup {
+    is_actor: i64,
     source: String,
     active: i64,
     must_change_password: i64,
     has_email: i64,
+    users: i64,
 }
 
-fn candidate(row: &CandidateRow, actor: &Actor) -> Candidate {
-    Candidate {
-        is_actor: row.id == actor.id.0,
-        source: row.source.parse().unwrap_or(model::UserSource::External),
-        active: is_set(row.active),
-        must_change_password: is_set(row.must_change_password),
-        has_email: is_set(row.has_email),
+impl CandidateGroup {
+    fn candidate(&self) -> Candidate {
+        Candidate {
+            is_actor: is_set(self.is_actor),
+            source: self.source.parse().unwrap_or(model::UserSource::External),
+            active: is_set(self.active),
+            must_change_password: is_set(self.must_change_password),
+            has_email: is_set(self.has_email),
+        }
     }
 }
 
-/// The preview dialog: nothing changes.
+/// The preview dialog: nothing changes. The skip rule is the model's, applied per group.
 pub async fn preview(
     db: &Db,
     actor: &Actor,
@@ -127,27 +140,57 @@ pub async fn preview(
 ) -> DomainResult<BulkPreview> {
     must_be_administrator(actor)?;
     let (filter, binds) = selection_sql(selection, 1)?;
+    let actor_mark = format!("${}", binds.len() + 1);
+    let columns = CANDIDATE_COLUMNS.map(|c| c.replace("$ACTOR", &actor_mark));
     let sql = format!(
-        "SELECT id, username, source, active, must_change_password, \
-         CASE WHEN email IS NULL THEN 0 ELSE 1 END AS has_email \
-         FROM users WHERE {filter} ORDER BY username_key"
+        "SELECT {} AS is_actor, {} AS source, {} AS active, {} AS must_change_password, \
+         {} AS has_email, COUNT(*) AS users FROM users WHERE {filter} GROUP BY 1, 2, 3, 4, 5",
+        columns[0], columns[1], columns[2], columns[3], columns[4]
     );
-    let mut query = sqlx::query_as::<_, CandidateRow>(&sql);
+    let mut query = sqlx::query_as::<_, CandidateGroup>(&sql);
     for bind in &binds {
         query = query.bind(bind);
     }
-    let rows = query.fetch_all(db.pool()).await?;
+    let groups = query.bind(&actor.id.0).fetch_all(db.pool()).await?;
+    let mut selected = 0;
     let mut skipped: BTreeMap<SkipReason, u64> = BTreeMap::new();
     let mut examples = Vec::new();
-    for row in &rows {
-        if let Some(reason) = skip_reason(kind, candidate(row, actor)) {
-            *skipped.entry(reason).or_default() += 1;
-            if examples.len() < EXAMPLES {
-                examples.push((row.username.clone(), reason));
-            }
+    for group in &groups {
+        let users = u64::try_from(group.users).unwrap_or(0);
+        selected += users;
+        let Some(reason) = skip_reason(kind, group.candidate()) else {
+            continue;
+        };
+        *skipped.entry(reason).or_default() += users;
+        // A few names from each skipped group, for the dialog's list.
+        let first = binds.len() + 2;
+        let same: Vec<String> = columns
+            .iter()
+            .enumerate()
+            .map(|(i, column)| format!("{column} = ${}", first + i))
+            .collect();
+        let sql = format!(
+            "SELECT username FROM users WHERE {filter} AND {} \
+             ORDER BY username_key LIMIT {EXAMPLES}",
+            same.join(" AND ")
+        );
+        let mut query = sqlx::query_as::<_, (String,)>(&sql);
+        for bind in &binds {
+            query = query.bind(bind);
         }
+        let names = query
+            .bind(&actor.id.0)
+            .bind(group.is_actor)
+            .bind(&group.source)
+            .bind(group.active)
+            .bind(group.must_change_password)
+            .bind(group.has_email)
+            .fetch_all(db.pool())
+            .await?;
+        examples.extend(names.into_iter().map(|(name,)| (name, reason)));
     }
-    let selected = rows.len() as u64;
+    examples.sort_by_key(|(name, _)| name.to_lowercase());
+    examples.truncate(EXAMPLES);
     let skipped_total: u64 = skipped.values().sum();
     Ok(BulkPreview {
         kind,

@@ -120,9 +120,12 @@ fn make_user(rng: &mut impl Rng, serial: u64) -> Seeded {
         last.to_lowercase().replace([' ', '-'], "")
     );
     let roll: u32 = rng.gen_range(0..100);
+    // Every 20th user is active and local with no email address: the person Copy link and
+    // temporary passwords are for is in every demo set, however small.
+    let phone_only = serial % 20 == 7;
     Seeded {
         id: uuid::Uuid::new_v4().to_string(),
-        email: (roll != 0).then(|| {
+        email: (roll != 0 && !phone_only).then(|| {
             format!(
                 "{username}@{}",
                 DOMAINS.choose(rng).copied().unwrap_or("example.com")
@@ -130,9 +133,9 @@ fn make_user(rng: &mut impl Rng, serial: u64) -> Seeded {
         }),
         display_name: format!("{first} {last}"),
         username,
-        active: roll >= 5,
-        external: (5..8).contains(&roll),
-        flagged: (8..10).contains(&roll),
+        active: roll >= 5 || phone_only,
+        external: (5..8).contains(&roll) && !phone_only,
+        flagged: (8..10).contains(&roll) && !phone_only,
     }
 }
 

@@ -207,3 +207,16 @@ test('Revoke on the reset status card kills the link at once', async ({ page, br
   await expect(user.page.getByRole('heading', { name: 'This link is not valid' })).toBeVisible();
   await user.context.close();
 });
+
+test('Without an email address, the emailing operations are disabled and say why', async ({ page }) => {
+  await openSomeUser(page, env.server.url, 0, { withoutEmail: true });
+  const panel = panelOf(page);
+  const send = panel.getByRole('button', { name: 'Send Password Change Link' });
+  await expect(send).toBeDisabled();
+  await expect(send).toHaveAccessibleDescription('This user has no email address.');
+  await expect(panel.getByRole('button', { name: 'Generate New Password' })).toBeDisabled();
+  await expect(panel.getByLabel('Send Email with Access Info to User')).toBeDisabled();
+  // What needs no mailbox stays available: the link by hand, and a temporary password.
+  await expect(panel.getByRole('button', { name: 'Copy link' })).toBeEnabled();
+  await expect(panel.getByRole('button', { name: 'Generate Temporary Password' })).toBeEnabled();
+});

@@ -134,6 +134,18 @@ async fn bench_bulk(engine: Engine, db: &domain::Db, out: &mut String) {
         link_minutes: 60,
         invalidate_password: false,
     };
+    // The preview dialog of "select all matching this search" over the whole table.
+    let preview = median(5, || async {
+        domain::bulk::preview(db, &actor, options.kind, &Selection::Search(String::new()))
+            .await
+            .unwrap();
+    })
+    .await;
+    let _ = writeln!(
+        out,
+        "{engine:?}: bulk preview of every user: {:.0} ms (median of 5)",
+        ms(preview)
+    );
     let started = Instant::now();
     let job = domain::bulk::create_job(
         &services,
