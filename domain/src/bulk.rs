@@ -449,10 +449,11 @@ async fn finish_item(
 }
 
 /// A job acts with its creator's authority, checked again before every batch: an administrator
-/// disabled or demoted while their job runs stops it.
+/// disabled, demoted, or made to change their password (whose session could do nothing now)
+/// stops their job.
 async fn actor_still_may(tx: &mut Tx, job: &Job) -> DomainResult<bool> {
     let actor = users::get(&mut **tx, &job.actor.id).await?;
-    Ok(actor.is_some_and(|a| a.active && a.role == Role::Administrator))
+    Ok(actor.is_some_and(|a| a.active && a.role == Role::Administrator && !a.must_change_password))
 }
 
 const STOPPED: &str = "not processed: the administrator who started the job may no longer run it";
@@ -476,6 +477,18 @@ async fn stop_remaining(tx: &mut Tx, job: &Job, now: Timestamp) -> DomainResult<
     .bind(now.millis())
     .execute(&mut **tx)
     .await?;
+    let event = AuditEvent {
+        outcome: audit::Outcome::Failure,
+        ..AuditEvent::success(
+            now,
+            "bulk.stopped",
+            job.actor.party(),
+            job.actor.party(),
+            job.actor.ip.clone(),
+        )
+    }
+    .with_detail(Some(format!("job {}; {STOPPED}", job.id)));
+    audit::record(&mut **tx, &event).await?;
     Ok(())
 }
 

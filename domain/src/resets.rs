@@ -118,6 +118,50 @@ fn must_have_email(user: &User) -> DomainResult<()> {
     Ok(())
 }
 
+/// Which of a user's open resets a new one voids.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Voids {
+    /// Every one: an administrator's reset or a password change supersedes all.
+    All,
+    /// Only links the user asked for: "Forgot your password?" may be typed by anyone.
+    UserRequested,
+}
+
+/// Marks a user's open resets (those `voids` covers) voided and withdraws their emails that
+/// have not gone out.
+async fn void_open(
+    tx: &mut Tx,
+    user: &UserId,
+    voids: Voids,
+    reason: &str,
+    now: Timestamp,
+) -> DomainResult<()> {
+    let scope = match voids {
+        Voids::All => "",
+        Voids::UserRequested => " AND created_by_id IS NULL",
+    };
+    let emails: Vec<(String,)> = sqlx::query_as(&format!(
+        "SELECT email_id FROM password_resets WHERE user_id = $1 AND used_at IS NULL \
+         AND voided_at IS NULL AND email_id IS NOT NULL{scope}"
+    ))
+    .bind(&user.0)
+    .fetch_all(&mut **tx)
+    .await?;
+    for (email,) in emails {
+        outbox::cancel(tx, &email, now).await?;
+    }
+    sqlx::query(&format!(
+        "UPDATE password_resets SET voided_at = $2, void_reason = $3 \
+         WHERE user_id = $1 AND used_at IS NULL AND voided_at IS NULL{scope}"
+    ))
+    .bind(&user.0)
+    .bind(now.millis())
+    .bind(reason)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
 /// Voids every outstanding reset of a user, withdraws emails of theirs that have not gone out,
 /// and ends a live temporary password. Called by every reset and every password change.
 pub(crate) async fn void_outstanding(
@@ -126,25 +170,7 @@ pub(crate) async fn void_outstanding(
     reason: &str,
     now: Timestamp,
 ) -> DomainResult<()> {
-    let emails: Vec<(String,)> = sqlx::query_as(
-        "SELECT email_id FROM password_resets WHERE user_id = $1 AND used_at IS NULL \
-         AND voided_at IS NULL AND email_id IS NOT NULL",
-    )
-    .bind(&user.0)
-    .fetch_all(&mut **tx)
-    .await?;
-    for (email,) in emails {
-        outbox::cancel(tx, &email, now).await?;
-    }
-    sqlx::query(
-        "UPDATE password_resets SET voided_at = $2, void_reason = $3 \
-         WHERE user_id = $1 AND used_at IS NULL AND voided_at IS NULL",
-    )
-    .bind(&user.0)
-    .bind(now.millis())
-    .bind(reason)
-    .execute(&mut **tx)
-    .await?;
+    void_open(tx, user, Voids::All, reason, now).await?;
     sqlx::query(
         "UPDATE users SET password_expires_at = $2 WHERE id = $1 AND password_expires_at > $2",
     )
@@ -671,7 +697,7 @@ pub async fn request_by_user(services: &Services, login_name: &str, client: &Cli
     let answer_at = tokio::time::Instant::now() + FORGOT_FLOOR;
     let (services, login_name, client) = (services.clone(), login_name.to_owned(), client.clone());
     let work = tokio::spawn(async move {
-        if let Err(e) = request_inner(&services, &login_name, &client).await {
+        if let Err(e) = handle_request(&services, &login_name, &client).await {
             tracing::warn!(error = %e, "a password reset request could not be handled");
         }
     });
@@ -680,7 +706,9 @@ pub async fn request_by_user(services: &Services, login_name: &str, client: &Cli
     tokio::time::sleep_until(answer_at).await;
 }
 
-async fn request_inner(
+/// The work behind [`request_by_user`], without its fixed answer time: for tests, which must
+/// see the outcome rather than the answer.
+pub async fn handle_request(
     services: &Services,
     login_name: &str,
     client: &ClientInfo,
@@ -715,7 +743,16 @@ async fn request_inner(
     let token = SecretToken::generate();
     let expires_at = now.plus_seconds(model::reset::LINK_MINUTES_DEFAULT * 60);
     let link = format!("{}/reset/{}", services.public_url, token.expose());
-    void_outstanding(&mut tx, &user.id, "superseded by a newer reset", now).await?;
+    // Checked above, but an administrator may have reset meanwhile: theirs stays, and the
+    // index that allows one open reset per user then refuses this one.
+    void_open(
+        &mut tx,
+        &user.id,
+        Voids::UserRequested,
+        "superseded by a newer request",
+        now,
+    )
+    .await?;
     let email = emails::requested_link(&user, &link, expires_at)
         .ok_or_else(|| DomainError::Internal("no address after the check".into()))?;
     let email_id = outbox::enqueue(&mut tx, &email, now).await?;

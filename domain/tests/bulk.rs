@@ -62,7 +62,7 @@ both_engines!(
     |db: Db| async move {
         let s = services(db);
         let admin = actor(&s, "admin", Role::Administrator).await;
-        team(&s).await;
+        let ids = team(&s).await;
         let selection = Selection::Search("team-".into());
         let preview = bulk::preview(&s.db, &admin, BulkKind::ForceReset, &selection)
             .await
@@ -80,6 +80,26 @@ both_engines!(
             links
                 .examples
                 .contains(&("team-eve".into(), SkipReason::NoEmail))
+        );
+        // Ticked one by one, with the administrator among them: they are skipped as themselves.
+        let mut ticked = ids.clone();
+        ticked.push(admin.id.clone());
+        let ticked = bulk::preview(&s.db, &admin, BulkKind::SendLink, &Selection::Ids(ticked))
+            .await
+            .unwrap();
+        assert_eq!((ticked.selected, ticked.affected), (6, 3));
+        assert_eq!(
+            ticked.skipped,
+            [
+                (SkipReason::Yourself, 1),
+                (SkipReason::Inactive, 1),
+                (SkipReason::NoEmail, 1)
+            ]
+        );
+        assert!(
+            ticked
+                .examples
+                .contains(&("admin".into(), SkipReason::Yourself))
         );
         // A preview changes nothing.
         assert_eq!(count(&s.db, "SELECT COUNT(*) FROM bulk_jobs").await, 0);
@@ -334,5 +354,6 @@ both_engines!(
                 .unwrap()
                 .contains("may no longer")
         );
+        assert_eq!(last_action(&s).await.0, "bulk.stopped");
     }
 );

@@ -607,7 +607,7 @@ both_engines!(
         let temporary = resets::generate_temporary(&s, &admin, &ada, false)
             .await
             .unwrap();
-        resets::request_by_user(&s, "ada", &client()).await;
+        resets::handle_request(&s, "ada", &client()).await.unwrap();
         let reset = status(&s, &ada).await;
         assert_eq!(reset.kind, ResetKind::TemporaryPassword);
         assert!(reset.is_outstanding(Timestamp::now()));
@@ -625,7 +625,9 @@ both_engines!(
             .execute(s.db.pool())
             .await
             .unwrap();
-        resets::request_by_user(&s, "ada@example.com", &client()).await;
+        resets::handle_request(&s, "ada@example.com", &client())
+            .await
+            .unwrap();
         let reset = status(&s, &ada).await;
         assert_eq!(reset.created_by.as_deref(), Some("admin"));
         assert!(reset.is_outstanding(Timestamp::now()));
