@@ -50,7 +50,7 @@ pub fn ResetActions(
             name=name.clone()
             actions=actions
             inactive=inactive
-            no_email=generated_blocker
+            password_email_blocked=generated_blocker
             hours=temporary_hours
         />
         <GeneratedForm id=id name=name actions=actions blocker=generated_blocker/>
@@ -170,7 +170,8 @@ fn TemporaryForm(
     name: String,
     actions: PanelActions,
     inactive: Option<&'static str>,
-    no_email: Option<&'static str>,
+    /// Why "Send Email with Access Info to User" is not offered, if it is not.
+    password_email_blocked: Option<&'static str>,
     hours: i64,
 ) -> impl IntoView {
     let confirming = RwSignal::new(false);
@@ -183,8 +184,8 @@ fn TemporaryForm(
                         type="checkbox"
                         id="email-access-info"
                         name="email_user"
-                        disabled=no_email.is_some()
-                        title=no_email
+                        disabled=password_email_blocked.is_some()
+                        title=password_email_blocked
                     />
                     <label for="email-access-info">"Send Email with Access Info to User"</label>
                 </div>
