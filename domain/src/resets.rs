@@ -123,8 +123,19 @@ fn must_have_email(user: &User) -> DomainResult<()> {
 enum Voids {
     /// Every one: an administrator's reset or a password change supersedes all.
     All,
-    /// Only links the user asked for: "Forgot your password?" may be typed by anyone.
+    /// Links the user asked for, and anything already expired: "Forgot your password?" may be
+    /// typed by anyone, so it must not undo a live reset the helpdesk sent, but an expired one
+    /// must not block the user's own request for ever.
     UserRequested,
+}
+
+impl Voids {
+    fn covers(self, created_by_admin: bool, expires_at: i64, now: Timestamp) -> bool {
+        match self {
+            Voids::All => true,
+            Voids::UserRequested => !created_by_admin || expires_at <= now.millis(),
+        }
+    }
 }
 
 /// Marks a user's open resets (those `voids` covers) voided and withdraws their emails that
@@ -136,29 +147,31 @@ async fn void_open(
     reason: &str,
     now: Timestamp,
 ) -> DomainResult<()> {
-    let scope = match voids {
-        Voids::All => "",
-        Voids::UserRequested => " AND created_by_id IS NULL",
-    };
-    let emails: Vec<(String,)> = sqlx::query_as(&format!(
-        "SELECT email_id FROM password_resets WHERE user_id = $1 AND used_at IS NULL \
-         AND voided_at IS NULL AND email_id IS NOT NULL{scope}"
-    ))
+    // The one-open-reset index keeps this to a row or none.
+    let open: Vec<(String, Option<String>, i64, Option<String>)> = sqlx::query_as(
+        "SELECT id, created_by_id, expires_at, email_id FROM password_resets \
+         WHERE user_id = $1 AND used_at IS NULL AND voided_at IS NULL",
+    )
     .bind(&user.0)
     .fetch_all(&mut **tx)
     .await?;
-    for (email,) in emails {
-        outbox::cancel(tx, &email, now).await?;
+    for (id, created_by, expires_at, email) in open {
+        if !voids.covers(created_by.is_some(), expires_at, now) {
+            continue;
+        }
+        if let Some(email) = email {
+            outbox::cancel(tx, &email, now).await?;
+        }
+        sqlx::query(
+            "UPDATE password_resets SET voided_at = $2, void_reason = $3 \
+             WHERE id = $1 AND used_at IS NULL AND voided_at IS NULL",
+        )
+        .bind(&id)
+        .bind(now.millis())
+        .bind(reason)
+        .execute(&mut **tx)
+        .await?;
     }
-    sqlx::query(&format!(
-        "UPDATE password_resets SET voided_at = $2, void_reason = $3 \
-         WHERE user_id = $1 AND used_at IS NULL AND voided_at IS NULL{scope}"
-    ))
-    .bind(&user.0)
-    .bind(now.millis())
-    .bind(reason)
-    .execute(&mut **tx)
-    .await?;
     Ok(())
 }
 

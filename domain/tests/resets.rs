@@ -70,6 +70,16 @@ async fn complete(s: &Services, token: &SecretToken, password: &str) -> Result<(
     .await
 }
 
+/// Moves a user's resets back past Resend Email's 15-minute cooldown.
+async fn past_the_cooldown(s: &Services, id: &UserId) {
+    sqlx::query("UPDATE password_resets SET created_at = $2 WHERE user_id = $1")
+        .bind(&id.0)
+        .bind(Timestamp::now().millis() - 16 * 60_000)
+        .execute(s.db.pool())
+        .await
+        .unwrap();
+}
+
 async fn status(s: &Services, id: &UserId) -> model::reset::ResetStatus {
     resets::status(&s.db, id).await.unwrap().expect("a reset")
 }
@@ -556,16 +566,24 @@ both_engines!(
             Some(Purpose::PasswordChange)
         );
 
-        sqlx::query("UPDATE users SET email = NULL, email_key = NULL WHERE id = $1")
-            .bind(&ada.0)
-            .execute(s.db.pool())
-            .await
-            .unwrap();
         let other = Password::new("another fine password 42");
-        assert!(matches!(
-            passwords::set_password(&s, &admin, &ada, &other, &other, AfterSet::EmailAndMustReset).await,
-            Err(DomainError::Invalid(f)) if f.field == "email_user"
-        ));
+        for refusal in [
+            "UPDATE users SET active = 0 WHERE id = $1",
+            "UPDATE users SET active = 1, email = NULL, email_key = NULL WHERE id = $1",
+        ] {
+            sqlx::query(refusal)
+                .bind(&ada.0)
+                .execute(s.db.pool())
+                .await
+                .unwrap();
+            assert!(
+                matches!(
+                    passwords::set_password(&s, &admin, &ada, &other, &other, AfterSet::EmailAndMustReset).await,
+                    Err(DomainError::Invalid(f)) if f.field == "email_user"
+                ),
+                "{refusal}"
+            );
+        }
         assert_eq!(
             signs_in(&s, "ada", NEW).await,
             Some(Purpose::PasswordChange)
@@ -646,6 +664,59 @@ both_engines!(
 );
 
 both_engines!(
+    an_expired_administrators_reset_does_not_block_forgot_for_ever,
+    |db: Db| async move {
+        let s = services(db);
+        let sink = SmtpSink::start().await;
+        let admin = actor(&s, "admin", Role::Administrator).await;
+        let ada = create(&s, "ada", Role::User).await;
+        resets::generate_temporary(&s, &admin, &ada, false)
+            .await
+            .unwrap();
+        sqlx::query("UPDATE password_resets SET expires_at = $2 WHERE user_id = $1")
+            .bind(&ada.0)
+            .bind(Timestamp::now().millis() - 1)
+            .execute(s.db.pool())
+            .await
+            .unwrap();
+
+        resets::handle_request(&s, "ada", &client()).await.unwrap();
+        let link = emailed_link(&s, &sink, "ada@example.com").await;
+        let reset = status(&s, &ada).await;
+        assert_eq!(reset.created_by, None, "the user's own link");
+        assert!(reset.is_outstanding(Timestamp::now()));
+        complete(&s, &token_of(&link), NEW).await.unwrap();
+        assert_eq!(signs_in(&s, "ada", NEW).await, Some(Purpose::Full));
+    }
+);
+
+both_engines!(
+    a_revoked_or_overtaken_link_is_never_resent,
+    |db: Db| async move {
+        let s = services(db);
+        let admin = actor(&s, "admin", Role::Administrator).await;
+        let ada = create(&s, "ada", Role::User).await;
+        let nothing_to_resend = |r: Result<_, DomainError>| matches!(r, Err(DomainError::Conflict(m)) if m.contains("no emailed"));
+
+        resets::send_link(&s, &admin, &ada, LINK).await.unwrap();
+        past_the_cooldown(&s, &ada).await;
+        let reset = status(&s, &ada).await;
+        resets::revoke(&s, &admin, &ada, &reset.id).await.unwrap();
+        assert!(nothing_to_resend(resets::resend(&s, &admin, &ada).await));
+
+        // The password an administrator set after the link must survive a Resend Email.
+        resets::send_link(&s, &admin, &ada, LINK).await.unwrap();
+        past_the_cooldown(&s, &ada).await;
+        let new = Password::new(NEW);
+        passwords::set_password(&s, &admin, &ada, &new, &new, AfterSet::Keep)
+            .await
+            .unwrap();
+        assert!(nothing_to_resend(resets::resend(&s, &admin, &ada).await));
+        assert_eq!(signs_in(&s, "ada", NEW).await, Some(Purpose::Full));
+    }
+);
+
+both_engines!(
     resend_email_sends_a_new_link_and_voids_the_old_one,
     |db: Db| async move {
         let s = services(db);
@@ -660,13 +731,7 @@ both_engines!(
             Err(DomainError::Conflict(m)) if m.contains("available from")
         ));
 
-        let sixteen_minutes_ago = Timestamp::now().millis() - 16 * 60_000;
-        sqlx::query("UPDATE password_resets SET created_at = $2 WHERE user_id = $1")
-            .bind(&ada.0)
-            .bind(sixteen_minutes_ago)
-            .execute(s.db.pool())
-            .await
-            .unwrap();
+        past_the_cooldown(&s, &ada).await;
         let issued = resets::resend(&s, &admin, &ada).await.unwrap();
         assert!(issued.link.is_none(), "emailed, not shown");
         mailer(&s, sink.port).deliver_due().await.unwrap();

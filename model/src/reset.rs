@@ -186,11 +186,17 @@ impl ResetStatus {
         self.used_at.is_none() && self.voided_at.is_none() && self.expires_at > now
     }
 
-    /// When Resend Email becomes available: at once if the last email failed, else after the
-    /// cooldown. `None` when there is nothing to resend.
+    /// When Resend Email becomes available: at once if the last email failed or the link
+    /// expired, else after the cooldown. `None` when there is nothing to resend.
     pub fn resend_available_at(&self, now: Timestamp) -> Option<Timestamp> {
-        // A Copy link went to no mailbox: there is no email to send again.
-        if self.kind != ResetKind::Link || self.used_at.is_some() || self.email.is_none() {
+        // A Copy link went to no mailbox: there is no email to send again. A voided link was
+        // revoked or overtaken by a later reset or password change; resending it would undo
+        // that (and might kill a password an administrator has just set).
+        if self.kind != ResetKind::Link
+            || self.used_at.is_some()
+            || self.voided_at.is_some()
+            || self.email.is_none()
+        {
             return None;
         }
         let failed = self
@@ -245,6 +251,20 @@ mod tests {
             ..sent
         };
         assert_eq!(shown.resend_available_at(Timestamp(16 * 60_000)), None);
+    }
+
+    #[test]
+    fn a_voided_link_is_never_resent() {
+        for state in [DeliveryState::Sent, DeliveryState::Failed] {
+            let revoked = ResetStatus {
+                voided_at: Some(Timestamp(60_000)),
+                void_reason: Some("revoked".into()),
+                ..link(0, state)
+            };
+            assert_eq!(revoked.resend_available_at(Timestamp(16 * 60_000)), None);
+        }
+        let expired = link(0, DeliveryState::Sent);
+        assert!(expired.may_resend(Timestamp(2 * 3_600_000)));
     }
 
     #[test]
