@@ -51,9 +51,10 @@ pub async fn sign_in(
     // Refused before any hashing: an enormous password would otherwise buy an attacker a
     // costly argon2 run per request.
     let raw = password.as_str();
+    // Counted after normalising, as the policy counted it when the password was set.
     if raw.is_empty()
         || raw.len() > policy.max_input_bytes()
-        || raw.chars().count() > policy.max_length
+        || model::policy::normalize(raw).chars().count() > policy.max_length
     {
         return Err(DomainError::Unauthenticated);
     }
@@ -103,21 +104,23 @@ pub async fn sign_in(
         info!(reason, "sign-in refused");
         return Err(DomainError::Unauthenticated);
     }
+    // With the user's row locked, a reset cannot commit between the re-read below and this
+    // sign-in's commit: either the reset sees this session and ends it, or this sign-in sees
+    // the reset and is refused. Everything the session depends on is read from the re-read
+    // row: a Force Password Reset that committed during the argon2 check leaves the hash
+    // alone but must still restrict this session.
+    users::lock_row(&mut tx, &user.id).await?;
+    users::clear_failed_sign_ins(&mut tx, &user.id, now).await?;
+    let current = users::get(&mut *tx, &user.id).await?;
+    let Some(user) = current.filter(|c| c.password_hash == user.password_hash && c.active) else {
+        info!("sign-in refused: the account changed while the password was being checked");
+        return Err(DomainError::Unauthenticated);
+    };
     let purpose = if user.must_change_password {
         Purpose::PasswordChange
     } else {
         Purpose::Full
     };
-    // With the user's row locked, a reset cannot commit between the re-read below and this
-    // sign-in's commit: either the reset sees this session and ends it, or this sign-in sees
-    // the reset and is refused.
-    users::lock_row(&mut tx, &user.id).await?;
-    users::clear_failed_sign_ins(&mut tx, &user.id, now).await?;
-    let current = users::get(&mut *tx, &user.id).await?;
-    if current.is_none_or(|c| c.password_hash != user.password_hash) {
-        info!("sign-in refused: the password changed while it was being checked");
-        return Err(DomainError::Unauthenticated);
-    }
     if user.password_expires_at.is_some()
         && !resets::spend_temporary_password(&mut tx, &user.id, now).await?
     {
