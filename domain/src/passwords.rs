@@ -9,7 +9,7 @@ use model::user::{Role, UserId, UserSource};
 use model::{PasswordPolicy, PolicyContext};
 
 use crate::Services;
-use crate::audit::{self, AuditEvent, Party};
+use crate::audit::{self, AuditEvent, Outcome, Party};
 use crate::db::{Tx, flag};
 use crate::error::{DomainError, DomainResult};
 use crate::hashing::{Password, PasswordDigest};
@@ -44,6 +44,48 @@ pub(crate) fn party(user: &User) -> Party {
     }
 }
 
+/// Hands back an administrator's operation's result unchanged, after recording it in the
+/// audit trail if it was refused (`denied`) or failed: a refused reset is the trail's business
+/// as much as a done one. Successes record themselves, inside their own transaction.
+pub async fn audited<T>(
+    services: &Services,
+    actor: &Actor,
+    target: &UserId,
+    action: &'static str,
+    result: DomainResult<T>,
+) -> DomainResult<T> {
+    let Err(error) = &result else {
+        return result;
+    };
+    let outcome = match error {
+        DomainError::Forbidden => Outcome::Denied,
+        _ => Outcome::Failure,
+    };
+    // What the administrator was told, never the database's own text.
+    let detail = match error {
+        DomainError::Database(_) | DomainError::Internal(_) => "internal error".to_owned(),
+        DomainError::Invalid(field) => field.reason.clone(),
+        other => other.to_string(),
+    };
+    let target = match users::get(services.db.pool(), target).await {
+        Ok(Some(user)) => Some(party(&user)),
+        _ => None,
+    };
+    let event = AuditEvent {
+        at: Timestamp::now(),
+        actor: Some(actor.party()),
+        target,
+        action,
+        outcome,
+        ip: actor.ip.clone(),
+        detail: Some(detail),
+    };
+    if let Err(e) = audit::record(services.db.pool(), &event).await {
+        tracing::warn!(action, error = %e, "could not record a refused operation");
+    }
+    result
+}
+
 /// Whether `actor` may set `target`'s password (the rule is [`model::user::may_set_password`]),
 /// with an error that says why not.
 pub fn may_set_password(actor: Role, target: &User) -> DomainResult<()> {
@@ -71,7 +113,8 @@ pub(crate) fn check_new_password(
     password: &Password,
     confirm: &Password,
 ) -> DomainResult<()> {
-    if password.as_str() != confirm.as_str() {
+    // Compared as they will be hashed: two spellings of one NFKC form are the same password.
+    if model::policy::normalize(password.as_str()) != model::policy::normalize(confirm.as_str()) {
         return Err(FieldError::new("confirm", "The two passwords do not match.").into());
     }
     let ctx = PolicyContext {
@@ -212,6 +255,14 @@ pub async fn set_password(
         return Err(FieldError::new(
             "email_user",
             "This user has no email address to send the password to.",
+        )
+        .into());
+    }
+    // A disabled account cannot sign in: a password in its mailbox would only be a risk.
+    if after == AfterSet::EmailAndMustReset && !user.active {
+        return Err(FieldError::new(
+            "email_user",
+            "The account is disabled: its password cannot be emailed.",
         )
         .into());
     }

@@ -244,3 +244,54 @@ both_engines!(
         assert_eq!(signs_in(&s, "ada", NEW).await, Some(Purpose::Full));
     }
 );
+
+both_engines!(
+    a_refused_operation_is_audited_without_the_password,
+    |db: Db| async move {
+        let s = services(db);
+        let helpdesk = actor(&s, "helpdesk", Role::PasswordManager).await;
+        let admin = actor(&s, "admin", Role::Administrator).await;
+        let boss = create(&s, "boss", Role::Administrator).await;
+        let ada = create(&s, "ada", Role::User).await;
+        let new = Password::new(NEW);
+        let refused =
+            passwords::set_password(&s, &helpdesk, &boss, &new, &new, AfterSet::Keep).await;
+        let refused = passwords::audited(&s, &helpdesk, &boss, "password.set", refused).await;
+        assert!(matches!(refused, Err(DomainError::Forbidden)));
+
+        let mismatch = Password::new("a different fine password");
+        let bad = passwords::set_password(&s, &admin, &ada, &new, &mismatch, AfterSet::Keep).await;
+        let bad = passwords::audited(&s, &admin, &ada, "password.set", bad).await;
+        assert!(matches!(bad, Err(DomainError::Invalid(_))));
+
+        let rows: Vec<(String, String, String, Option<String>)> = sqlx::query_as(
+            "SELECT actor_name, target_name, outcome, detail FROM audit_events \
+             WHERE outcome <> 'success' ORDER BY id",
+        )
+        .fetch_all(s.db.pool())
+        .await
+        .unwrap();
+        assert_eq!(rows.len(), 2, "{rows:?}");
+        assert_eq!(
+            (rows[0].0.as_str(), rows[0].1.as_str(), rows[0].2.as_str()),
+            ("helpdesk", "boss", "denied")
+        );
+        assert_eq!(rows[1].2, "failure");
+        assert_eq!(
+            rows[1].3.as_deref(),
+            Some("The two passwords do not match.")
+        );
+        for row in &rows {
+            let text = format!("{row:?}");
+            assert!(
+                !text.contains(NEW) && !text.contains("different fine"),
+                "{text}"
+            );
+        }
+        assert_eq!(
+            signs_in(&s, "ada", OLD).await,
+            Some(Purpose::Full),
+            "nothing changed"
+        );
+    }
+);

@@ -11,11 +11,14 @@ use crate::error::AppError;
 #[server(endpoint = "passwords/force-reset")]
 pub async fn force_password_reset(id: UserId) -> Result<(), AppError> {
     use crate::server::{require, state};
+    use domain::passwords::audited;
     use model::user::Permission;
 
     let caller = require(Permission::UserManagement).await?;
     let state = state()?;
-    domain::passwords::force_reset(&state.services, &caller.actor(), &id).await?;
+    let actor = caller.actor();
+    let result = domain::passwords::force_reset(&state.services, &actor, &id).await;
+    audited(&state.services, &actor, &id, "password.force_reset", result).await?;
     Ok(())
 }
 
@@ -36,6 +39,7 @@ pub async fn set_user_password(
     use crate::server::{require, state};
     use domain::Password;
     use domain::passwords::AfterSet;
+    use domain::passwords::audited;
     use model::user::Permission;
 
     let caller = require(Permission::SetPasswords).await?;
@@ -45,15 +49,17 @@ pub async fn set_user_password(
         (false, false) => AfterSet::Keep,
     };
     let state = state()?;
-    domain::passwords::set_password(
+    let actor = caller.actor();
+    let result = domain::passwords::set_password(
         &state.services,
-        &caller.actor(),
+        &actor,
         &id,
         &Password::new(password.into_inner()),
         &Password::new(confirm.into_inner()),
         after,
     )
-    .await?;
+    .await;
+    audited(&state.services, &actor, &id, "password.set", result).await?;
     Ok(())
 }
 
@@ -94,10 +100,13 @@ pub async fn change_my_password(
 #[server(endpoint = "accounts/unlock")]
 pub async fn unlock_account(id: UserId) -> Result<(), AppError> {
     use crate::server::{require, state};
+    use domain::passwords::audited;
     use model::user::Permission;
 
     let caller = require(Permission::UserManagement).await?;
     let state = state()?;
-    domain::passwords::unlock(&state.services, &caller.actor(), &id).await?;
+    let actor = caller.actor();
+    let result = domain::passwords::unlock(&state.services, &actor, &id).await;
+    audited(&state.services, &actor, &id, "account.unlocked", result).await?;
     Ok(())
 }
