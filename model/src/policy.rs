@@ -10,6 +10,8 @@ use unicode_normalization::UnicodeNormalization;
 
 /// Passwords so common that attackers try them first. Only entries the length rule would not
 /// already refuse matter; the list ships with the binary so no look-up leaves the machine.
+/// Hand-picked entries first, then every entry of 15 or more characters among the 30,000 most
+/// frequent leaked passwords in zxcvbn's frequency list (MIT licence, PyPI `zxcvbn` 4.5.0).
 const COMMON_PASSWORDS: &str = include_str!("common_passwords.txt");
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
