@@ -19,16 +19,20 @@ const FIRST = 'first temporary passphrase 1';
 const openSomeUser = (page: Page, row: number) => openUser(page, server.url, row);
 const CHOSEN = 'my very own passphrase, at last';
 
-async function changePassword(page: Page, password: string, mustReset: boolean) {
+/** Changes the open user's password, submitting with the Save button or with Enter in the
+ *  Confirm Password field; either way only the confirmation dialog's button changes anything. */
+async function changePassword(page: Page, password: string, mustReset: boolean, submit: 'Save' | 'Enter' = 'Save') {
   const panel = page.getByRole('complementary');
   await panel.getByRole('button', { name: 'Change Password' }).click();
   const form = panel.getByRole('group', { name: 'Change Password' });
   await form.getByLabel('New Password').fill(password);
   await form.getByLabel('Confirm Password').fill(password);
   if (mustReset) await form.getByLabel('Must Reset Password at Next Login').check();
-  await form.getByRole('button', { name: 'Save' }).click();
+  if (submit === 'Enter') await form.getByLabel('Confirm Password').press('Enter');
+  else await form.getByRole('button', { name: 'Save' }).click();
   const dialog = page.getByRole('dialog', { name: "Change this user's password?" });
   await expect(dialog).toContainText('the old password stops working');
+  if (mustReset) await expect(dialog).toContainText('must change it at the next sign-in');
   await dialog.getByRole('button', { name: 'Yes, Reset Password' }).click();
   await expect(panel.getByRole('status')).toContainText('Password changed');
 }
@@ -43,7 +47,7 @@ test('Change Password sets a password the user can sign in with; the old one die
   await expect(user.page.getByRole('heading', { name: 'Your account' })).toBeVisible();
 
   // The admin replaces it: the user's session ends and the old password is refused.
-  await changePassword(page, CHOSEN, false);
+  await changePassword(page, CHOSEN, false, 'Enter');
   await open(user.page, `${server.url}/account`);
   await expect(user.page).toHaveURL(/\/login$/);
   await signIn(user.page, server.url, username, FIRST);

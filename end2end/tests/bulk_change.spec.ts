@@ -17,8 +17,19 @@ test('Bulk Change > Reset Password: preview, progress, outcome report and CSV', 
   for (const i of [1, 2, 3]) await rows.nth(i).getByRole('checkbox').check();
   await expect(page.getByText('3 users selected')).toBeVisible();
 
-  await bulk.click();
-  await page.getByRole('menuitem', { name: 'Reset Password' }).click();
+  // The menu works from the keyboard: it takes the focus, arrows move, Esc gives it back.
+  await bulk.focus();
+  await page.keyboard.press('Enter');
+  await expect(page.getByRole('menuitem', { name: 'Reset Password' })).toBeFocused();
+  await page.keyboard.press('ArrowDown');
+  await expect(page.getByRole('menuitem', { name: 'Send Password Change Link' })).toBeFocused();
+  await page.keyboard.press('ArrowDown');
+  await expect(page.getByRole('menuitem', { name: 'Reset Password' })).toBeFocused();
+  await page.keyboard.press('Escape');
+  await expect(page.getByRole('menu', { name: 'Bulk Change' })).toHaveCount(0);
+  await expect(bulk).toBeFocused();
+  await page.keyboard.press('Enter');
+  await page.keyboard.press('Enter');
   const dialog = page.getByRole('dialog', { name: 'Bulk Change: Reset Password' });
   await expect(dialog).toContainText('(of 3 selected)');
   await dialog.getByRole('button', { name: 'OK' }).click();

@@ -208,6 +208,46 @@ test('Revoke on the reset status card kills the link at once', async ({ page, br
   await user.context.close();
 });
 
+test('A refused email shows the SMTP answer, and Resend Email sends a new link at once', async ({ page, browser }) => {
+  const { username, email } = await openSomeUser(page, env.server.url, 60, { withEmail: true });
+  env.mail.rejecting.add(email.toLowerCase());
+  try {
+    const panel = panelOf(page);
+    await panel.getByRole('button', { name: 'Send Password Change Link' }).click();
+    await confirm(page, 'Send a password change link?', 'The current password stops working now.');
+    await expect(panel.getByText('Password change link queued for email')).toBeVisible();
+
+    // The mailer works in the background: the card shows its outcome on the next look.
+    await expect
+      .poll(
+        async () => {
+          await open(page, page.url());
+          return panelOf(page).getByRole('region', { name: 'Reset status' }).textContent();
+        },
+        { timeout: 20_000 },
+      )
+      .toContain(`Failed to ${email}`);
+    const card = panelOf(page).getByRole('region', { name: 'Reset status' });
+    await expect(card).toContainText('Mailbox unavailable');
+  } finally {
+    env.mail.rejecting.delete(email.toLowerCase());
+  }
+
+  // A failed send needs no cooldown.
+  const before = env.mail.received.length;
+  const resend = panelOf(page).getByRole('button', { name: 'Resend Email' });
+  await expect(resend).toBeEnabled();
+  await resend.click();
+  await expect(panelOf(page).getByRole('status')).toContainText('A new link was queued for email');
+  const link = resetLinkIn(await env.mail.waitFor(email, { after: before }));
+
+  const user = await asUser(browser);
+  await setPasswordThroughLink(user.page, link, CHOSEN);
+  await signIn(user.page, env.server.url, username, CHOSEN);
+  await expect(user.page).toHaveURL(/\/account$/);
+  await user.context.close();
+});
+
 test('Without an email address, the emailing operations are disabled and say why', async ({ page }) => {
   await openSomeUser(page, env.server.url, 0, { withoutEmail: true });
   const panel = panelOf(page);

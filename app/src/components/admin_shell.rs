@@ -55,6 +55,8 @@ fn ConsoleHeader(me: Me) -> impl IntoView {
                 <span>
                     {me.display_name.clone()} <span class="role">{me.role.label()}</span>
                 </span>
+                // A plain page load: /account/password is served without the console's WASM.
+                <a href="/account/password" rel="external" class="button subtle">"Change your password"</a>
                 <ActionForm action=auth.logout>
                     <button type="submit" class="button subtle">"Sign out"</button>
                 </ActionForm>

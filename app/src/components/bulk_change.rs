@@ -1,3 +1,5 @@
+use leptos::ev::KeyboardEvent;
+use leptos::html;
 use leptos::prelude::*;
 use leptos_router::hooks::use_navigate;
 use model::bulk::{BulkKind, BulkPreview};
@@ -23,6 +25,20 @@ pub fn BulkChange(
     q: Signal<String>,
 ) -> impl IntoView {
     let menu_open = RwSignal::new(false);
+    let trigger = NodeRef::<html::Button>::new();
+    let items = [
+        NodeRef::<html::Button>::new(),
+        NodeRef::<html::Button>::new(),
+    ];
+    let focused = RwSignal::new(0_usize);
+    // An opened menu takes the focus, as a menu button's menu should.
+    Effect::new(move |_| {
+        if menu_open.get()
+            && let Some(first) = items[0].get()
+        {
+            let _ = first.focus();
+        }
+    });
     let dialog_open = RwSignal::new(false);
     let kind = RwSignal::new(None::<BulkKind>);
     let preview = ServerAction::<PreviewBulkChange>::new();
@@ -64,6 +80,7 @@ pub fn BulkChange(
                 aria-haspopup="menu"
                 aria-expanded=move || menu_open.get().to_string()
                 aria-controls="bulk-menu"
+                node_ref=trigger
                 disabled=nothing_selected
                 title=move || nothing_selected().then_some("Tick users first, or select all matching this search.")
                 on:click=move |_| menu_open.update(|open| *open = !*open)
@@ -76,22 +93,22 @@ pub fn BulkChange(
                     id="bulk-menu"
                     class="menu"
                     aria-label="Bulk Change"
-                    on:keydown=move |ev| {
-                        if ev.key() == "Escape" {
-                            menu_open.set(false);
-                        }
-                    }
+                    on:keydown=move |ev| menu_keys(&ev, &items, focused, menu_open, trigger)
                 >
-                    <li role="none">
-                        <button type="button" role="menuitem" on:click=move |_| choose(BulkKind::ForceReset)>
-                            "Reset Password"
-                        </button>
-                    </li>
-                    <li role="none">
-                        <button type="button" role="menuitem" on:click=move |_| choose(BulkKind::SendLink)>
-                            "Send Password Change Link"
-                        </button>
-                    </li>
+                    {MENU.iter().enumerate().map(|(i, (label, chosen))| view! {
+                        <li role="none">
+                            <button
+                                type="button"
+                                role="menuitem"
+                                tabindex="-1"
+                                node_ref=items[i]
+                                on:focus=move |_| focused.set(i)
+                                on:click=move |_| choose(*chosen)
+                            >
+                                {*label}
+                            </button>
+                        </li>
+                    }).collect_view()}
                 </ul>
             </Show>
             <FormError error=action_error(start)/>
@@ -106,12 +123,56 @@ pub fn BulkChange(
                         title=format!("Bulk Change: {}", chosen.label())
                         confirm_label="OK"
                         open=dialog_open
+                        ready=Signal::derive(move || {
+                            !preview.pending().get()
+                                && preview.value().with(|v| matches!(v, Some(Ok(p)) if p.affected > 0))
+                        })
                     >
                         <PreviewBody preview=preview kind=chosen/>
                     </ConfirmDialog>
                 </ActionForm>
             })}
         </div>
+    }
+}
+
+const MENU: [(&str, BulkKind); 2] = [
+    ("Reset Password", BulkKind::ForceReset),
+    ("Send Password Change Link", BulkKind::SendLink),
+];
+
+/// The ARIA menu keys: arrows, Home and End move between items; Esc and Tab close the menu,
+/// Esc returning the focus to the Bulk Change button.
+fn menu_keys(
+    ev: &KeyboardEvent,
+    items: &[NodeRef<html::Button>],
+    focused: RwSignal<usize>,
+    open: RwSignal<bool>,
+    trigger: NodeRef<html::Button>,
+) {
+    let last = items.len() - 1;
+    let current = focused.get_untracked();
+    let next = match ev.key().as_str() {
+        "ArrowDown" => Some(if current == last { 0 } else { current + 1 }),
+        "ArrowUp" => Some(if current == 0 { last } else { current - 1 }),
+        "Home" => Some(0),
+        "End" => Some(last),
+        "Escape" => {
+            open.set(false);
+            if let Some(button) = trigger.get_untracked() {
+                let _ = button.focus();
+            }
+            None
+        }
+        "Tab" => {
+            open.set(false);
+            None
+        }
+        _ => return,
+    };
+    if let Some(item) = next.and_then(|i| items[i].get_untracked()) {
+        ev.prevent_default();
+        let _ = item.focus();
     }
 }
 

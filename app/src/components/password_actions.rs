@@ -94,7 +94,8 @@ pub fn PasswordActions(
                         <p>
                             {name.clone()}
                             " will be signed out everywhere. Their current password will then open \
-                             only a page where they must choose a new one; nothing else works until they do."
+                             only a page where they must choose a new one; nothing else works until they do. \
+                             Any outstanding link or temporary password stops working."
                         </p>
                     </ConfirmDialog>
                 </ActionForm>
@@ -190,6 +191,7 @@ fn ChangePasswordForm(
     let confirming = RwSignal::new(false);
     // Emailing the password also forces a reset: the password then sits in a mailbox.
     let emailing = RwSignal::new(false);
+    let must_reset = RwSignal::new(false);
     view! {
         <div role="group" aria-label="Change Password" id="change-password-form" class="password-op">
             <ActionForm action=set>
@@ -200,8 +202,9 @@ fn ChangePasswordForm(
                         type="checkbox"
                         id="must-reset"
                         name="must_reset"
-                        prop:checked=move || emailing.get()
+                        prop:checked=move || emailing.get() || must_reset.get()
                         disabled=move || emailing.get()
+                        on:change:target=move |ev| must_reset.set(ev.target().checked())
                     />
                     <label for="must-reset">"Must Reset Password at Next Login"</label>
                 </div>
@@ -229,9 +232,13 @@ fn ChangePasswordForm(
                     <p>
                         "The new password replaces the old one at once: the old password stops \
                          working, and " {name} " is signed out everywhere."
-                        {move || emailing.get().then_some(
-                            " The new password is emailed to the user, who must change it at the next sign-in.",
-                        )}
+                        {move || if emailing.get() {
+                            Some(" The new password is emailed to the user, who must change it at the next sign-in.")
+                        } else if must_reset.get() {
+                            Some(" The user must change it at the next sign-in.")
+                        } else {
+                            None
+                        }}
                     </p>
                 </ConfirmDialog>
             </ActionForm>

@@ -151,7 +151,7 @@ fn LinkForm(
                         } else {
                             "A single-use link is shown to you once, with a QR code, to hand over yourself."
                         }}
-                        " " {name.clone()} " is signed out everywhere, and any earlier link stops working. "
+                        " " {name.clone()} " is signed out everywhere, and any earlier link or temporary password stops working. "
                         {move || if invalidate.get() {
                             "The current password stops working now."
                         } else {
@@ -175,6 +175,7 @@ fn TemporaryForm(
     hours: i64,
 ) -> impl IntoView {
     let confirming = RwSignal::new(false);
+    let emailing = RwSignal::new(false);
     view! {
         <div role="group" aria-label="Generate Temporary Password" class="password-op">
             <ActionForm action=actions.temporary>
@@ -186,6 +187,7 @@ fn TemporaryForm(
                         name="email_user"
                         disabled=password_email_blocked.is_some()
                         title=password_email_blocked
+                        on:change:target=move |ev| emailing.set(ev.target().checked())
                     />
                     <label for="email-access-info">"Send Email with Access Info to User"</label>
                 </div>
@@ -206,6 +208,9 @@ fn TemporaryForm(
                         "The current password stops working now and " {name}
                         " is signed out everywhere. The temporary password is shown to you once; it \
                          works for one sign-in within " {hours} " hours, to choose a new password."
+                        {move || emailing.get().then_some(
+                            " It is also emailed to the user with the sign-in address.",
+                        )}
                     </p>
                 </ConfirmDialog>
             </ActionForm>

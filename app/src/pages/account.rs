@@ -19,6 +19,7 @@ pub fn AccountPage() -> impl IntoView {
                             <h1>"Your account"</h1>
                             <p>"Signed in as " <strong>{info.me.display_name}</strong>
                                 " (" {info.me.username} ")."</p>
+                            <p><a href="/account/password" rel="external">"Change your password"</a></p>
                             <ActionForm action=auth.logout>
                                 <button type="submit" class="button">"Sign out"</button>
                             </ActionForm>
