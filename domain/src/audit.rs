@@ -91,6 +91,31 @@ pub async fn record<'e>(
     Ok(())
 }
 
+/// A request refused at the door: the caller is signed in but their role (or a session that
+/// may only change its own password) does not allow `operation`. Recorded outside any
+/// transaction, because nothing else happens; a failure to record is logged, and the refusal
+/// stands either way.
+pub async fn record_refused_request(
+    db: &Db,
+    caller: Party,
+    ip: Option<String>,
+    operation: &str,
+    reason: &str,
+) {
+    let event = AuditEvent {
+        at: Timestamp::now(),
+        actor: Some(caller),
+        target: None,
+        action: "access.denied",
+        outcome: Outcome::Denied,
+        ip,
+        detail: Some(format!("{operation}: {reason}")),
+    };
+    if let Err(e) = record(db.pool(), &event).await {
+        tracing::warn!(error = %e, "could not record a refused request");
+    }
+}
+
 #[derive(sqlx::FromRow)]
 struct AuditRow {
     at: i64,

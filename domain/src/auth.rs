@@ -111,8 +111,14 @@ pub async fn sign_in(
     // alone but must still restrict this session.
     users::lock_row(&mut tx, &user.id).await?;
     users::clear_failed_sign_ins(&mut tx, &user.id, now).await?;
+    // The row must still be the one the password was checked against, temporary-password
+    // expiry included: a concurrent sign-in that spent the temporary password changed it.
     let current = users::get(&mut *tx, &user.id).await?;
-    let Some(user) = current.filter(|c| c.password_hash == user.password_hash && c.active) else {
+    let Some(user) = current.filter(|c| {
+        c.password_hash == user.password_hash
+            && c.active
+            && c.password_expires_at == user.password_expires_at
+    }) else {
         info!("sign-in refused: the account changed while the password was being checked");
         return Err(DomainError::Unauthenticated);
     };
@@ -121,8 +127,8 @@ pub async fn sign_in(
     } else {
         Purpose::Full
     };
-    if user.password_expires_at.is_some()
-        && !resets::spend_temporary_password(&mut tx, &user.id, now).await?
+    if let Some(expires_at) = user.password_expires_at
+        && !resets::spend_temporary_password(&mut tx, &user.id, expires_at, now).await?
     {
         info!("sign-in refused: temporary password already used");
         return Err(DomainError::Unauthenticated);

@@ -21,7 +21,7 @@ use tracing::{info, warn};
 
 use crate::Services;
 use crate::audit::{self, AuditEvent};
-use crate::db::{Db, Tx, flag, is_set};
+use crate::db::{Db, Tx, flag, is_set, is_unique_violation};
 use crate::error::{DomainError, DomainResult};
 use crate::passwords::{self, Actor};
 use crate::resets::{self, LinkDelivery, LinkRequest};
@@ -194,6 +194,8 @@ pub async fn preview(
     let skipped_total: u64 = skipped.values().sum();
     Ok(BulkPreview {
         kind,
+        // Handed back by the dialog's OK: a second start with it returns the first job.
+        request_key: uuid::Uuid::new_v4().to_string(),
         selected,
         affected: selected - skipped_total,
         skipped: skipped.into_iter().collect(),
@@ -201,14 +203,47 @@ pub async fn preview(
     })
 }
 
+/// Whether a request key has the shape the preview hands out (a UUID), so anything else is
+/// refused before it reaches the database.
+fn check_request_key(key: &str) -> DomainResult<()> {
+    if (1..=64).contains(&key.len()) && key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+    {
+        Ok(())
+    } else {
+        Err(model::fields::FieldError::new(
+            "request_key",
+            "This Bulk Change request is not valid. Open the preview again.",
+        )
+        .into())
+    }
+}
+
+/// The job an administrator already started with `key`, if any.
+async fn job_for_key(db: &Db, actor: &Actor, key: &str) -> DomainResult<Option<String>> {
+    let row: Option<(String,)> =
+        sqlx::query_as("SELECT id FROM bulk_jobs WHERE created_by_id = $1 AND request_key = $2")
+            .bind(&actor.id.0)
+            .bind(key)
+            .fetch_optional(db.pool())
+            .await?;
+    Ok(row.map(|(id,)| id))
+}
+
 /// Creates a job over the selection and returns its id; the work happens in the background.
+/// Idempotent per `request_key` (from the preview): a repeated start, however close to the
+/// first, returns the job the first one created and changes nothing more.
 pub async fn create_job(
     services: &Services,
     actor: &Actor,
     options: JobOptions,
     selection: &Selection,
+    request_key: &str,
 ) -> DomainResult<String> {
     must_be_administrator(actor)?;
+    check_request_key(request_key)?;
+    if let Some(existing) = job_for_key(&services.db, actor, request_key).await? {
+        return Ok(existing);
+    }
     if options.kind == BulkKind::SendLink && !model::reset::valid_link_minutes(options.link_minutes)
     {
         return Err(model::fields::FieldError::new(
@@ -221,10 +256,10 @@ pub async fn create_job(
     let now = Timestamp::now();
     let id = uuid::Uuid::new_v4().to_string();
     let mut tx = services.db.begin().await?;
-    sqlx::query(
+    let inserted = sqlx::query(
         "INSERT INTO bulk_jobs (id, kind, link_minutes, invalidate_password, created_by_id, \
-         created_by_name, created_by_role, ip, created_at, total) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 0)",
+         created_by_name, created_by_role, ip, created_at, total, request_key) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 0, $10)",
     )
     .bind(&id)
     .bind(options.kind.as_str())
@@ -235,8 +270,19 @@ pub async fn create_job(
     .bind(actor.role.as_str())
     .bind(actor.ip.clone())
     .bind(now.millis())
+    .bind(request_key)
     .execute(&mut *tx)
-    .await?;
+    .await;
+    match inserted {
+        // The same start, racing this one, committed first (the unique index on the key).
+        Err(e) if is_unique_violation(&e) => {
+            drop(tx);
+            return job_for_key(&services.db, actor, request_key)
+                .await?
+                .ok_or_else(|| DomainError::Internal("a bulk job key vanished".into()));
+        }
+        other => other?,
+    };
     // One statement, however many users: the database numbers the items itself.
     let sql = format!(
         "INSERT INTO bulk_items (job_id, seq, user_id, username) \
@@ -379,7 +425,7 @@ async fn apply(
     let note = format!("bulk job {}; ", job.id);
     match job.options.kind {
         BulkKind::ForceReset => {
-            passwords::flag_in_tx(tx, &job.actor, &user, now, &note).await?;
+            passwords::flag_in_tx(tx, &services.keys, &job.actor, &user, now, &note).await?;
             Ok((ItemOutcome::Reset, None, None))
         }
         BulkKind::SendLink => {
@@ -530,9 +576,8 @@ async fn run_batch(services: &Services, job: &Job, limit: i64) -> DomainResult<B
         }
     }
     tx.commit().await?;
-    if job.options.kind == BulkKind::SendLink {
-        services.mail.wake();
-    }
+    // Links, or the notices of a forced reset: either way the batch queued email.
+    services.mail.wake();
     Ok(BatchEnd::Worked)
 }
 
@@ -748,10 +793,14 @@ pub async fn report_csv(db: &Db, id: &str) -> DomainResult<String> {
     Ok(csv)
 }
 
-/// Quotes a CSV field when needed, and defuses a leading `=`, `+`, `-` or `@` so a spreadsheet
-/// does not run it as a formula.
+/// The characters that make a spreadsheet read a cell as a formula (OWASP's CSV injection list:
+/// `=`, `+`, `-`, `@`, and a leading TAB or carriage return, which some strip before parsing).
+const FORMULA_STARTS: [char; 6] = ['=', '+', '-', '@', '\t', '\r'];
+
+/// Quotes a CSV field when needed, and defuses a leading formula character so a spreadsheet
+/// does not run the cell.
 fn csv_field(value: &str) -> String {
-    let defused = if value.starts_with(['=', '+', '-', '@']) {
+    let defused = if value.starts_with(FORMULA_STARTS) {
         format!("'{value}")
     } else {
         value.to_owned()
@@ -773,5 +822,10 @@ mod tests {
         assert_eq!(csv_field("a,b"), "\"a,b\"");
         assert_eq!(csv_field("say \"hi\""), "\"say \"\"hi\"\"\"");
         assert_eq!(csv_field("=HYPERLINK()"), "'=HYPERLINK()");
+        for start in ["+", "-", "@"] {
+            assert_eq!(csv_field(&format!("{start}1")), format!("'{start}1"));
+        }
+        assert_eq!(csv_field("\t=1+1"), "'\t=1+1");
+        assert_eq!(csv_field("\r=1+1"), "\"'\r=1+1\"");
     }
 }

@@ -60,16 +60,10 @@ impl Db {
             })
             .acquire_timeout(Duration::from_secs(10));
         let pool = match engine {
-            // WAL lets readers go on while one writer commits; the busy timeout makes a second
-            // writer wait rather than fail.
             Engine::Sqlite => options.after_connect(|conn, _| {
                 Box::pin(async move {
-                    conn.execute(
-                        "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
-                         PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON;",
-                    )
-                    .await?;
-                    Ok(())
+                    conn.execute(SQLITE_PRAGMAS).await?;
+                    check_sqlite_pragmas(conn).await
                 })
             }),
             Engine::Postgres => options,
@@ -141,6 +135,43 @@ fn with_create_mode(url: &str) -> String {
     } else {
         format!("{url}?mode=rwc")
     }
+}
+
+/// Every SQLite connection's settings, and why:
+/// - WAL lets readers go on while one writer commits; the busy timeout makes a second writer
+///   wait rather than fail.
+/// - `synchronous = FULL`: in WAL mode, NORMAL may lose the last commits on a power cut, and a
+///   lost commit can bring a used reset link or a replaced password back to life.
+/// - `secure_delete`: a deleted or overwritten value (an erased email body, an old hash) is
+///   zeroed in the file instead of lingering in free pages.
+const SQLITE_PRAGMAS: &str = "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
+     PRAGMA secure_delete = ON; PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON;";
+
+/// What [`SQLITE_PRAGMAS`] must leave in force. A pragma can be silently ignored (an unknown
+/// name, a file system without shared memory for WAL), so each connection reads them back and
+/// is refused if one is not as the code expects.
+const SQLITE_EXPECTED: [(&str, &str); 5] = [
+    ("journal_mode", "wal"),
+    ("synchronous", "2"),
+    ("secure_delete", "1"),
+    ("busy_timeout", "5000"),
+    ("foreign_keys", "1"),
+];
+
+async fn check_sqlite_pragmas(conn: &mut sqlx::AnyConnection) -> Result<(), sqlx::Error> {
+    for (name, expected) in SQLITE_EXPECTED {
+        let row = sqlx::query(&format!("PRAGMA {name}"))
+            .fetch_one(&mut *conn)
+            .await?;
+        let actual = sqlx::Row::try_get::<String, _>(&row, 0)
+            .or_else(|_| sqlx::Row::try_get::<i64, _>(&row, 0).map(|v| v.to_string()))?;
+        if !actual.eq_ignore_ascii_case(expected) {
+            return Err(sqlx::Error::Configuration(
+                format!("SQLite PRAGMA {name} is {actual}, but Latchkey needs {expected}").into(),
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// SQLite and PostgreSQL both keep flags as 0/1 integers here; these keep that detail in one place.

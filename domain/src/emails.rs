@@ -105,3 +105,56 @@ pub fn password_changed(user: &User, at: Timestamp) -> Option<OutgoingEmail> {
     );
     addressed(user, "password_changed", "Your password was changed", body)
 }
+
+/// What an administrator did to someone's credentials, in the words of the notice.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CredentialChange {
+    PasswordSet,
+    ResetForced,
+    TemporaryPassword,
+    PasswordInvalidated,
+}
+
+impl CredentialChange {
+    fn sentence(self) -> &'static str {
+        match self {
+            CredentialChange::PasswordSet => "set a new password for your account",
+            CredentialChange::ResetForced => {
+                "required you to choose a new password at your next sign-in"
+            }
+            CredentialChange::TemporaryPassword => {
+                "replaced your password with a temporary one, which they will give you"
+            }
+            CredentialChange::PasswordInvalidated => {
+                "turned off your password and created a link to choose a new one, which they \
+                 will give you"
+            }
+        }
+    }
+}
+
+/// A credential change someone else made: the owner is told who and when, never the new
+/// secret. Sent even when the owner expects it, because it is how a person notices a hijacked
+/// helpdesk account acting in their name.
+pub fn changed_by_administrator(
+    user: &User,
+    administrator: &str,
+    change: CredentialChange,
+    at: Timestamp,
+) -> Option<OutgoingEmail> {
+    let body = format!(
+        "{}\n\n\
+         The administrator \"{administrator}\" {} (account \"{}\") at {at}. Every session of \
+         yours was signed out.\n\n\
+         If you did not expect this, contact your IT helpdesk at once.\n",
+        greeting(user),
+        change.sentence(),
+        user.username,
+    );
+    addressed(
+        user,
+        "credential_notice",
+        "An administrator changed your password",
+        body,
+    )
+}

@@ -12,6 +12,7 @@ pub mod emails;
 pub mod error;
 pub mod generate;
 pub mod hashing;
+pub mod keys;
 pub mod mail;
 pub mod outbox;
 pub mod passwords;
@@ -30,6 +31,7 @@ pub mod testing;
 pub use db::Db;
 pub use error::{DomainError, DomainResult};
 pub use hashing::{Hasher, Password};
+pub use keys::Keyring;
 
 use mail::MailWake;
 use model::PasswordPolicy;
@@ -51,10 +53,12 @@ pub struct Services {
     pub mail: MailWake,
     /// Nudges this instance's bulk runner after a request created a job.
     pub bulk: bulk::BulkWake,
+    /// The secret key kept outside the database: seals queued email bodies.
+    pub keys: Keyring,
 }
 
 impl Services {
-    pub fn new(db: Db, hasher: Hasher, public_url: &str) -> Self {
+    pub fn new(db: Db, hasher: Hasher, public_url: &str, keys: Keyring) -> Self {
         Self {
             db,
             hasher,
@@ -64,6 +68,7 @@ impl Services {
             public_url: public_url.trim_end_matches('/').to_owned(),
             mail: MailWake::default(),
             bulk: bulk::BulkWake::default(),
+            keys,
         }
     }
 }

@@ -19,6 +19,7 @@ use tracing::{info, warn};
 
 use crate::db::Db;
 use crate::error::{DomainError, DomainResult};
+use crate::keys::Keyring;
 use crate::outbox::{self, Claimed};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -132,6 +133,7 @@ pub struct Mailer {
     retry: RetryPolicy,
     poll: Duration,
     wake: MailWake,
+    keys: Keyring,
 }
 
 const LEASE_MS: i64 = 2 * 60 * 1000;
@@ -139,7 +141,7 @@ const LEASE_MS: i64 = 2 * 60 * 1000;
 const BATCH: usize = 20;
 
 impl Mailer {
-    pub fn new(db: Db, config: &MailConfig, wake: MailWake) -> DomainResult<Self> {
+    pub fn new(db: Db, config: &MailConfig, wake: MailWake, keys: Keyring) -> DomainResult<Self> {
         let from: Mailbox = config.from.parse().map_err(|e| {
             DomainError::Internal(format!(
                 "the sender address {:?} is not valid: {e}",
@@ -157,6 +159,7 @@ impl Mailer {
             retry: config.retry,
             poll: config.poll,
             wake,
+            keys,
         })
     }
 
@@ -188,9 +191,14 @@ impl Mailer {
                 break;
             };
             tried += 1;
+            let (id, attempt) = (email.id.as_str(), email.attempt);
+            if let Some(reason) = outbox::withdrawal_reason(&self.db, id, Timestamp::now()).await? {
+                info!(email = %id, %reason, "email withdrawn before sending");
+                outbox::mark_withdrawn(&self.db, id, attempt, &reason, Timestamp::now()).await?;
+                continue;
+            }
             let outcome = self.attempt(&email).await;
             let now = Timestamp::now();
-            let (id, attempt) = (email.id.as_str(), email.attempt);
             match outcome {
                 Attempt::Delivered => outbox::mark_sent(&self.db, id, attempt, now).await?,
                 Attempt::Temporary(reason) if attempt < self.retry.max_attempts => {
@@ -210,6 +218,11 @@ impl Mailer {
     }
 
     async fn attempt(&self, email: &Claimed) -> Attempt {
+        let Ok(body) = email.open_body(&self.keys) else {
+            return Attempt::Permanent(
+                "the message cannot be opened with this server's secret key".into(),
+            );
+        };
         let to: Mailbox = match email.to.parse() {
             Ok(to) => to,
             Err(e) => return Attempt::Permanent(format!("invalid recipient address: {e}")),
@@ -219,7 +232,7 @@ impl Mailer {
             .to(to)
             .subject(&email.subject)
             .header(ContentType::TEXT_PLAIN)
-            .body(readable_body(&email.body))
+            .body(readable_body(&body))
         {
             Ok(message) => message,
             Err(e) => return Attempt::Permanent(format!("could not build the message: {e}")),

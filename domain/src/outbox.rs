@@ -5,6 +5,10 @@
 //! Several instances may share one database: a row is claimed with a conditional update and a
 //! lease, so each email goes out once, and a row whose sender died is picked up when its lease
 //! runs out.
+//!
+//! A body is stored sealed with the server's secret key ([`crate::keys`]), never in the clear:
+//! while an email waits for a mail server that is down, its link or password must not be
+//! readable from the database's files or a backup.
 
 use model::reset::{DeliveryState, EmailRecord, EmailStatus};
 use model::time::Timestamp;
@@ -13,9 +17,10 @@ use sqlx::{Any, Executor};
 
 use crate::db::{Db, Tx};
 use crate::error::{DomainError, DomainResult};
+use crate::keys::Keyring;
 
 /// An email about to be queued. `body` may carry a link or a password: it lives only in this
-/// row, and only until the message is delivered, abandoned or cancelled.
+/// row, sealed, and only until the message is delivered, abandoned or cancelled.
 #[derive(Clone)]
 pub struct OutgoingEmail {
     pub user_id: Option<UserId>,
@@ -34,9 +39,16 @@ impl std::fmt::Debug for OutgoingEmail {
     }
 }
 
-/// Queues an email inside the caller's transaction and returns its id.
-pub async fn enqueue(tx: &mut Tx, email: &OutgoingEmail, now: Timestamp) -> DomainResult<String> {
+/// Queues an email inside the caller's transaction and returns its id. The body is sealed to
+/// this row before it reaches the database.
+pub async fn enqueue(
+    tx: &mut Tx,
+    keys: &Keyring,
+    email: &OutgoingEmail,
+    now: Timestamp,
+) -> DomainResult<String> {
     let id = uuid::Uuid::new_v4().to_string();
+    let sealed = keys.seal(&id, &email.body);
     sqlx::query(
         "INSERT INTO email_outbox (id, user_id, kind, to_address, subject, body, state, \
          next_attempt_at, created_at, updated_at) \
@@ -47,7 +59,7 @@ pub async fn enqueue(tx: &mut Tx, email: &OutgoingEmail, now: Timestamp) -> Doma
     .bind(email.kind)
     .bind(&email.to)
     .bind(&email.subject)
-    .bind(&email.body)
+    .bind(&sealed)
     .bind(now.millis())
     .execute(&mut **tx)
     .await?;
@@ -74,10 +86,17 @@ pub struct Claimed {
     pub id: String,
     pub to: String,
     pub subject: String,
-    pub body: String,
+    /// Sealed: [`Claimed::open_body`] gives the text.
+    body: String,
     /// Including this one. It is also the claim's fencing token: the outcome is recorded only
     /// if no other sender has claimed the email since (after this claim's lease ran out).
     pub attempt: i64,
+}
+
+impl Claimed {
+    pub fn open_body(&self, keys: &Keyring) -> Result<String, crate::keys::KeyError> {
+        keys.open(&self.id, &self.body)
+    }
 }
 
 const DUE: &str = "((state = 'queued' AND next_attempt_at <= $1) \
@@ -177,6 +196,145 @@ pub async fn mark_failed(
     .execute(db.pool())
     .await?;
     Ok(())
+}
+
+/// Withdraws a claimed email at the moment it would have been sent, with the reason the
+/// console shows.
+pub async fn mark_withdrawn(
+    db: &Db,
+    id: &str,
+    attempt: i64,
+    reason: &str,
+    now: Timestamp,
+) -> DomainResult<()> {
+    sqlx::query(
+        "UPDATE email_outbox SET state = 'cancelled', body = NULL, last_error = $2, \
+         lease_until = NULL, updated_at = $3 WHERE id = $1 AND state = 'sending' AND attempts = $4",
+    )
+    .bind(id)
+    .bind(reason)
+    .bind(now.millis())
+    .bind(attempt)
+    .execute(db.pool())
+    .await?;
+    Ok(())
+}
+
+/// Why an email must not go out now, although it was valid when queued: the link or temporary
+/// password it carries has expired, was used, voided or revoked, the password it carries was
+/// replaced since, or the account was disabled. Read just before each attempt, because a mail
+/// server may be down for hours and the message must never outlive what it hands over.
+pub async fn withdrawal_reason(db: &Db, id: &str, now: Timestamp) -> DomainResult<Option<String>> {
+    let reset: Option<(String, Option<i64>, Option<i64>, Option<String>, i64)> = sqlx::query_as(
+        "SELECT kind, used_at, voided_at, void_reason, expires_at FROM password_resets \
+         WHERE email_id = $1",
+    )
+    .bind(id)
+    .fetch_optional(db.pool())
+    .await?;
+    if let Some((kind, used_at, voided_at, void_reason, expires_at)) = reset {
+        let what = if kind == "link" {
+            "link"
+        } else {
+            "temporary password"
+        };
+        if voided_at.is_some() {
+            let why = void_reason.unwrap_or_else(|| "voided".into());
+            return Ok(Some(format!("the {what} no longer works ({why})")));
+        }
+        if used_at.is_some() {
+            return Ok(Some(format!("the {what} was already used")));
+        }
+        if expires_at <= now.millis() {
+            return Ok(Some(format!("the {what} expired before it could be sent")));
+        }
+    }
+    let email: Option<(String, i64, Option<i64>, Option<i64>)> = sqlx::query_as(
+        "SELECT e.kind, e.created_at, u.active, u.password_changed_at FROM email_outbox e \
+         LEFT JOIN users u ON u.id = e.user_id WHERE e.id = $1",
+    )
+    .bind(id)
+    .fetch_optional(db.pool())
+    .await?;
+    let Some((kind, created_at, active, changed_at)) = email else {
+        return Ok(None);
+    };
+    if active == Some(0) {
+        return Ok(Some("the account was disabled".into()));
+    }
+    if kind == "password_set" && changed_at.is_some_and(|at| at > created_at) {
+        return Ok(Some(
+            "the password it carries was replaced before it could be sent".into(),
+        ));
+    }
+    Ok(None)
+}
+
+/// Records the secret key's fingerprint on first use, and refuses a key other than the one
+/// this database was set up with: the queued mail of the other key could not be opened.
+pub async fn adopt_secret_key(db: &Db, keys: &Keyring) -> DomainResult<()> {
+    sqlx::query(
+        "INSERT INTO secret_key_check (id, fingerprint) VALUES (1, $1) ON CONFLICT (id) DO NOTHING",
+    )
+    .bind(keys.fingerprint())
+    .execute(db.pool())
+    .await?;
+    let (stored,): (String,) =
+        sqlx::query_as("SELECT fingerprint FROM secret_key_check WHERE id = 1")
+            .fetch_one(db.pool())
+            .await?;
+    if stored == keys.fingerprint() {
+        return Ok(());
+    }
+    Err(DomainError::Conflict(format!(
+        "this database was set up with another secret key (fingerprint {stored}, this one is \
+         {}). Start every instance with the same LATCHKEY_SECRET_KEY or key file; restore it \
+         from your backup. If it is lost for good, run `latchkey replace-secret-key`, which \
+         withdraws the emails still queued (they cannot be read without the old key).",
+        keys.fingerprint()
+    )))
+}
+
+/// For a lost key: withdraws every email not yet sent (its body cannot be opened any more)
+/// and records the new key's fingerprint. Returns how many emails were withdrawn.
+pub async fn replace_secret_key(db: &Db, keys: &Keyring, now: Timestamp) -> DomainResult<u64> {
+    let mut tx = db.begin().await?;
+    let withdrawn = sqlx::query(
+        "UPDATE email_outbox SET state = 'cancelled', body = NULL, lease_until = NULL, \
+         last_error = 'sealed with a secret key that was replaced', updated_at = $1 \
+         WHERE state IN ('queued', 'sending')",
+    )
+    .bind(now.millis())
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
+    sqlx::query("DELETE FROM secret_key_check")
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query("INSERT INTO secret_key_check (id, fingerprint) VALUES (1, $1)")
+        .bind(keys.fingerprint())
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(withdrawn)
+}
+
+/// Seals bodies queued in the clear by a version before sealing existed, at start-up.
+pub async fn seal_plain_bodies(db: &Db, keys: &Keyring) -> DomainResult<u64> {
+    let rows: Vec<(String, String)> = sqlx::query_as(
+        "SELECT id, body FROM email_outbox WHERE body IS NOT NULL AND body NOT LIKE 'v1.%'",
+    )
+    .fetch_all(db.pool())
+    .await?;
+    for (id, body) in &rows {
+        sqlx::query("UPDATE email_outbox SET body = $2 WHERE id = $1 AND body = $3")
+            .bind(id)
+            .bind(keys.seal(id, body))
+            .bind(body)
+            .execute(db.pool())
+            .await?;
+    }
+    Ok(rows.len() as u64)
 }
 
 #[derive(sqlx::FromRow)]

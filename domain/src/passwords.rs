@@ -11,8 +11,10 @@ use model::{PasswordPolicy, PolicyContext};
 use crate::Services;
 use crate::audit::{self, AuditEvent, Outcome, Party};
 use crate::db::{Tx, flag};
+use crate::emails::CredentialChange;
 use crate::error::{DomainError, DomainResult};
 use crate::hashing::{Password, PasswordDigest};
+use crate::keys::Keyring;
 use crate::resets;
 use crate::sessions::{self, ClientInfo, Purpose};
 use crate::tokens::SecretToken;
@@ -113,9 +115,8 @@ pub(crate) fn check_new_password(
     password: &Password,
     confirm: &Password,
 ) -> DomainResult<()> {
-    // Compared as they will be hashed: two spellings of one NFKC form are the same password.
-    if model::policy::normalize(password.as_str()) != model::policy::normalize(confirm.as_str()) {
-        return Err(FieldError::new("confirm", "The two passwords do not match.").into());
+    if !model::policy::confirms(password.as_str(), confirm.as_str()) {
+        return Err(FieldError::new("confirm", model::policy::MISMATCH).into());
     }
     let ctx = PolicyContext {
         username: target.username.clone(),
@@ -181,6 +182,27 @@ pub(crate) async fn end_sessions_and_record(
     audit::record(&mut **tx, &event.with_detail(Some(detail))).await
 }
 
+/// Queues the notice of a credential change an administrator made, inside the change's
+/// transaction, unless the person cannot sign in anyway (a disabled account gets no mail) or
+/// has no address. Returns whether an email was queued.
+pub(crate) async fn notify_owner(
+    tx: &mut Tx,
+    keys: &Keyring,
+    actor: &Actor,
+    user: &User,
+    change: CredentialChange,
+    now: Timestamp,
+) -> DomainResult<bool> {
+    if !user.active || actor.id == user.id {
+        return Ok(false);
+    }
+    let Some(email) = emails::changed_by_administrator(user, &actor.username, change, now) else {
+        return Ok(false);
+    };
+    outbox::enqueue(tx, keys, &email, now).await?;
+    Ok(true)
+}
+
 /// Force Password Reset on Next Login: the user is signed out everywhere, and the current
 /// password then opens only a session that can set a new one.
 pub async fn force_reset(services: &Services, actor: &Actor, target: &UserId) -> DomainResult<()> {
@@ -196,20 +218,24 @@ pub async fn force_reset(services: &Services, actor: &Actor, target: &UserId) ->
             "A password reset is already pending for this user.".into(),
         ));
     }
-    flag_in_tx(&mut tx, actor, &user, now, "").await?;
+    let notified = flag_in_tx(&mut tx, &services.keys, actor, &user, now, "").await?;
     tx.commit().await?;
+    if notified {
+        services.mail.wake();
+    }
     Ok(())
 }
 
 /// The steps of Force Password Reset on Next Login inside the caller's transaction, for a user
-/// already checked: Bulk Change runs them per user.
+/// already checked: Bulk Change runs them per user. Returns whether a notice was queued.
 pub(crate) async fn flag_in_tx(
     tx: &mut Tx,
+    keys: &Keyring,
     actor: &Actor,
     user: &User,
     now: Timestamp,
     note: &str,
-) -> DomainResult<()> {
+) -> DomainResult<bool> {
     sqlx::query(
         "UPDATE users SET must_change_password = 1, failed_logins = 0, locked_until = NULL, \
          updated_at = $2 WHERE id = $1",
@@ -219,7 +245,8 @@ pub(crate) async fn flag_in_tx(
     .execute(&mut **tx)
     .await?;
     resets::void_outstanding(tx, &user.id, "superseded by Force Password Reset", now).await?;
-    end_sessions_and_record(tx, actor, user, "password.force_reset", note, now).await
+    end_sessions_and_record(tx, actor, user, "password.force_reset", note, now).await?;
+    notify_owner(tx, keys, actor, user, CredentialChange::ResetForced, now).await
 }
 
 /// What Change Password does besides replacing the password.
@@ -289,10 +316,11 @@ pub async fn set_password(
         let sign_in = format!("{}/login", services.public_url);
         let email = emails::password_set_by_admin(&user, password.as_str(), &sign_in)
             .ok_or_else(|| DomainError::Internal("no address after the check".into()))?;
-        outbox::enqueue(&mut tx, &email, now).await?;
+        outbox::enqueue(&mut tx, &services.keys, &email, now).await?;
         true
     } else {
-        false
+        let change = CredentialChange::PasswordSet;
+        notify_owner(&mut tx, &services.keys, actor, &user, change, now).await?
     };
     let note = match after {
         AfterSet::Keep => "",
@@ -374,7 +402,7 @@ pub async fn change_own(
     let detail = (purpose == Purpose::PasswordChange).then(|| "required change completed".into());
     audit::record(&mut *tx, &event.with_detail(detail)).await?;
     if let Some(email) = emails::password_changed(user, now) {
-        outbox::enqueue(&mut tx, &email, now).await?;
+        outbox::enqueue(&mut tx, &services.keys, &email, now).await?;
     }
     tx.commit().await?;
     services.mail.wake();

@@ -19,14 +19,14 @@ use sqlx::{Any, Executor};
 use crate::Services;
 use crate::audit::{self, AuditEvent};
 use crate::db::{Db, Tx, flag, is_set, is_unique_violation};
-use crate::emails;
+use crate::emails::{self, CredentialChange};
 use crate::error::{DomainError, DomainResult};
 use crate::generate::readable_password;
 use crate::hashing::Password;
 use crate::outbox;
 use crate::passwords::{
     Actor, NewPasswordState, check_new_password, end_sessions_and_record, load, may_set_password,
-    party, write_password,
+    notify_owner, party, write_password,
 };
 use crate::sessions::{self, ClientInfo};
 use crate::tokens::SecretToken;
@@ -197,15 +197,22 @@ pub(crate) async fn void_outstanding(
 /// A temporary password works for one sign-in: that sign-in's restricted session is where the
 /// user sets their own, and the temporary one is dead from then on.
 /// `false` when it was already spent or has expired: the sign-in must then be refused.
+///
+/// One conditional update on the value the password was checked against (`expected`, which
+/// spending changes), not on the clock: two sign-ins racing with one temporary password may
+/// read `now` in either order, and only one of them may find the value unchanged.
 pub(crate) async fn spend_temporary_password(
     tx: &mut Tx,
     user: &UserId,
+    expected: Timestamp,
     now: Timestamp,
 ) -> DomainResult<bool> {
     let spent = sqlx::query(
-        "UPDATE users SET password_expires_at = $2 WHERE id = $1 AND password_expires_at > $2",
+        "UPDATE users SET password_expires_at = $3 WHERE id = $1 AND password_expires_at = $2 \
+         AND password_expires_at > $3",
     )
     .bind(&user.0)
+    .bind(expected.millis())
     .bind(now.millis())
     .execute(&mut **tx)
     .await?;
@@ -293,7 +300,7 @@ pub async fn send_link(
     must_be_resettable(actor, &user)?;
     let issued = issue_link(&mut tx, services, actor, &user, request, now, "").await?;
     tx.commit().await?;
-    if issued.email_id.is_some() {
+    if issued.email_id.is_some() || issued.notified {
         services.mail.wake();
     }
     Ok(IssuedLink {
@@ -306,6 +313,8 @@ pub(crate) struct LinkInTx {
     pub link: Secret,
     pub expires_at: Timestamp,
     pub email_id: Option<String>,
+    /// A notice of the change was queued (besides the link's own email, if any).
+    pub notified: bool,
 }
 
 /// A link, inside the caller's transaction, for a user already checked as resettable: earlier
@@ -347,7 +356,7 @@ pub(crate) async fn issue_link(
         LinkDelivery::Email => {
             let email = emails::reset_link(user, &link, expires_at)
                 .ok_or_else(|| DomainError::Internal("no address after the check".into()))?;
-            Some(outbox::enqueue(tx, &email, now).await?)
+            Some(outbox::enqueue(tx, &services.keys, &email, now).await?)
         }
         LinkDelivery::Shown => None,
     };
@@ -379,10 +388,24 @@ pub(crate) async fn issue_link(
         }
     );
     end_sessions_and_record(tx, actor, user, "password.reset_link", &note, now).await?;
+    // An emailed link tells the user itself; a link handed over by the helpdesk that killed
+    // the password does not.
+    let notified = request.delivery == LinkDelivery::Shown
+        && request.invalidate_password
+        && notify_owner(
+            tx,
+            &services.keys,
+            actor,
+            user,
+            CredentialChange::PasswordInvalidated,
+            now,
+        )
+        .await?;
     Ok(LinkInTx {
         link: Secret::new(link),
         expires_at,
         email_id,
+        notified,
     })
 }
 
@@ -445,7 +468,7 @@ async fn issue_generated(
     let email_id = if email_user {
         let email = emails::access_info(&user, password.as_str(), &sign_in, expires_at)
             .ok_or_else(|| DomainError::Internal("no address after the check".into()))?;
-        Some(outbox::enqueue(&mut tx, &email, now).await?)
+        Some(outbox::enqueue(&mut tx, &services.keys, &email, now).await?)
     } else {
         None
     };
@@ -469,8 +492,18 @@ async fn issue_generated(
         (_, false) => ("password.temporary", "shown once; "),
     };
     end_sessions_and_record(&mut tx, actor, &user, action, note, now).await?;
+    let notified = email_id.is_none()
+        && notify_owner(
+            &mut tx,
+            &services.keys,
+            actor,
+            &user,
+            CredentialChange::TemporaryPassword,
+            now,
+        )
+        .await?;
     tx.commit().await?;
-    if email_id.is_some() {
+    if email_id.is_some() || notified {
         services.mail.wake();
     }
     Ok(TemporaryPassword {
@@ -678,7 +711,7 @@ pub async fn complete_link(
     write_password(&mut tx, &user.id, &digest, NewPasswordState::FINAL, now).await?;
     let ended = sessions::revoke_all_for_user(&mut tx, &user.id).await?;
     if let Some(email) = emails::password_changed(&user, now) {
-        outbox::enqueue(&mut tx, &email, now).await?;
+        outbox::enqueue(&mut tx, &services.keys, &email, now).await?;
     }
     let event = AuditEvent::success(
         now,
@@ -768,7 +801,7 @@ pub async fn handle_request(
     .await?;
     let email = emails::requested_link(&user, &link, expires_at)
         .ok_or_else(|| DomainError::Internal("no address after the check".into()))?;
-    let email_id = outbox::enqueue(&mut tx, &email, now).await?;
+    let email_id = outbox::enqueue(&mut tx, &services.keys, &email, now).await?;
     insert(
         &mut tx,
         NewReset {

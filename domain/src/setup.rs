@@ -70,8 +70,8 @@ pub async fn create_first_admin(
         form.email,
         Role::Administrator,
     )?;
-    if form.password.as_str() != form.confirm.as_str() {
-        return Err(FieldError::new("confirm", "The two passwords do not match.").into());
+    if !model::policy::confirms(form.password.as_str(), form.confirm.as_str()) {
+        return Err(FieldError::new("confirm", model::policy::MISMATCH).into());
     }
     let ctx = PolicyContext {
         username: new.username.clone(),

@@ -113,9 +113,15 @@ both_engines!(
         let admin = actor(&s, "admin", Role::Administrator).await;
         let ids = team(&s).await;
         signs_in(&s, "team-ann", OLD).await;
-        let job = bulk::create_job(&s, &admin, FORCE, &Selection::Search("team-".into()))
-            .await
-            .unwrap();
+        let job = bulk::create_job(
+            &s,
+            &admin,
+            FORCE,
+            &Selection::Search("team-".into()),
+            &bulk_key(),
+        )
+        .await
+        .unwrap();
         let before = bulk::job(&s.db, &job).await.unwrap().unwrap();
         assert_eq!(
             (before.total, before.processed, before.is_done()),
@@ -156,7 +162,7 @@ both_engines!(a_resumed_job_sends_no_second_link, |db: Db| async move {
     let s = services(db);
     let admin = actor(&s, "admin", Role::Administrator).await;
     let ids = team(&s).await;
-    let job = bulk::create_job(&s, &admin, LINKS, &Selection::Ids(ids.clone()))
+    let job = bulk::create_job(&s, &admin, LINKS, &Selection::Ids(ids.clone()), &bulk_key())
         .await
         .unwrap();
     bulk::run_next(&s).await.unwrap();
@@ -182,9 +188,15 @@ both_engines!(a_leased_job_is_left_to_its_runner, |db: Db| async move {
     let s = services(db);
     let admin = actor(&s, "admin", Role::Administrator).await;
     team(&s).await;
-    bulk::create_job(&s, &admin, FORCE, &Selection::Search("team-".into()))
-        .await
-        .unwrap();
+    bulk::create_job(
+        &s,
+        &admin,
+        FORCE,
+        &Selection::Search("team-".into()),
+        &bulk_key(),
+    )
+    .await
+    .unwrap();
     sqlx::query("UPDATE bulk_jobs SET lease_until = $1")
         .bind(model::time::Timestamp::now().millis() + 60_000)
         .execute(s.db.pool())
@@ -210,7 +222,7 @@ both_engines!(
         let ids = team(&s).await;
         let all = Selection::Ids(ids);
         assert!(matches!(
-            bulk::create_job(&s, &helpdesk, FORCE, &all).await,
+            bulk::create_job(&s, &helpdesk, FORCE, &all, &bulk_key()).await,
             Err(DomainError::Forbidden)
         ));
         assert!(matches!(
@@ -222,15 +234,15 @@ both_engines!(
             ..LINKS
         };
         assert!(matches!(
-            bulk::create_job(&s, &admin, short, &all).await,
+            bulk::create_job(&s, &admin, short, &all, &bulk_key()).await,
             Err(DomainError::Invalid(f)) if f.field == "minutes"
         ));
         assert!(matches!(
-            bulk::create_job(&s, &admin, FORCE, &Selection::Ids(Vec::new())).await,
+            bulk::create_job(&s, &admin, FORCE, &Selection::Ids(Vec::new()), &bulk_key()).await,
             Err(DomainError::Invalid(f)) if f.field == "selection"
         ));
         assert!(matches!(
-            bulk::create_job(&s, &admin, FORCE, &Selection::Search("nobody-matches".into())).await,
+            bulk::create_job(&s, &admin, FORCE, &Selection::Search("nobody-matches".into()), &bulk_key()).await,
             Err(DomainError::Invalid(f)) if f.field == "selection"
         ));
         assert_eq!(count(&s.db, "SELECT COUNT(*) FROM bulk_jobs").await, 0);
@@ -241,9 +253,15 @@ both_engines!(a_job_over_seeded_users_finishes, |db: Db| async move {
     let s = services(db);
     let admin = actor(&s, "admin", Role::Administrator).await;
     domain::seed::seed_users(&s.db, 300).await.unwrap();
-    let job = bulk::create_job(&s, &admin, LINKS, &Selection::Search("a".into()))
-        .await
-        .unwrap();
+    let job = bulk::create_job(
+        &s,
+        &admin,
+        LINKS,
+        &Selection::Search("a".into()),
+        &bulk_key(),
+    )
+    .await
+    .unwrap();
     assert!(bulk::run_next(&s).await.unwrap());
     let done = bulk::job(&s.db, &job).await.unwrap().unwrap();
     assert!(done.is_done(), "{done:?}");
@@ -257,9 +275,15 @@ both_engines!(
         let s = services(db);
         let admin = actor(&s, "admin", Role::Administrator).await;
         domain::seed::seed_users(&s.db, 700).await.unwrap();
-        let job = bulk::create_job(&s, &admin, LINKS, &Selection::Search(String::new()))
-            .await
-            .unwrap();
+        let job = bulk::create_job(
+            &s,
+            &admin,
+            LINKS,
+            &Selection::Search(String::new()),
+            &bulk_key(),
+        )
+        .await
+        .unwrap();
         let total = bulk::job(&s.db, &job).await.unwrap().unwrap().total;
 
         // The runner dies (a crash, a deploy) once some batches have committed.
@@ -324,9 +348,15 @@ both_engines!(
         let s = services(db);
         let admin = actor(&s, "admin", Role::Administrator).await;
         team(&s).await;
-        let job = bulk::create_job(&s, &admin, FORCE, &Selection::Search("team-".into()))
-            .await
-            .unwrap();
+        let job = bulk::create_job(
+            &s,
+            &admin,
+            FORCE,
+            &Selection::Search("team-".into()),
+            &bulk_key(),
+        )
+        .await
+        .unwrap();
         exec(
             &s.db,
             "UPDATE users SET role = 'user' WHERE id = $1",
@@ -357,3 +387,8 @@ both_engines!(
         assert_eq!(last_action(&s).await.0, "bulk.stopped");
     }
 );
+
+/// A fresh Bulk Change request key, as the preview hands out.
+fn bulk_key() -> String {
+    uuid::Uuid::new_v4().to_string()
+}

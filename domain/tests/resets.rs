@@ -43,7 +43,7 @@ fn mailer(s: &Services, port: u16) -> Mailer {
         },
         poll: Duration::from_secs(3600),
     };
-    Mailer::new(s.db.clone(), &config, s.mail.clone()).unwrap()
+    Mailer::new(s.db.clone(), &config, s.mail.clone(), s.keys.clone()).unwrap()
 }
 
 /// Sends the queued email through the sink and returns the link it carried.

@@ -21,7 +21,12 @@ fn hasher() -> Hasher {
 }
 
 fn services(db: Db) -> Services {
-    Services::new(db, hasher(), "https://latchkey.example.com")
+    Services::new(
+        db,
+        hasher(),
+        "https://latchkey.example.com",
+        domain::Keyring::ephemeral(),
+    )
 }
 
 fn client() -> ClientInfo {

@@ -137,3 +137,33 @@ test('Unlock lets a user locked by failed sign-ins in again', async ({ page, bro
   await expect(user.page).toHaveURL(/\/account$/);
   await user.context.close();
 });
+
+test('a refused Change Password keeps the form open with the server\'s reason beside the field', async ({ page }) => {
+  await openSomeUser(page, 11);
+  const panel = page.getByRole('complementary');
+  await panel.getByRole('button', { name: 'Change Password' }).click();
+  const form = panel.getByRole('group', { name: 'Change Password' });
+  const save = form.getByRole('button', { name: 'Save' });
+  await expect(save).toBeDisabled();
+  await form.getByLabel('New Password').fill('too short');
+  await form.getByLabel('Confirm Password').fill('too short');
+  // The browser's own check (the same Rust rule) keeps Save off...
+  await expect(save).toBeDisabled();
+  // ...but the server is the real check: a page that skips it is refused, and says why.
+  await save.evaluate((button) => { (button as HTMLButtonElement).disabled = false; });
+  await save.click();
+  const dialog = page.getByRole('dialog', { name: "Change this user's password?" });
+  await dialog.getByRole('button', { name: 'Yes, Reset Password' }).click();
+  await expect(form.getByRole('alert')).toContainText('Use at least 15 characters');
+  await expect(form).toBeVisible();
+  await expect(form.getByLabel('New Password')).toHaveValue('too short');
+  await expect(form.getByLabel('New Password')).toHaveAttribute('aria-invalid', 'true');
+
+  // Corrected in place, Save comes back on and the change goes through.
+  await form.getByLabel('New Password').fill(CHOSEN);
+  await form.getByLabel('Confirm Password').fill(CHOSEN);
+  await expect(save).toBeEnabled();
+  await save.click();
+  await dialog.getByRole('button', { name: 'Yes, Reset Password' }).click();
+  await expect(panel.getByRole('status')).toContainText('Password changed');
+});

@@ -136,6 +136,9 @@ pub fn skip_reason(kind: BulkKind, user: Candidate) -> Option<SkipReason> {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct BulkPreview {
     pub kind: BulkKind,
+    /// What OK sends back with the start, so starting twice (a double click, a retry) creates
+    /// one job, not two.
+    pub request_key: String,
     pub selected: u64,
     pub affected: u64,
     pub skipped: Vec<(SkipReason, u64)>,

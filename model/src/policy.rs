@@ -74,6 +74,16 @@ pub fn normalize(password: &str) -> String {
     password.nfkc().collect()
 }
 
+/// What Confirm Password says when it is not New Password.
+pub const MISMATCH: &str = "The two passwords do not match.";
+
+/// Whether Confirm Password repeats New Password: compared as they will be hashed, so two
+/// spellings of one NFKC form are the same password. The browser's hint and every server path
+/// (setup, admin set, link completion, own change) use this one rule.
+pub fn confirms(password: &str, confirm: &str) -> bool {
+    password == confirm || normalize(password) == normalize(confirm)
+}
+
 impl PasswordPolicy {
     /// A raw input longer than this many bytes is refused before anything else, including
     /// normalisation and hashing: no code point is longer than four bytes in UTF-8.
@@ -182,6 +192,16 @@ fn is_common(folded: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn confirmation_compares_normal_forms() {
+        assert!(confirms("café au lait 2024", "café au lait 2024"));
+        // Composed é against e + combining acute; full-width digits against ASCII ones.
+        assert!(confirms("caf\u{e9} au lait", "cafe\u{301} au lait"));
+        assert!(confirms("ｐａｓｓ１２３", "pass123"));
+        assert!(!confirms("correct horse", "correct horse "));
+        assert!(!confirms("abc", ""));
+    }
 
     fn ctx() -> PolicyContext {
         PolicyContext {

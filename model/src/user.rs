@@ -36,6 +36,16 @@ pub enum Permission {
     SetPasswords,
 }
 
+impl Permission {
+    /// What a refusal says the caller lacked, for the audit trail.
+    pub fn needed(self) -> &'static str {
+        match self {
+            Permission::UserManagement => "needs the Administrator role",
+            Permission::SetPasswords => "needs the Administrator or Password Manager role",
+        }
+    }
+}
+
 impl Role {
     pub const ALL: [Role; 3] = [Role::Administrator, Role::PasswordManager, Role::User];
 

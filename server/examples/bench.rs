@@ -127,7 +127,12 @@ async fn admin_actor(services: &domain::Services) -> domain::passwords::Actor {
 async fn bench_bulk(engine: Engine, db: &domain::Db, out: &mut String) {
     use domain::bulk::{JobOptions, Selection};
 
-    let services = domain::Services::new(db.clone(), Hasher::new(2).unwrap(), "http://bench");
+    let services = domain::Services::new(
+        db.clone(),
+        Hasher::new(2).unwrap(),
+        "http://bench",
+        domain::Keyring::ephemeral(),
+    );
     let actor = admin_actor(&services).await;
     let options = JobOptions {
         kind: model::bulk::BulkKind::ForceReset,
@@ -152,6 +157,7 @@ async fn bench_bulk(engine: Engine, db: &domain::Db, out: &mut String) {
         &actor,
         options,
         &Selection::Search(String::new()),
+        &bulk_key(),
     )
     .await
     .unwrap();
@@ -190,7 +196,12 @@ async fn bench_bulk(engine: Engine, db: &domain::Db, out: &mut String) {
 
 /// A real account and an unknown name must answer alike.
 async fn bench_forgot(engine: Engine, db: &domain::Db, out: &mut String) {
-    let services = domain::Services::new(db.clone(), Hasher::new(2).unwrap(), "http://bench");
+    let services = domain::Services::new(
+        db.clone(),
+        Hasher::new(2).unwrap(),
+        "http://bench",
+        domain::Keyring::ephemeral(),
+    );
     let client = domain::sessions::ClientInfo {
         ip: None,
         user_agent: None,
@@ -268,4 +279,9 @@ async fn main() {
     print!("{out}");
     std::fs::write(&path, out).expect("write bench results");
     println!("written to {path}");
+}
+
+/// A fresh Bulk Change request key, as the preview hands out.
+fn bulk_key() -> String {
+    uuid::Uuid::new_v4().to_string()
 }

@@ -13,6 +13,8 @@
 //! | `LATCHKEY_MAIL_DIR` | `data/mail` | where `.eml` files go when no SMTP server is configured |
 //! | `LATCHKEY_TEMPORARY_PASSWORD_HOURS` | `24` | how long a temporary or generated password works (1 to 168) |
 //! | `LATCHKEY_ALLOW_EMAILED_PASSWORDS` | `true` | whether Generate New Password may email a password |
+//! | `LATCHKEY_SECRET_KEY` | (none) | 32 bytes in base64: seals queued emails; wins over the key file |
+//! | `LATCHKEY_SECRET_KEY_FILE` | `data/secret.key` | created (0600) on first start when there is no key |
 
 use domain::mail::{MailConfig, RetryPolicy, SmtpConfig, TlsMode, TransportConfig};
 use domain::resets::ResetSettings;
@@ -32,6 +34,25 @@ pub struct Config {
     pub leptos: LeptosOptions,
     pub mail: MailConfig,
     pub resets: ResetSettings,
+    pub secret_key: KeySource,
+}
+
+/// Where the secret key comes from. It is never in the database: a copy of the database must
+/// not hold what opens the links and passwords queued in it.
+#[derive(Clone, Debug)]
+pub enum KeySource {
+    Value(Secret),
+    File(PathBuf),
+}
+
+impl KeySource {
+    pub fn load(&self) -> Result<domain::Keyring> {
+        Ok(match self {
+            KeySource::Value(text) => domain::Keyring::from_base64(text.expose())
+                .map_err(|e| format!("LATCHKEY_SECRET_KEY: {e}"))?,
+            KeySource::File(path) => domain::Keyring::load_or_create(path)?,
+        })
+    }
 }
 
 fn env(name: &str) -> Option<String> {
@@ -57,6 +78,12 @@ impl Config {
             leptos,
             mail: mail_from_env()?,
             resets: resets_from_env()?,
+            secret_key: match env("LATCHKEY_SECRET_KEY") {
+                Some(value) => KeySource::Value(Secret::new(value)),
+                None => KeySource::File(PathBuf::from(
+                    env("LATCHKEY_SECRET_KEY_FILE").unwrap_or_else(|| "data/secret.key".into()),
+                )),
+            },
         })
     }
 }

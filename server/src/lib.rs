@@ -13,8 +13,17 @@ use std::sync::Arc;
 /// Connects to the database (creating and migrating it) and assembles the shared state.
 pub async fn build_state(config: &config::Config) -> anyhow_free::Result<AppState> {
     let db = Db::connect(&config.database_url).await?;
+    let keys = config.secret_key.load()?;
+    domain::outbox::adopt_secret_key(&db, &keys).await?;
+    let sealed = domain::outbox::seal_plain_bodies(&db, &keys).await?;
+    if sealed > 0 {
+        tracing::info!(
+            sealed,
+            "sealed queued email bodies written before sealing existed"
+        );
+    }
     let hasher = Hasher::for_this_machine()?;
-    let mut services = Services::new(db, hasher, &config.public_url);
+    let mut services = Services::new(db, hasher, &config.public_url, keys);
     services.resets = config.resets;
     Ok(AppState {
         leptos_options: config.leptos.clone(),

@@ -32,6 +32,9 @@ enum Command {
     },
     /// Create or update the database schema, then exit.
     Migrate,
+    /// After the secret key was lost: adopt the current one. Emails still queued were sealed
+    /// with the lost key and cannot be read; they are withdrawn (send their resets again).
+    ReplaceSecretKey,
 }
 
 #[tokio::main]
@@ -68,6 +71,18 @@ async fn run(command: Command) -> Result<()> {
             println!("Database is up to date.");
             Ok(())
         }
+        Command::ReplaceSecretKey => {
+            let db = domain::Db::connect(&config.database_url).await?;
+            let keys = config.secret_key.load()?;
+            let now = model::time::Timestamp::now();
+            let withdrawn = domain::outbox::replace_secret_key(&db, &keys, now).await?;
+            println!(
+                "The database now expects this secret key (fingerprint {}). {withdrawn} queued \
+                 email(s) were withdrawn.",
+                keys.fingerprint()
+            );
+            Ok(())
+        }
     }
 }
 
@@ -88,6 +103,7 @@ async fn serve(config: Config) -> Result<()> {
         state.services.db.clone(),
         &config.mail,
         state.services.mail.clone(),
+        state.services.keys.clone(),
     )?;
     match &config.mail.transport {
         domain::mail::TransportConfig::Smtp(smtp) => {
@@ -137,6 +153,18 @@ fn spawn_session_purger(db: domain::Db) {
     });
 }
 
+/// Ctrl-C, or SIGTERM as systemd and container runtimes send it.
 async fn shutdown_signal() {
-    let _ = tokio::signal::ctrl_c().await;
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        () = terminate => {}
+    }
 }

@@ -10,7 +10,8 @@ use leptos_axum::{LeptosRoutes, file_and_error_handler, generate_route_list};
 use tower_http::limit::RequestBodyLimitLayer;
 
 use crate::middleware::{
-    error_status, form_referer, request_log, same_origin, security_headers, strict_fields,
+    error_status, form_referer, request_log, same_origin, security_headers, signed_form_errors,
+    strict_fields,
 };
 
 /// No form or server function needs more; larger bodies are refused before they are read.
@@ -53,6 +54,10 @@ pub fn build(state: AppState) -> Router {
             strict_fields::refuse_unknown_fields,
         ))
         .layer(from_fn(error_status::server_fn_status))
+        .layer(from_fn_with_state(
+            state.services.keys.clone(),
+            signed_form_errors::sign_form_errors,
+        ))
         .layer(from_fn_with_state(
             state.web.clone(),
             form_referer::restore_reset_referer,

@@ -39,8 +39,16 @@ both_engines!(a_bulk_link_job_runs_and_reports, |db: Db| async move {
     assert_eq!(preview["examples"][0][0], "crew-d");
 
     let mut start = form.to_vec();
-    start.extend([("minutes", "30"), ("invalidate", "on")]);
+    let key = preview["request_key"].as_str().unwrap().to_owned();
+    start.extend([
+        ("minutes", "30"),
+        ("invalidate", "on"),
+        ("request_key", &key),
+    ]);
     let job: String = admin.call("bulk/start", &start).await.json().await.unwrap();
+    // A repeated start (a double click, a retried request) returns the same job.
+    let again: String = admin.call("bulk/start", &start).await.json().await.unwrap();
+    assert_eq!(again, job);
     let mut state = Value::Null;
     for _ in 0..100 {
         state = admin
@@ -79,7 +87,11 @@ both_engines!(a_bulk_link_job_runs_and_reports, |db: Db| async move {
         admin
             .call(
                 "bulk/start",
-                &[("kind", "delete_everyone"), ("scope", "search")],
+                &[
+                    ("kind", "delete_everyone"),
+                    ("scope", "search"),
+                    ("request_key", "k1"),
+                ],
             )
             .await,
     )

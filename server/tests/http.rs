@@ -502,7 +502,16 @@ both_engines!(
             checked += 1;
         }
         assert!(checked >= 15, "only {checked} functions checked");
-        assert_eq!(server.count("audit_events").await, audit_before);
+        // Each refusal of the signed-in (restricted) caller is in the trail, and nothing else.
+        let (denied,): (i64,) = sqlx::query_as(
+            "SELECT COUNT(*) FROM audit_events WHERE actor_name = 'flagged' \
+             AND outcome = 'denied' AND action = 'access.denied'",
+        )
+        .fetch_one(server.db().pool())
+        .await
+        .unwrap();
+        assert_eq!(denied, checked);
+        assert_eq!(server.count("audit_events").await, audit_before + checked);
         assert_eq!(server.count("email_outbox").await, 0);
         assert_eq!(server.count("password_resets").await, 0);
         assert_eq!(server.count("bulk_jobs").await, 0);

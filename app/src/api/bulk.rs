@@ -71,6 +71,8 @@ pub async fn start_bulk_change(
     #[server(default)] q: String,
     #[server(default)] minutes: Option<i64>,
     #[server(default)] invalidate: Option<String>,
+    /// The key the preview handed out: a repeated start with it returns the same job.
+    request_key: String,
 ) -> Result<String, AppError> {
     use crate::server::{require, state};
     use domain::bulk::JobOptions;
@@ -84,7 +86,9 @@ pub async fn start_bulk_change(
         invalidate_password: invalidate.is_some(),
     };
     let state = state()?;
-    Ok(domain::bulk::create_job(&state.services, &caller.actor(), options, &selection).await?)
+    let actor = caller.actor();
+    let services = &state.services;
+    Ok(domain::bulk::create_job(services, &actor, options, &selection, &request_key).await?)
 }
 
 /// A job's progress and tally.

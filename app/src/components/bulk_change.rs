@@ -118,6 +118,14 @@ pub fn BulkChange(
                     <input type="hidden" name="scope" value=scope()/>
                     <input type="hidden" name="ids" value=ids()/>
                     <input type="hidden" name="q" value=q.get_untracked()/>
+                    <input
+                        type="hidden"
+                        name="request_key"
+                        value=move || preview.value().with(|v| match v {
+                            Some(Ok(p)) => p.request_key.clone(),
+                            _ => String::new(),
+                        })
+                    />
                     <ConfirmDialog
                         id="bulk-preview"
                         title=format!("Bulk Change: {}", chosen.label())

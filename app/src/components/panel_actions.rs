@@ -34,6 +34,10 @@ pub struct PanelActions {
     pub outcome: RwSignal<Option<String>>,
     /// A temporary password or link to show once.
     pub secret: RwSignal<Option<OneTimeSecret>>,
+    /// How many operations have succeeded. A refusal changes nothing on the server, so it must
+    /// not re-read the panel either: that would close the form and lose the error and what
+    /// the administrator typed.
+    succeeded: RwSignal<usize>,
 }
 
 impl Default for PanelActions {
@@ -55,6 +59,7 @@ impl PanelActions {
             unlock: ServerAction::new(),
             outcome: RwSignal::new(None),
             secret: RwSignal::new(None),
+            succeeded: RwSignal::new(0),
         };
         actions.announce();
         actions
@@ -67,16 +72,9 @@ impl PanelActions {
         self.link.value().set(None);
     }
 
-    /// Changes whenever any operation completes: the details resource keys on it.
+    /// Changes whenever an operation succeeds: the details resource keys on it.
     pub fn version(&self) -> usize {
-        self.force.version().get()
-            + self.set.version().get()
-            + self.link.version().get()
-            + self.temporary.version().get()
-            + self.generated.version().get()
-            + self.revoke.version().get()
-            + self.resend.version().get()
-            + self.unlock.version().get()
+        self.succeeded.get()
     }
 
     fn pending(&self) -> bool {
@@ -99,7 +97,12 @@ impl PanelActions {
                 secret.set(None);
             }
         });
-        let say = move |text: String| outcome.set(Some(text));
+        let succeeded = self.succeeded;
+        // Every success announces itself through here, and so re-reads the panel.
+        let say = move |text: String| {
+            outcome.set(Some(text));
+            succeeded.update(|n| *n += 1);
+        };
         Effect::new(move |_| {
             if let Some(Ok(())) = self.force.value().get() {
                 say(

@@ -192,11 +192,19 @@ fn ChangePasswordForm(
     // Emailing the password also forces a reset: the password then sits in a mailbox.
     let emailing = RwSignal::new(false);
     let must_reset = RwSignal::new(false);
+    let acceptable = RwSignal::new(false);
+    let error = action_error(set);
+    // Beside its field when it names one of the two password fields; here otherwise.
+    let other_error = Signal::derive(move || {
+        error
+            .get()
+            .filter(|e| !matches!(e.field(), Some("password" | "confirm")))
+    });
     view! {
         <div role="group" aria-label="Change Password" id="change-password-form" class="password-op">
             <ActionForm action=set>
                 <input type="hidden" name="id" value=id/>
-                <PasswordFields username=username email=email/>
+                <PasswordFields username=username email=email acceptable=acceptable error=error/>
                 <div class="field checkbox">
                     <input
                         type="checkbox"
@@ -219,8 +227,14 @@ fn ChangePasswordForm(
                     />
                     <label for="email-password">"Email Password to User"</label>
                 </div>
-                <FormError error=action_error(set)/>
-                <button type="button" class="button primary" on:click=move |_| confirming.set(true)>
+                <FormError error=other_error/>
+                <button
+                    type="button"
+                    class="button primary"
+                    disabled=move || !acceptable.get() || set.pending().get()
+                    title=move || (!acceptable.get()).then_some("Enter a password that meets every rule, twice.")
+                    on:click=move |_| confirming.set(true)
+                >
                     "Save"
                 </button>
                 <ConfirmDialog

@@ -1,5 +1,8 @@
 use leptos::prelude::*;
+use model::policy::confirms;
 use model::{PasswordPolicy, PolicyContext};
+
+use crate::error::AppError;
 
 /// New Password and Confirm Password with a "Show password in clear text" toggle and a live
 /// checklist against the password policy: the same Rust rule the server enforces.
@@ -15,6 +18,13 @@ pub fn PasswordFields(
     #[prop(default = "password")]
     name: &'static str,
     #[prop(default = "confirm")] confirm_name: &'static str,
+    /// Set to whether the browser's own checks pass (the policy, and Confirm repeating New), so
+    /// a form can keep Save disabled until they do. The server still checks for itself.
+    #[prop(optional)]
+    acceptable: Option<RwSignal<bool>>,
+    /// The server's last refusal: one about either field is shown beside that field.
+    #[prop(optional, into)]
+    error: Option<Signal<Option<AppError>>>,
 ) -> impl IntoView {
     let policy = PasswordPolicy::default();
     let password = RwSignal::new(String::new());
@@ -28,7 +38,21 @@ pub fn PasswordFields(
         };
         policy.requirements(&password.get(), &ctx)
     };
-    let mismatch = move || !confirm.get().is_empty() && confirm.get() != password.get();
+    let mismatch = move || !confirm.get().is_empty() && !confirms(&password.get(), &confirm.get());
+    if let Some(acceptable) = acceptable {
+        Effect::new(move |_| {
+            let ok = !password.get().is_empty()
+                && confirms(&password.get(), &confirm.get())
+                && requirements().iter().all(|r| r.met);
+            acceptable.set(ok);
+        });
+    }
+    let server_error = move |field: &'static str| {
+        error
+            .and_then(|e| e.get())
+            .filter(|e| e.field() == Some(field))
+            .map(|e| e.to_string())
+    };
 
     view! {
         <div class="field">
@@ -39,9 +63,13 @@ pub fn PasswordFields(
                 type=input_type
                 autocomplete="new-password"
                 required
-                aria-describedby="password-rules"
+                aria-describedby="password-rules new-password-error"
+                aria-invalid=move || server_error("password").is_some().to_string()
                 on:input:target=move |ev| password.set(ev.target().value())
             />
+            {move || server_error("password").map(|message| view! {
+                <p id="new-password-error" class="field-hint error" role="alert">{message}</p>
+            })}
         </div>
         <div class="field">
             <label for="confirm-password">"Confirm Password"</label>
@@ -51,12 +79,16 @@ pub fn PasswordFields(
                 type=input_type
                 autocomplete="new-password"
                 required
-                aria-invalid=move || mismatch().to_string()
+                aria-invalid=move || (mismatch() || server_error("confirm").is_some()).to_string()
+                aria-describedby="confirm-password-error"
                 on:input:target=move |ev| confirm.set(ev.target().value())
             />
             <Show when=mismatch>
-                <p class="field-hint error">"The two passwords do not match."</p>
+                <p class="field-hint error">{model::policy::MISMATCH}</p>
             </Show>
+            {move || server_error("confirm").filter(|_| !mismatch()).map(|message| view! {
+                <p id="confirm-password-error" class="field-hint error" role="alert">{message}</p>
+            })}
         </div>
         <div class="field checkbox">
             <input

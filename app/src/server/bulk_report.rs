@@ -24,7 +24,20 @@ pub async fn download_report(
         Ok(Some(session))
             if session.purpose == Purpose::Full
                 && session.user.role.has(Permission::UserManagement) => {}
-        Ok(Some(_)) => return StatusCode::FORBIDDEN.into_response(),
+        Ok(Some(session)) => {
+            let who = domain::audit::Party {
+                id: session.user.id.clone(),
+                name: session.user.username.clone(),
+            };
+            let operation = format!(
+                "GET /bulk/{}/report.csv",
+                id.chars().take(64).collect::<String>()
+            );
+            let reason = Permission::UserManagement.needed();
+            domain::audit::record_refused_request(&services.db, who, None, &operation, reason)
+                .await;
+            return StatusCode::FORBIDDEN.into_response();
+        }
         Ok(None) => return StatusCode::UNAUTHORIZED.into_response(),
         Err(e) => {
             tracing::error!(error = %e, "report download: session lookup failed");

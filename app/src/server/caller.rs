@@ -87,12 +87,35 @@ pub async fn current_caller() -> Result<Option<Caller>, AppError> {
     }))
 }
 
+/// Refuses a signed-in caller, recording the refusal in the audit trail first: a helpdesk
+/// account probing what it may not do is the trail's business.
+async fn refuse(caller: &Caller, reason: &str) -> AppError {
+    let operation = use_context::<Parts>()
+        .map(|p| p.uri.path().to_owned())
+        .unwrap_or_else(|| "a console function".into());
+    if let Ok(state) = state() {
+        let who = domain::audit::Party {
+            id: caller.user.id.clone(),
+            name: caller.user.username.clone(),
+        };
+        domain::audit::record_refused_request(
+            &state.services.db,
+            who,
+            client_info().ip,
+            &operation,
+            reason,
+        )
+        .await;
+    }
+    AppError::Forbidden
+}
+
 /// A fully signed-in caller. A session opened by a password that must be changed is refused
 /// here, so it reaches nothing but the change-password function.
 pub async fn require_signed_in() -> Result<Caller, AppError> {
     let caller = current_caller().await?.ok_or(AppError::Unauthenticated)?;
     if caller.purpose == Purpose::PasswordChange {
-        return Err(AppError::Forbidden);
+        return Err(refuse(&caller, "the session may only set a new password").await);
     }
     Ok(caller)
 }
@@ -103,6 +126,6 @@ pub async fn require(permission: Permission) -> Result<Caller, AppError> {
     if caller.user.role.has(permission) {
         Ok(caller)
     } else {
-        Err(AppError::Forbidden)
+        Err(refuse(&caller, permission.needed()).await)
     }
 }

@@ -20,6 +20,7 @@ pub fn services(db: Db) -> Services {
         db,
         HASHER.get_or_init(|| Hasher::new(4).unwrap()).clone(),
         "https://latchkey.example.com",
+        domain::Keyring::ephemeral(),
     )
 }
 

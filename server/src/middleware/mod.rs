@@ -5,4 +5,5 @@ pub mod form_referer;
 pub mod request_log;
 pub mod same_origin;
 pub mod security_headers;
+pub mod signed_form_errors;
 pub mod strict_fields;

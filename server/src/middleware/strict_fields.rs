@@ -30,6 +30,13 @@ fn refuse(status: StatusCode, error: &AppError) -> Response {
     (status, [(header::CONTENT_TYPE, "application/json")], body).into_response()
 }
 
+/// Whether every name and value of a form body is UTF-8 once percent-decoded. The form parser
+/// would otherwise fail deep inside the server-function layer with a 500.
+fn is_utf8_form(body: &[u8]) -> bool {
+    body.split(|b| *b == b'&')
+        .all(|pair| percent_encoding::percent_decode(pair).decode_utf8().is_ok())
+}
+
 pub async fn refuse_unknown_fields(
     State(fields): State<Fields>,
     request: Request,
@@ -58,6 +65,15 @@ pub async fn refuse_unknown_fields(
     let Ok(bytes) = to_bytes(body, MAX_BODY_BYTES).await else {
         return StatusCode::PAYLOAD_TOO_LARGE.into_response();
     };
+    if !is_utf8_form(&bytes) {
+        return refuse(
+            StatusCode::BAD_REQUEST,
+            &AppError::invalid(
+                "request",
+                "Malformed request: the form is not valid UTF-8 text.",
+            ),
+        );
+    }
     let unknown = form_urlencoded::parse(&bytes)
         .map(|(key, _)| key)
         .find(|key| !allowed.contains(&key.as_ref()));
@@ -73,4 +89,18 @@ pub async fn refuse_unknown_fields(
     }
     next.run(Request::from_parts(parts, Body::from(bytes)))
         .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_utf8_form;
+
+    #[test]
+    fn invalid_utf8_is_found_raw_or_percent_encoded() {
+        assert!(is_utf8_form(b"username=ada&password=caf%C3%A9+au+lait"));
+        assert!(is_utf8_form(b""));
+        assert!(!is_utf8_form(b"username=%FF%FE"));
+        assert!(!is_utf8_form(b"username=ada&password=\xff"));
+        assert!(!is_utf8_form(b"%C3=x"), "a truncated sequence in a name");
+    }
 }

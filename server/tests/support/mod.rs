@@ -37,7 +37,7 @@ impl TestServer {
         let db_for_mail = db.clone();
         let state = AppState {
             leptos_options: LeptosOptions::builder().output_name("latchkey").build(),
-            services: Services::new(db, hasher(), &url),
+            services: Services::new(db, hasher(), &url, domain::Keyring::ephemeral()),
             web: Arc::new(WebConfig::new(&url)),
         };
         let sink = SmtpSink::start().await;
@@ -53,7 +53,8 @@ impl TestServer {
             retry: RetryPolicy::default(),
             poll: std::time::Duration::from_millis(200),
         };
-        Mailer::new(db_for_mail, &mail, state.services.mail.clone())
+        let keys = state.services.keys.clone();
+        Mailer::new(db_for_mail, &mail, state.services.mail.clone(), keys)
             .unwrap()
             .spawn();
         domain::bulk::spawn_runner(state.services.clone());
