@@ -220,32 +220,42 @@ pub async fn mark_withdrawn(
     Ok(())
 }
 
+/// The reset an email hands over, as the mailer checks it before sending.
+#[derive(sqlx::FromRow)]
+struct CarriedReset {
+    kind: String,
+    used_at: Option<i64>,
+    voided_at: Option<i64>,
+    void_reason: Option<String>,
+    expires_at: i64,
+}
+
 /// Why an email must not go out now, although it was valid when queued: the link or temporary
 /// password it carries has expired, was used, voided or revoked, the password it carries was
 /// replaced since, or the account was disabled. Read just before each attempt, because a mail
 /// server may be down for hours and the message must never outlive what it hands over.
 pub async fn withdrawal_reason(db: &Db, id: &str, now: Timestamp) -> DomainResult<Option<String>> {
-    let reset: Option<(String, Option<i64>, Option<i64>, Option<String>, i64)> = sqlx::query_as(
+    let reset: Option<CarriedReset> = sqlx::query_as(
         "SELECT kind, used_at, voided_at, void_reason, expires_at FROM password_resets \
          WHERE email_id = $1",
     )
     .bind(id)
     .fetch_optional(db.pool())
     .await?;
-    if let Some((kind, used_at, voided_at, void_reason, expires_at)) = reset {
-        let what = if kind == "link" {
+    if let Some(reset) = reset {
+        let what = if reset.kind == "link" {
             "link"
         } else {
             "temporary password"
         };
-        if voided_at.is_some() {
-            let why = void_reason.unwrap_or_else(|| "voided".into());
+        if reset.voided_at.is_some() {
+            let why = reset.void_reason.unwrap_or_else(|| "voided".into());
             return Ok(Some(format!("the {what} no longer works ({why})")));
         }
-        if used_at.is_some() {
+        if reset.used_at.is_some() {
             return Ok(Some(format!("the {what} was already used")));
         }
-        if expires_at <= now.millis() {
+        if reset.expires_at <= now.millis() {
             return Ok(Some(format!("the {what} expired before it could be sent")));
         }
     }

@@ -6,7 +6,8 @@
 //! - one argon2id hash, and a burst of them through the bounded hasher;
 //! - Bulk Change > Reset Password for all 100,000 users as a background job, and what a Users
 //!   page costs another admin while it runs;
-//! - "Forgot your password?" takes the same time for a real account and an unknown one.
+//! - "Forgot your password?" takes the same time for a real account and an unknown one;
+//! - what `synchronous = FULL` costs a SQLite commit beside `NORMAL`.
 //!
 //! Runs on SQLite, and on PostgreSQL when one is reachable.
 
@@ -102,6 +103,9 @@ async fn bench_engine(engine: Engine, out: &mut String) {
         "{engine:?}: search, no match (scans every row): {:.2} ms (median of 11)",
         ms(rare)
     );
+    if engine == Engine::Sqlite {
+        bench_durability(&db, out).await;
+    }
     bench_bulk(engine, &db, out).await;
     bench_forgot(engine, &db, out).await;
     test_db.drop_db().await;
@@ -260,6 +264,43 @@ async fn bench_hashing(out: &mut String) {
         "argon2id: burst of {burst} sign-ins through the bounded hasher: {:.0} ms total on {} cores",
         ms(started.elapsed()),
         std::thread::available_parallelism().map_or(0, |n| n.get())
+    );
+}
+
+/// One small write transaction (a flag on one user, as Force Password Reset makes), committed
+/// `COMMITS` times on one connection with each `synchronous` setting: the price of not losing
+/// the last commits on a power cut.
+async fn bench_durability(db: &domain::Db, out: &mut String) {
+    const COMMITS: usize = 500;
+    let mut conn = db.pool().acquire().await.unwrap();
+    let mut per_commit = Vec::new();
+    for setting in ["NORMAL", "FULL"] {
+        sqlx::query(&format!("PRAGMA synchronous = {setting}"))
+            .execute(&mut *conn)
+            .await
+            .unwrap();
+        let started = Instant::now();
+        for i in 0..COMMITS {
+            sqlx::query("BEGIN IMMEDIATE")
+                .execute(&mut *conn)
+                .await
+                .unwrap();
+            sqlx::query(
+                "UPDATE users SET updated_at = $1 WHERE id = (SELECT id FROM users LIMIT 1)",
+            )
+            .bind(i64::try_from(i).unwrap())
+            .execute(&mut *conn)
+            .await
+            .unwrap();
+            sqlx::query("COMMIT").execute(&mut *conn).await.unwrap();
+        }
+        per_commit.push(ms(started.elapsed()) / COMMITS as f64);
+    }
+    let _ = writeln!(
+        out,
+        "Sqlite: one write commit: {:.3} ms with synchronous=NORMAL, {:.3} ms with FULL (the \
+         setting Latchkey uses), mean of {COMMITS}",
+        per_commit[0], per_commit[1]
     );
 }
 
