@@ -5,8 +5,9 @@ use model::time::Timestamp;
 use model::user::{AuditEntry, UserId};
 use sqlx::{Any, Executor};
 
+use crate::authority::Actor;
 use crate::db::Db;
-use crate::error::DomainResult;
+use crate::error::{DomainError, DomainResult};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Outcome {
@@ -25,6 +26,54 @@ impl Outcome {
     }
 }
 
+/// Every kind of event the audit trail records. The database keeps [`AuditAction::as_str`], so
+/// names never change once written.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AuditAction {
+    SignIn,
+    SignOut,
+    /// A signed-in caller refused at the door: the role or the session did not allow it.
+    AccessDenied,
+    FirstAdministrator,
+    ForceReset,
+    PasswordSet,
+    OwnPasswordChanged,
+    ResetLinkIssued,
+    ResetRevoked,
+    ResetRequested,
+    ResetCompleted,
+    TemporaryPassword,
+    GeneratedPassword,
+    AccountUnlocked,
+    BulkPreviewed,
+    BulkStarted,
+    BulkStopped,
+}
+
+impl AuditAction {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AuditAction::SignIn => "sign_in",
+            AuditAction::SignOut => "sign_out",
+            AuditAction::AccessDenied => "access.denied",
+            AuditAction::FirstAdministrator => "setup.first_administrator",
+            AuditAction::ForceReset => "password.force_reset",
+            AuditAction::PasswordSet => "password.set",
+            AuditAction::OwnPasswordChanged => "password.change_own",
+            AuditAction::ResetLinkIssued => "password.reset_link",
+            AuditAction::ResetRevoked => "password.reset_revoked",
+            AuditAction::ResetRequested => "password.reset_requested",
+            AuditAction::ResetCompleted => "password.reset_completed",
+            AuditAction::TemporaryPassword => "password.temporary",
+            AuditAction::GeneratedPassword => "password.generated",
+            AuditAction::AccountUnlocked => "account.unlocked",
+            AuditAction::BulkPreviewed => "bulk.previewed",
+            AuditAction::BulkStarted => "bulk.started",
+            AuditAction::BulkStopped => "bulk.stopped",
+        }
+    }
+}
+
 /// A person in an audit row, by id and by the name they had at the time.
 #[derive(Clone, Debug)]
 pub struct Party {
@@ -37,7 +86,7 @@ pub struct AuditEvent {
     pub at: Timestamp,
     pub actor: Option<Party>,
     pub target: Option<Party>,
-    pub action: &'static str,
+    pub action: AuditAction,
     pub outcome: Outcome,
     pub ip: Option<String>,
     pub detail: Option<String>,
@@ -47,7 +96,7 @@ impl AuditEvent {
     /// A successful action by `actor` on `target`, without further detail.
     pub fn success(
         at: Timestamp,
-        action: &'static str,
+        action: AuditAction,
         actor: Party,
         target: Party,
         ip: Option<String>,
@@ -82,7 +131,7 @@ pub async fn record<'e>(
     .bind(event.actor.as_ref().map(|p| p.name.as_str()))
     .bind(event.target.as_ref().map(|p| p.id.0.as_str()))
     .bind(event.target.as_ref().map(|p| p.name.as_str()))
-    .bind(event.action)
+    .bind(event.action.as_str())
     .bind(event.outcome.as_str())
     .bind(event.ip.as_deref())
     .bind(event.detail.as_deref())
@@ -106,7 +155,7 @@ pub async fn record_refused_request(
         at: Timestamp::now(),
         actor: Some(caller),
         target: None,
-        action: "access.denied",
+        action: AuditAction::AccessDenied,
         outcome: Outcome::Denied,
         ip,
         detail: Some(format!("{operation}: {reason}")),
@@ -114,6 +163,56 @@ pub async fn record_refused_request(
     if let Err(e) = record(db.pool(), &event).await {
         tracing::warn!(error = %e, "could not record a refused request");
     }
+}
+
+/// Hands back an operation's result unchanged, after recording it in the audit trail if it
+/// was refused (`denied`) or failed: a refused reset is the trail's business as much as a done
+/// one. Successes record themselves, inside their own transaction. Every public operation on
+/// another person's account ends here, so no caller can forget it.
+pub(crate) async fn audited<T>(
+    db: &Db,
+    actor: &Actor,
+    target: Option<&UserId>,
+    action: AuditAction,
+    result: DomainResult<T>,
+) -> DomainResult<T> {
+    let Err(error) = &result else {
+        return result;
+    };
+    let outcome = match error {
+        DomainError::Forbidden => Outcome::Denied,
+        _ => Outcome::Failure,
+    };
+    // What the administrator was told, never the database's own text.
+    let detail = match error {
+        DomainError::Database(_) | DomainError::Internal(_) => "internal error".to_owned(),
+        DomainError::Invalid(field) => field.reason.clone(),
+        other => other.to_string(),
+    };
+    let target = match target {
+        Some(id) => crate::users::get(db.pool(), id)
+            .await
+            .ok()
+            .flatten()
+            .map(|user| Party {
+                id: user.id,
+                name: user.username,
+            }),
+        None => None,
+    };
+    let event = AuditEvent {
+        at: Timestamp::now(),
+        actor: Some(actor.party()),
+        target,
+        action,
+        outcome,
+        ip: actor.ip().map(str::to_owned),
+        detail: Some(detail),
+    };
+    if let Err(e) = record(db.pool(), &event).await {
+        tracing::warn!(action = action.as_str(), error = %e, "could not record a refused operation");
+    }
+    result
 }
 
 #[derive(sqlx::FromRow)]

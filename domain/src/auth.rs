@@ -6,7 +6,7 @@ use model::time::Timestamp;
 use tracing::info;
 
 use crate::Services;
-use crate::audit::{self, AuditEvent, Outcome, Party};
+use crate::audit::{self, AuditAction, AuditEvent, Outcome, Party};
 use crate::error::{DomainError, DomainResult};
 use crate::hashing::Password;
 use crate::resets;
@@ -93,7 +93,7 @@ pub async fn sign_in(
                 at: now,
                 actor: None,
                 target: Some(target),
-                action: "sign_in",
+                action: AuditAction::SignIn,
                 outcome: Outcome::Failure,
                 ip: client.ip.clone(),
                 detail: Some(reason.to_owned()),
@@ -141,7 +141,7 @@ pub async fn sign_in(
             at: now,
             actor: Some(target.clone()),
             target: Some(target),
-            action: "sign_in",
+            action: AuditAction::SignIn,
             outcome: Outcome::Success,
             ip: client.ip.clone(),
             detail: (purpose == Purpose::PasswordChange)
@@ -175,7 +175,7 @@ pub async fn sign_out(
             at: Timestamp::now(),
             actor: Some(me.clone()),
             target: Some(me),
-            action: "sign_out",
+            action: AuditAction::SignOut,
             outcome: Outcome::Success,
             ip: client.ip.clone(),
             detail: None,

@@ -12,7 +12,7 @@ use model::bulk::{
 };
 use model::reset::LINK_MINUTES_DEFAULT;
 use model::time::Timestamp;
-use model::user::{Role, UserId};
+use model::user::{Permission, Role, UserId};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
@@ -20,7 +20,7 @@ use tokio::sync::Notify;
 use tracing::{info, warn};
 
 use crate::Services;
-use crate::audit::{self, AuditEvent};
+use crate::audit::{self, AuditAction, AuditEvent};
 use crate::db::{Db, Tx, flag, is_set, is_unique_violation};
 use crate::error::{DomainError, DomainResult};
 use crate::passwords::{self, Actor};
@@ -56,14 +56,6 @@ pub struct BulkWake(Arc<Notify>);
 impl BulkWake {
     pub fn wake(&self) {
         self.0.notify_one();
-    }
-}
-
-fn must_be_administrator(actor: &Actor) -> DomainResult<()> {
-    if actor.role == Role::Administrator {
-        Ok(())
-    } else {
-        Err(DomainError::Forbidden)
     }
 }
 
@@ -138,7 +130,18 @@ pub async fn preview(
     kind: BulkKind,
     selection: &Selection,
 ) -> DomainResult<BulkPreview> {
-    must_be_administrator(actor)?;
+    let result = try_preview(db, actor, kind, selection).await;
+    audit::audited(db, actor, None, AuditAction::BulkPreviewed, result).await
+}
+
+/// The steps, unaudited: the public function records how they ended.
+async fn try_preview(
+    db: &Db,
+    actor: &Actor,
+    kind: BulkKind,
+    selection: &Selection,
+) -> DomainResult<BulkPreview> {
+    actor.must_hold(Permission::UserManagement)?;
     let (filter, binds) = selection_sql(selection, 1)?;
     let actor_mark = format!("${}", binds.len() + 1);
     let columns = CANDIDATE_COLUMNS.map(|c| c.replace("$ACTOR", &actor_mark));
@@ -151,7 +154,7 @@ pub async fn preview(
     for bind in &binds {
         query = query.bind(bind);
     }
-    let groups = query.bind(&actor.id.0).fetch_all(db.pool()).await?;
+    let groups = query.bind(&actor.id().0).fetch_all(db.pool()).await?;
     let mut selected = 0;
     let mut skipped: BTreeMap<SkipReason, u64> = BTreeMap::new();
     let mut examples = Vec::new();
@@ -179,7 +182,7 @@ pub async fn preview(
             query = query.bind(bind);
         }
         let names = query
-            .bind(&actor.id.0)
+            .bind(&actor.id().0)
             .bind(group.is_actor)
             .bind(&group.source)
             .bind(group.active)
@@ -222,7 +225,7 @@ fn check_request_key(key: &str) -> DomainResult<()> {
 async fn job_for_key(db: &Db, actor: &Actor, key: &str) -> DomainResult<Option<String>> {
     let row: Option<(String,)> =
         sqlx::query_as("SELECT id FROM bulk_jobs WHERE created_by_id = $1 AND request_key = $2")
-            .bind(&actor.id.0)
+            .bind(&actor.id().0)
             .bind(key)
             .fetch_optional(db.pool())
             .await?;
@@ -239,7 +242,19 @@ pub async fn create_job(
     selection: &Selection,
     request_key: &str,
 ) -> DomainResult<String> {
-    must_be_administrator(actor)?;
+    let result = try_create_job(services, actor, options, selection, request_key).await;
+    audit::audited(&services.db, actor, None, AuditAction::BulkStarted, result).await
+}
+
+/// The steps, unaudited: the public function records how they ended.
+async fn try_create_job(
+    services: &Services,
+    actor: &Actor,
+    options: JobOptions,
+    selection: &Selection,
+    request_key: &str,
+) -> DomainResult<String> {
+    actor.must_hold(Permission::UserManagement)?;
     check_request_key(request_key)?;
     if let Some(existing) = job_for_key(&services.db, actor, request_key).await? {
         return Ok(existing);
@@ -265,10 +280,10 @@ pub async fn create_job(
     .bind(options.kind.as_str())
     .bind(options.link_minutes)
     .bind(flag(options.invalidate_password))
-    .bind(&actor.id.0)
-    .bind(&actor.username)
-    .bind(actor.role.as_str())
-    .bind(actor.ip.clone())
+    .bind(&actor.id().0)
+    .bind(actor.username())
+    .bind(actor.role().as_str())
+    .bind(actor.ip().map(str::to_owned))
     .bind(now.millis())
     .bind(request_key)
     .execute(&mut *tx)
@@ -306,10 +321,10 @@ pub async fn create_job(
         .await?;
     let event = AuditEvent::success(
         now,
-        "bulk.started",
+        AuditAction::BulkStarted,
         actor.party(),
         actor.party(),
-        actor.ip.clone(),
+        actor.ip().map(str::to_owned),
     )
     .with_detail(Some(format!(
         "{} for {total} selected user(s); job {id}",
@@ -359,12 +374,12 @@ impl TryFrom<JobRow> for Job {
                 link_minutes: row.link_minutes.unwrap_or(LINK_MINUTES_DEFAULT),
                 invalidate_password: is_set(row.invalidate_password),
             },
-            actor: Actor {
-                id: UserId(row.created_by_id),
-                username: row.created_by_name,
-                role: row.created_by_role.parse().map_err(|_| bad("role"))?,
-                ip: row.ip,
-            },
+            actor: Actor::restored(
+                UserId(row.created_by_id),
+                row.created_by_name,
+                row.created_by_role.parse().map_err(|_| bad("role"))?,
+                row.ip,
+            ),
             id: row.id,
             lease: String::new(),
         })
@@ -413,7 +428,7 @@ async fn apply(
         return Ok((ItemOutcome::Skipped, Some("user deleted".into()), None));
     };
     let candidate = Candidate {
-        is_actor: user.id == job.actor.id,
+        is_actor: &user.id == job.actor.id(),
         source: user.source,
         active: user.active,
         must_change_password: user.must_change_password,
@@ -498,7 +513,7 @@ async fn finish_item(
 /// disabled, demoted, or made to change their password (whose session could do nothing now)
 /// stops their job.
 async fn actor_still_may(tx: &mut Tx, job: &Job) -> DomainResult<bool> {
-    let actor = users::get(&mut **tx, &job.actor.id).await?;
+    let actor = users::get(&mut **tx, job.actor.id()).await?;
     Ok(actor.is_some_and(|a| a.active && a.role == Role::Administrator && !a.must_change_password))
 }
 
@@ -527,10 +542,10 @@ async fn stop_remaining(tx: &mut Tx, job: &Job, now: Timestamp) -> DomainResult<
         outcome: audit::Outcome::Failure,
         ..AuditEvent::success(
             now,
-            "bulk.stopped",
+            AuditAction::BulkStopped,
             job.actor.party(),
             job.actor.party(),
-            job.actor.ip.clone(),
+            job.actor.ip().map(str::to_owned),
         )
     }
     .with_detail(Some(format!("job {}; {STOPPED}", job.id)));
@@ -677,8 +692,9 @@ async fn one_at_a_time(services: &Services, job: &Job) -> DomainResult<BatchEnd>
     Ok(BatchEnd::Worked)
 }
 
-/// A job's progress and tally, for its page.
-pub async fn job(db: &Db, id: &str) -> DomainResult<Option<BulkJob>> {
+/// A job's progress and tally, for its page. Administrators only, as Bulk Change is.
+pub async fn job(db: &Db, actor: &Actor, id: &str) -> DomainResult<Option<BulkJob>> {
+    actor.must_hold(Permission::UserManagement)?;
     let row: Option<JobRow> = sqlx::query_as(&format!(
         "SELECT {JOB_COLUMNS} FROM bulk_jobs WHERE id = $1"
     ))
@@ -735,7 +751,14 @@ type ItemRow = (
 );
 
 /// The per-user outcomes in order, `limit` from `offset`.
-pub async fn items(db: &Db, id: &str, offset: i64, limit: i64) -> DomainResult<Vec<ItemReport>> {
+pub async fn items(
+    db: &Db,
+    actor: &Actor,
+    id: &str,
+    offset: i64,
+    limit: i64,
+) -> DomainResult<Vec<ItemReport>> {
+    actor.must_hold(Permission::UserManagement)?;
     let rows: Vec<ItemRow> = sqlx::query_as(
         "SELECT i.username, i.outcome, i.reason, e.state, e.last_error \
              FROM bulk_items i LEFT JOIN email_outbox e ON e.id = i.email_id \
@@ -764,11 +787,11 @@ pub async fn items(db: &Db, id: &str, offset: i64, limit: i64) -> DomainResult<V
 }
 
 /// The outcome report as CSV (RFC 4180), for the download.
-pub async fn report_csv(db: &Db, id: &str) -> DomainResult<String> {
+pub async fn report_csv(db: &Db, actor: &Actor, id: &str) -> DomainResult<String> {
     let mut csv = String::from("username,outcome,reason,email\r\n");
     let mut offset = 0;
     loop {
-        let page = items(db, id, offset, 5000).await?;
+        let page = items(db, actor, id, offset, 5000).await?;
         if page.is_empty() {
             break;
         }

@@ -6,8 +6,10 @@
 
 pub mod audit;
 pub mod auth;
+pub mod authority;
 pub mod bulk;
 pub mod db;
+pub mod directory;
 pub mod emails;
 pub mod error;
 pub mod generate;

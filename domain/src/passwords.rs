@@ -9,7 +9,8 @@ use model::user::{Role, UserId, UserSource};
 use model::{PasswordPolicy, PolicyContext};
 
 use crate::Services;
-use crate::audit::{self, AuditEvent, Outcome, Party};
+use crate::audit::{self, AuditAction, AuditEvent, Party};
+pub use crate::authority::Actor;
 use crate::db::{Tx, flag};
 use crate::emails::CredentialChange;
 use crate::error::{DomainError, DomainResult};
@@ -21,71 +22,11 @@ use crate::tokens::SecretToken;
 use crate::users::{self, User};
 use crate::{emails, outbox};
 
-/// Who is acting, as the audit trail records them.
-#[derive(Clone, Debug)]
-pub struct Actor {
-    pub id: UserId,
-    pub username: String,
-    pub role: Role,
-    pub ip: Option<String>,
-}
-
-impl Actor {
-    pub(crate) fn party(&self) -> Party {
-        Party {
-            id: self.id.clone(),
-            name: self.username.clone(),
-        }
-    }
-}
-
 pub(crate) fn party(user: &User) -> Party {
     Party {
         id: user.id.clone(),
         name: user.username.clone(),
     }
-}
-
-/// Hands back an administrator's operation's result unchanged, after recording it in the
-/// audit trail if it was refused (`denied`) or failed: a refused reset is the trail's business
-/// as much as a done one. Successes record themselves, inside their own transaction.
-pub async fn audited<T>(
-    services: &Services,
-    actor: &Actor,
-    target: &UserId,
-    action: &'static str,
-    result: DomainResult<T>,
-) -> DomainResult<T> {
-    let Err(error) = &result else {
-        return result;
-    };
-    let outcome = match error {
-        DomainError::Forbidden => Outcome::Denied,
-        _ => Outcome::Failure,
-    };
-    // What the administrator was told, never the database's own text.
-    let detail = match error {
-        DomainError::Database(_) | DomainError::Internal(_) => "internal error".to_owned(),
-        DomainError::Invalid(field) => field.reason.clone(),
-        other => other.to_string(),
-    };
-    let target = match users::get(services.db.pool(), target).await {
-        Ok(Some(user)) => Some(party(&user)),
-        _ => None,
-    };
-    let event = AuditEvent {
-        at: Timestamp::now(),
-        actor: Some(actor.party()),
-        target,
-        action,
-        outcome,
-        ip: actor.ip.clone(),
-        detail: Some(detail),
-    };
-    if let Err(e) = audit::record(services.db.pool(), &event).await {
-        tracing::warn!(action, error = %e, "could not record a refused operation");
-    }
-    result
 }
 
 /// Whether `actor` may set `target`'s password (the rule is [`model::user::may_set_password`]),
@@ -103,7 +44,10 @@ pub fn may_set_password(actor: Role, target: &User) -> DomainResult<()> {
     }
 }
 
+/// The target of an operation, read inside its write transaction with its row locked: the
+/// checks on it (role, source, state) then hold until the change commits, on either engine.
 pub(crate) async fn load(tx: &mut Tx, id: &UserId) -> DomainResult<User> {
+    users::lock_row(tx, id).await?;
     users::get(&mut **tx, id)
         .await?
         .ok_or(DomainError::NotFound)
@@ -172,12 +116,18 @@ pub(crate) async fn end_sessions_and_record(
     tx: &mut Tx,
     actor: &Actor,
     user: &User,
-    action: &'static str,
+    action: AuditAction,
     note: &str,
     now: Timestamp,
 ) -> DomainResult<()> {
     let ended = sessions::revoke_all_for_user(tx, &user.id).await?;
-    let event = AuditEvent::success(now, action, actor.party(), party(user), actor.ip.clone());
+    let event = AuditEvent::success(
+        now,
+        action,
+        actor.party(),
+        party(user),
+        actor.ip().map(str::to_owned),
+    );
     let detail = format!("{note}{ended} session(s) ended");
     audit::record(&mut **tx, &event.with_detail(Some(detail))).await
 }
@@ -193,10 +143,10 @@ pub(crate) async fn notify_owner(
     change: CredentialChange,
     now: Timestamp,
 ) -> DomainResult<bool> {
-    if !user.active || actor.id == user.id {
+    if !user.active || actor.id() == &user.id {
         return Ok(false);
     }
-    let Some(email) = emails::changed_by_administrator(user, &actor.username, change, now) else {
+    let Some(email) = emails::changed_by_administrator(user, actor.username(), change, now) else {
         return Ok(false);
     };
     outbox::enqueue(tx, keys, &email, now).await?;
@@ -206,11 +156,24 @@ pub(crate) async fn notify_owner(
 /// Force Password Reset on Next Login: the user is signed out everywhere, and the current
 /// password then opens only a session that can set a new one.
 pub async fn force_reset(services: &Services, actor: &Actor, target: &UserId) -> DomainResult<()> {
+    let result = try_force_reset(services, actor, target).await;
+    audit::audited(
+        &services.db,
+        actor,
+        Some(target),
+        AuditAction::ForceReset,
+        result,
+    )
+    .await
+}
+
+/// The steps, unaudited: the public function records how they ended.
+async fn try_force_reset(services: &Services, actor: &Actor, target: &UserId) -> DomainResult<()> {
     let now = Timestamp::now();
     let mut tx = services.db.begin().await?;
     let user = load(&mut tx, target).await?;
-    may_set_password(actor.role, &user)?;
-    if !model::user::may_force_reset(actor.role, user.role, user.source) {
+    may_set_password(actor.role(), &user)?;
+    if !model::user::may_force_reset(actor.role(), user.role, user.source) {
         return Err(DomainError::Forbidden);
     }
     if user.must_change_password {
@@ -245,7 +208,7 @@ pub(crate) async fn flag_in_tx(
     .execute(&mut **tx)
     .await?;
     resets::void_outstanding(tx, &user.id, "superseded by Force Password Reset", now).await?;
-    end_sessions_and_record(tx, actor, user, "password.force_reset", note, now).await?;
+    end_sessions_and_record(tx, actor, user, AuditAction::ForceReset, note, now).await?;
     notify_owner(tx, keys, actor, user, CredentialChange::ResetForced, now).await
 }
 
@@ -270,11 +233,31 @@ pub async fn set_password(
     confirm: &Password,
     after: AfterSet,
 ) -> DomainResult<()> {
+    let result = try_set_password(services, actor, target, password, confirm, after).await;
+    audit::audited(
+        &services.db,
+        actor,
+        Some(target),
+        AuditAction::PasswordSet,
+        result,
+    )
+    .await
+}
+
+/// The steps, unaudited: the public function records how they ended.
+async fn try_set_password(
+    services: &Services,
+    actor: &Actor,
+    target: &UserId,
+    password: &Password,
+    confirm: &Password,
+    after: AfterSet,
+) -> DomainResult<()> {
     let must_change = after != AfterSet::Keep;
     let user = users::get(services.db.pool(), target)
         .await?
         .ok_or(DomainError::NotFound)?;
-    may_set_password(actor.role, &user)?;
+    may_set_password(actor.role(), &user)?;
     if after == AfterSet::EmailAndMustReset {
         services.resets.may_email_passwords()?;
     }
@@ -300,7 +283,7 @@ pub async fn set_password(
     let mut tx = services.db.begin().await?;
     // Checked again inside the transaction: the user may have changed while we hashed.
     let user = load(&mut tx, target).await?;
-    may_set_password(actor.role, &user)?;
+    may_set_password(actor.role(), &user)?;
     write_password(
         &mut tx,
         target,
@@ -327,7 +310,7 @@ pub async fn set_password(
         AfterSet::MustReset => "must reset at next login; ",
         AfterSet::EmailAndMustReset => "emailed to the user; must reset at next login; ",
     };
-    end_sessions_and_record(&mut tx, actor, &user, "password.set", note, now).await?;
+    end_sessions_and_record(&mut tx, actor, &user, AuditAction::PasswordSet, note, now).await?;
     tx.commit().await?;
     if emailed {
         services.mail.wake();
@@ -394,7 +377,7 @@ pub async fn change_own(
     .await?;
     let event = AuditEvent::success(
         now,
-        "password.change_own",
+        AuditAction::OwnPasswordChanged,
         party(user),
         party(user),
         client.ip.clone(),
@@ -412,7 +395,20 @@ pub async fn change_own(
 /// Unlock: ends the lock that repeated failed sign-ins set, before it runs out. Administrators
 /// only (a helpdesk's delegation covers setting passwords, nothing else).
 pub async fn unlock(services: &Services, actor: &Actor, target: &UserId) -> DomainResult<()> {
-    if actor.role != Role::Administrator {
+    let result = try_unlock(services, actor, target).await;
+    audit::audited(
+        &services.db,
+        actor,
+        Some(target),
+        AuditAction::AccountUnlocked,
+        result,
+    )
+    .await
+}
+
+/// The steps, unaudited: the public function records how they ended.
+async fn try_unlock(services: &Services, actor: &Actor, target: &UserId) -> DomainResult<()> {
+    if actor.role() != Role::Administrator {
         return Err(DomainError::Forbidden);
     }
     let now = Timestamp::now();
@@ -425,10 +421,10 @@ pub async fn unlock(services: &Services, actor: &Actor, target: &UserId) -> Doma
     let detail = format!("after {} failed sign-in(s)", user.failed_logins);
     let event = AuditEvent::success(
         now,
-        "account.unlocked",
+        AuditAction::AccountUnlocked,
         actor.party(),
         party(&user),
-        actor.ip.clone(),
+        actor.ip().map(str::to_owned),
     );
     audit::record(&mut *tx, &event.with_detail(Some(detail))).await?;
     tx.commit().await?;

@@ -17,7 +17,7 @@ use model::user::UserId;
 use sqlx::{Any, Executor};
 
 use crate::Services;
-use crate::audit::{self, AuditEvent};
+use crate::audit::{self, AuditAction, AuditEvent};
 use crate::db::{Db, Tx, flag, is_set, is_unique_violation};
 use crate::emails::{self, CredentialChange};
 use crate::error::{DomainError, DomainResult};
@@ -98,7 +98,7 @@ pub struct TemporaryPassword {
 }
 
 fn must_be_resettable(actor: &Actor, user: &User) -> DomainResult<()> {
-    may_set_password(actor.role, user)?;
+    may_set_password(actor.role(), user)?;
     if !user.active {
         return Err(DomainError::Conflict(
             "This account is disabled. Enable it before resetting its password.".into(),
@@ -253,8 +253,8 @@ async fn insert(tx: &mut Tx, reset: NewReset<'_>, now: Timestamp) -> DomainResul
     .bind(reset.kind.as_str())
     .bind(reset.token.map(|t| t.digest().0))
     .bind(now.millis())
-    .bind(reset.actor.map(|a| a.id.0.clone()))
-    .bind(reset.actor.map(|a| a.username.clone()))
+    .bind(reset.actor.map(|a| a.id().0.clone()))
+    .bind(reset.actor.map(|a| a.username().to_owned()))
     .bind(reset.expires_at.millis())
     .bind(reset.email_id)
     .bind(flag(reset.invalidated_password))
@@ -288,6 +288,24 @@ fn check_minutes(minutes: i64) -> DomainResult<()> {
 
 /// Send Password Change Link (or Copy link).
 pub async fn send_link(
+    services: &Services,
+    actor: &Actor,
+    target: &UserId,
+    request: LinkRequest,
+) -> DomainResult<IssuedLink> {
+    let result = try_send_link(services, actor, target, request).await;
+    audit::audited(
+        &services.db,
+        actor,
+        Some(target),
+        AuditAction::ResetLinkIssued,
+        result,
+    )
+    .await
+}
+
+/// The steps, unaudited: the public function records how they ended.
+async fn try_send_link(
     services: &Services,
     actor: &Actor,
     target: &UserId,
@@ -387,7 +405,7 @@ pub(crate) async fn issue_link(
             "current password kept until the link is used; "
         }
     );
-    end_sessions_and_record(tx, actor, user, "password.reset_link", &note, now).await?;
+    end_sessions_and_record(tx, actor, user, AuditAction::ResetLinkIssued, &note, now).await?;
     // An emailed link tells the user itself; a link handed over by the helpdesk that killed
     // the password does not.
     let notified = request.delivery == LinkDelivery::Shown
@@ -416,12 +434,47 @@ pub async fn generate_temporary(
     target: &UserId,
     email_user: bool,
 ) -> DomainResult<TemporaryPassword> {
+    let result = try_generate_temporary(services, actor, target, email_user).await;
+    audit::audited(
+        &services.db,
+        actor,
+        Some(target),
+        AuditAction::TemporaryPassword,
+        result,
+    )
+    .await
+}
+
+/// The steps, unaudited: the public function records how they ended.
+async fn try_generate_temporary(
+    services: &Services,
+    actor: &Actor,
+    target: &UserId,
+    email_user: bool,
+) -> DomainResult<TemporaryPassword> {
     let kind = ResetKind::TemporaryPassword;
     issue_generated(services, actor, target, kind, email_user).await
 }
 
 /// Generate New Password: emailed to the user, never shown to the administrator.
 pub async fn generate_emailed(
+    services: &Services,
+    actor: &Actor,
+    target: &UserId,
+) -> DomainResult<Timestamp> {
+    let result = try_generate_emailed(services, actor, target).await;
+    audit::audited(
+        &services.db,
+        actor,
+        Some(target),
+        AuditAction::GeneratedPassword,
+        result,
+    )
+    .await
+}
+
+/// The steps, unaudited: the public function records how they ended.
+async fn try_generate_emailed(
     services: &Services,
     actor: &Actor,
     target: &UserId,
@@ -487,9 +540,14 @@ async fn issue_generated(
     )
     .await?;
     let (action, note) = match (kind, email_user) {
-        (ResetKind::EmailedPassword, _) => ("password.generated", "emailed to the user; "),
-        (_, true) => ("password.temporary", "shown once; access info emailed; "),
-        (_, false) => ("password.temporary", "shown once; "),
+        (ResetKind::EmailedPassword, _) => {
+            (AuditAction::GeneratedPassword, "emailed to the user; ")
+        }
+        (_, true) => (
+            AuditAction::TemporaryPassword,
+            "shown once; access info emailed; ",
+        ),
+        (_, false) => (AuditAction::TemporaryPassword, "shown once; "),
     };
     end_sessions_and_record(&mut tx, actor, &user, action, note, now).await?;
     let notified = email_id.is_none()
@@ -520,10 +578,28 @@ pub async fn revoke(
     target: &UserId,
     reset_id: &str,
 ) -> DomainResult<()> {
+    let result = try_revoke(services, actor, target, reset_id).await;
+    audit::audited(
+        &services.db,
+        actor,
+        Some(target),
+        AuditAction::ResetRevoked,
+        result,
+    )
+    .await
+}
+
+/// The steps, unaudited: the public function records how they ended.
+async fn try_revoke(
+    services: &Services,
+    actor: &Actor,
+    target: &UserId,
+    reset_id: &str,
+) -> DomainResult<()> {
     let now = Timestamp::now();
     let mut tx = services.db.begin().await?;
     let user = load(&mut tx, target).await?;
-    may_set_password(actor.role, &user)?;
+    may_set_password(actor.role(), &user)?;
     let row: Option<(Option<String>,)> = sqlx::query_as(
         "SELECT email_id FROM password_resets WHERE id = $1 AND user_id = $2 \
          AND used_at IS NULL AND voided_at IS NULL AND expires_at > $3",
@@ -541,14 +617,14 @@ pub async fn revoke(
     if let Some(email_id) = email_id {
         outbox::cancel(&mut tx, &email_id, now).await?;
     }
-    let reason = format!("revoked by {}", actor.username);
+    let reason = format!("revoked by {}", actor.username());
     void_outstanding(&mut tx, target, &reason, now).await?;
     let event = AuditEvent::success(
         now,
-        "password.reset_revoked",
+        AuditAction::ResetRevoked,
         actor.party(),
         party(&user),
-        actor.ip.clone(),
+        actor.ip().map(str::to_owned),
     );
     audit::record(&mut *tx, &event).await?;
     tx.commit().await?;
@@ -558,6 +634,23 @@ pub async fn revoke(
 /// Resend Email: a new link (the earlier one stops working), offered after the cooldown or at
 /// once when the last email failed.
 pub async fn resend(
+    services: &Services,
+    actor: &Actor,
+    target: &UserId,
+) -> DomainResult<IssuedLink> {
+    let result = try_resend(services, actor, target).await;
+    audit::audited(
+        &services.db,
+        actor,
+        Some(target),
+        AuditAction::ResetLinkIssued,
+        result,
+    )
+    .await
+}
+
+/// The steps, unaudited: the public function records how they ended.
+async fn try_resend(
     services: &Services,
     actor: &Actor,
     target: &UserId,
@@ -715,7 +808,7 @@ pub async fn complete_link(
     }
     let event = AuditEvent::success(
         now,
-        "password.reset_completed",
+        AuditAction::ResetCompleted,
         party(&user),
         party(&user),
         client.ip.clone(),
@@ -820,7 +913,7 @@ pub async fn handle_request(
         at: now,
         actor: None,
         target: Some(party(&user)),
-        action: "password.reset_requested",
+        action: AuditAction::ResetRequested,
         outcome: audit::Outcome::Success,
         ip: client.ip.clone(),
         detail: Some("link emailed to the address on file".into()),

@@ -6,7 +6,7 @@ use model::user::{Role, UserId};
 use model::{PolicyContext, fields::FieldError};
 
 use crate::Services;
-use crate::audit::{self, AuditEvent, Outcome, Party};
+use crate::audit::{self, AuditAction, AuditEvent, Outcome, Party};
 use crate::db::Db;
 use crate::error::{DomainError, DomainResult};
 use crate::hashing::Password;
@@ -114,7 +114,7 @@ pub async fn create_first_admin(
             at: now,
             actor: Some(admin.clone()),
             target: Some(admin),
-            action: "setup.first_administrator",
+            action: AuditAction::FirstAdministrator,
             outcome: Outcome::Success,
             ip,
             detail: None,

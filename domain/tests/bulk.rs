@@ -83,7 +83,7 @@ both_engines!(
         );
         // Ticked one by one, with the administrator among them: they are skipped as themselves.
         let mut ticked = ids.clone();
-        ticked.push(admin.id.clone());
+        ticked.push(admin.id().clone());
         let ticked = bulk::preview(&s.db, &admin, BulkKind::SendLink, &Selection::Ids(ticked))
             .await
             .unwrap();
@@ -122,14 +122,14 @@ both_engines!(
         )
         .await
         .unwrap();
-        let before = bulk::job(&s.db, &job).await.unwrap().unwrap();
+        let before = bulk::job(&s.db, &admin, &job).await.unwrap().unwrap();
         assert_eq!(
             (before.total, before.processed, before.is_done()),
             (5, 0, false)
         );
 
         assert!(bulk::run_next(&s).await.unwrap());
-        let after = bulk::job(&s.db, &job).await.unwrap().unwrap();
+        let after = bulk::job(&s.db, &admin, &job).await.unwrap().unwrap();
         assert!(after.is_done());
         assert_eq!(after.percent(), 100);
         assert_eq!(
@@ -141,14 +141,14 @@ both_engines!(
             signs_in(&s, "team-ann", OLD).await,
             Some(domain::sessions::Purpose::PasswordChange)
         );
-        let report = bulk::items(&s.db, &job, 0, 10).await.unwrap();
+        let report = bulk::items(&s.db, &admin, &job, 0, 10).await.unwrap();
         assert_eq!(report[0].username, "team-ann");
         assert_eq!(report[0].outcome, Some(ItemOutcome::Reset));
         assert_eq!(
             report[2].reason.as_deref(),
             Some("a reset is already pending")
         );
-        let csv = bulk::report_csv(&s.db, &job).await.unwrap();
+        let csv = bulk::report_csv(&s.db, &admin, &job).await.unwrap();
         assert!(
             csv.starts_with("username,outcome,reason,email\r\nteam-ann,Reset,,\r\n"),
             "{csv}"
@@ -180,7 +180,7 @@ both_engines!(a_resumed_job_sends_no_second_link, |db: Db| async move {
     assert!(bulk::run_next(&s).await.unwrap());
     assert_eq!(count(&s.db, links).await, 3);
     assert_eq!(count(&s.db, emails).await, 3);
-    let done = bulk::job(&s.db, &job).await.unwrap().unwrap();
+    let done = bulk::job(&s.db, &admin, &job).await.unwrap().unwrap();
     assert_eq!(done.processed, 5);
 });
 
@@ -263,7 +263,7 @@ both_engines!(a_job_over_seeded_users_finishes, |db: Db| async move {
     .await
     .unwrap();
     assert!(bulk::run_next(&s).await.unwrap());
-    let done = bulk::job(&s.db, &job).await.unwrap().unwrap();
+    let done = bulk::job(&s.db, &admin, &job).await.unwrap().unwrap();
     assert!(done.is_done(), "{done:?}");
     assert_eq!(done.processed, done.total);
     assert!(!done.tally.iter().any(|(k, _)| k == "failed"), "{done:?}");
@@ -284,7 +284,7 @@ both_engines!(
         )
         .await
         .unwrap();
-        let total = bulk::job(&s.db, &job).await.unwrap().unwrap().total;
+        let total = bulk::job(&s.db, &admin, &job).await.unwrap().unwrap().total;
 
         // The runner dies (a crash, a deploy) once some batches have committed.
         let runner = tokio::spawn({
@@ -292,7 +292,11 @@ both_engines!(
             async move { bulk::run_next(&s).await }
         });
         let cut_at = loop {
-            let progress = bulk::job(&s.db, &job).await.unwrap().unwrap().processed;
+            let progress = bulk::job(&s.db, &admin, &job)
+                .await
+                .unwrap()
+                .unwrap()
+                .processed;
             if progress > 0 {
                 runner.abort();
                 break progress;
@@ -300,7 +304,7 @@ both_engines!(
             tokio::time::sleep(std::time::Duration::from_millis(1)).await;
         };
         let _ = runner.await;
-        let cut = bulk::job(&s.db, &job).await.unwrap().unwrap();
+        let cut = bulk::job(&s.db, &admin, &job).await.unwrap().unwrap();
         assert!(
             cut.processed < total,
             "cut off at {cut_at}, found {} of {total}",
@@ -319,7 +323,7 @@ both_engines!(
             .await
             .unwrap();
         assert!(bulk::run_next(&s).await.unwrap());
-        let done = bulk::job(&s.db, &job).await.unwrap().unwrap();
+        let done = bulk::job(&s.db, &admin, &job).await.unwrap().unwrap();
         assert!(done.is_done());
         assert_eq!(done.processed, total);
         // One link and one email per affected user, however the work was split.
@@ -360,11 +364,11 @@ both_engines!(
         exec(
             &s.db,
             "UPDATE users SET role = 'user' WHERE id = $1",
-            &admin.id,
+            admin.id(),
         )
         .await;
         assert!(bulk::run_next(&s).await.unwrap());
-        let done = bulk::job(&s.db, &job).await.unwrap().unwrap();
+        let done = bulk::job(&s.db, &admin, &job).await.unwrap().unwrap();
         assert!(done.is_done());
         assert_eq!(done.tally, [("failed".to_owned(), 5)]);
         assert_eq!(
@@ -376,7 +380,7 @@ both_engines!(
             1,
             "only team-cat, flagged beforehand"
         );
-        let report = bulk::items(&s.db, &job, 0, 1).await.unwrap();
+        let report = bulk::items(&s.db, &admin, &job, 0, 1).await.unwrap();
         assert!(
             report[0]
                 .reason

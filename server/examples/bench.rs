@@ -119,12 +119,7 @@ async fn admin_actor(services: &domain::Services) -> domain::passwords::Actor {
         .await
         .unwrap();
     tx.commit().await.unwrap();
-    domain::passwords::Actor {
-        id,
-        username: "bench-admin".into(),
-        role: model::Role::Administrator,
-        ip: None,
-    }
+    domain::passwords::Actor::for_tests(id, "bench-admin", model::Role::Administrator)
 }
 
 /// The whole table reset in bulk while another admin keeps loading the Users page.
@@ -179,7 +174,7 @@ async fn bench_bulk(engine: Engine, db: &domain::Db, out: &mut String) {
     }
     runner.await.unwrap();
     let total = started.elapsed();
-    let done = domain::bulk::job(db, &job).await.unwrap().unwrap();
+    let done = domain::bulk::job(db, &actor, &job).await.unwrap().unwrap();
     pages.sort();
     let at = |q: f64| ms(pages[((pages.len() - 1) as f64 * q) as usize]);
     let _ = writeln!(

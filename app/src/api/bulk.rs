@@ -50,16 +50,10 @@ pub async fn preview_bulk_change(
     use crate::server::{require, state};
     use model::user::Permission;
 
-    let caller = require(Permission::UserManagement).await?;
+    let actor = require(Permission::UserManagement).await?;
     let selection = selection(&scope, &ids, q)?;
     let state = state()?;
-    Ok(domain::bulk::preview(
-        &state.services.db,
-        &caller.actor(),
-        self::kind(&kind)?,
-        &selection,
-    )
-    .await?)
+    Ok(domain::bulk::preview(&state.services.db, &actor, self::kind(&kind)?, &selection).await?)
 }
 
 /// OK in the preview dialog: starts the job and answers with its id at once.
@@ -78,7 +72,7 @@ pub async fn start_bulk_change(
     use domain::bulk::JobOptions;
     use model::user::Permission;
 
-    let caller = require(Permission::UserManagement).await?;
+    let actor = require(Permission::UserManagement).await?;
     let selection = selection(&scope, &ids, q)?;
     let options = JobOptions {
         kind: self::kind(&kind)?,
@@ -86,7 +80,6 @@ pub async fn start_bulk_change(
         invalidate_password: invalidate.is_some(),
     };
     let state = state()?;
-    let actor = caller.actor();
     let services = &state.services;
     Ok(domain::bulk::create_job(services, &actor, options, &selection, &request_key).await?)
 }
@@ -97,9 +90,9 @@ pub async fn get_bulk_job(id: String) -> Result<BulkJob, AppError> {
     use crate::server::{require, state};
     use model::user::Permission;
 
-    require(Permission::UserManagement).await?;
+    let actor = require(Permission::UserManagement).await?;
     let state = state()?;
-    domain::bulk::job(&state.services.db, &id)
+    domain::bulk::job(&state.services.db, &actor, &id)
         .await?
         .ok_or(AppError::NotFound)
 }
@@ -119,9 +112,9 @@ pub async fn bulk_job_items(id: String) -> Result<Vec<OutcomeLine>, AppError> {
     use crate::server::{require, state};
     use model::user::Permission;
 
-    require(Permission::UserManagement).await?;
+    let actor = require(Permission::UserManagement).await?;
     let state = state()?;
-    let items = domain::bulk::items(&state.services.db, &id, 0, 200).await?;
+    let items = domain::bulk::items(&state.services.db, &actor, &id, 0, 200).await?;
     Ok(items
         .into_iter()
         .map(|item| OutcomeLine {

@@ -11,14 +11,11 @@ use crate::error::AppError;
 #[server(endpoint = "passwords/force-reset")]
 pub async fn force_password_reset(id: UserId) -> Result<(), AppError> {
     use crate::server::{require, state};
-    use domain::passwords::audited;
     use model::user::Permission;
 
-    let caller = require(Permission::UserManagement).await?;
+    let actor = require(Permission::UserManagement).await?;
     let state = state()?;
-    let actor = caller.actor();
-    let result = domain::passwords::force_reset(&state.services, &actor, &id).await;
-    audited(&state.services, &actor, &id, "password.force_reset", result).await?;
+    domain::passwords::force_reset(&state.services, &actor, &id).await?;
     Ok(())
 }
 
@@ -39,18 +36,16 @@ pub async fn set_user_password(
     use crate::server::{require, state};
     use domain::Password;
     use domain::passwords::AfterSet;
-    use domain::passwords::audited;
     use model::user::Permission;
 
-    let caller = require(Permission::SetPasswords).await?;
+    let actor = require(Permission::SetPasswords).await?;
     let after = match (email_user.is_some(), must_reset.is_some()) {
         (true, _) => AfterSet::EmailAndMustReset,
         (false, true) => AfterSet::MustReset,
         (false, false) => AfterSet::Keep,
     };
     let state = state()?;
-    let actor = caller.actor();
-    let result = domain::passwords::set_password(
+    domain::passwords::set_password(
         &state.services,
         &actor,
         &id,
@@ -58,8 +53,7 @@ pub async fn set_user_password(
         &Password::new(confirm.into_inner()),
         after,
     )
-    .await;
-    audited(&state.services, &actor, &id, "password.set", result).await?;
+    .await?;
     Ok(())
 }
 
@@ -100,13 +94,10 @@ pub async fn change_my_password(
 #[server(endpoint = "accounts/unlock")]
 pub async fn unlock_account(id: UserId) -> Result<(), AppError> {
     use crate::server::{require, state};
-    use domain::passwords::audited;
     use model::user::Permission;
 
-    let caller = require(Permission::UserManagement).await?;
+    let actor = require(Permission::UserManagement).await?;
     let state = state()?;
-    let actor = caller.actor();
-    let result = domain::passwords::unlock(&state.services, &actor, &id).await;
-    audited(&state.services, &actor, &id, "account.unlocked", result).await?;
+    domain::passwords::unlock(&state.services, &actor, &id).await?;
     Ok(())
 }

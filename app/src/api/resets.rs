@@ -29,11 +29,10 @@ pub async fn send_password_change_link(
     invalidate: Option<String>,
 ) -> Result<LinkIssued, AppError> {
     use crate::server::{require, state};
-    use domain::passwords::audited;
     use domain::resets::{LinkDelivery, LinkRequest};
     use model::user::Permission;
 
-    let caller = require(Permission::SetPasswords).await?;
+    let actor = require(Permission::SetPasswords).await?;
     let delivery = match delivery.as_str() {
         "email" => LinkDelivery::Email,
         "show" => LinkDelivery::Shown,
@@ -45,9 +44,7 @@ pub async fn send_password_change_link(
         invalidate_password: invalidate.is_some(),
         delivery,
     };
-    let actor = caller.actor();
-    let result = domain::resets::send_link(&state.services, &actor, &id, request).await;
-    let issued = audited(&state.services, &actor, &id, "password.reset_link", result).await?;
+    let issued = domain::resets::send_link(&state.services, &actor, &id, request).await?;
     let qr_svg = issued.link.as_ref().and_then(|l| qr_svg(l.expose()));
     Ok(LinkIssued {
         expires_at: issued.expires_at,
@@ -86,16 +83,13 @@ pub async fn generate_temporary_password(
     email_user: Option<String>,
 ) -> Result<TemporaryShown, AppError> {
     use crate::server::{require, state};
-    use domain::passwords::audited;
     use model::user::Permission;
 
-    let caller = require(Permission::SetPasswords).await?;
+    let actor = require(Permission::SetPasswords).await?;
     let state = state()?;
-    let actor = caller.actor();
-    let result =
+    let temp =
         domain::resets::generate_temporary(&state.services, &actor, &id, email_user.is_some())
-            .await;
-    let temp = audited(&state.services, &actor, &id, "password.temporary", result).await?;
+            .await?;
     Ok(TemporaryShown {
         password: temp.password,
         expires_at: temp.expires_at,
@@ -106,35 +100,22 @@ pub async fn generate_temporary_password(
 #[server(endpoint = "resets/generated")]
 pub async fn generate_new_password(id: UserId) -> Result<Timestamp, AppError> {
     use crate::server::{require, state};
-    use domain::passwords::audited;
     use model::user::Permission;
 
-    let caller = require(Permission::SetPasswords).await?;
+    let actor = require(Permission::SetPasswords).await?;
     let state = state()?;
-    let actor = caller.actor();
-    let result = domain::resets::generate_emailed(&state.services, &actor, &id).await;
-    Ok(audited(&state.services, &actor, &id, "password.generated", result).await?)
+    Ok(domain::resets::generate_emailed(&state.services, &actor, &id).await?)
 }
 
 /// Revoke on the reset status card.
 #[server(endpoint = "resets/revoke")]
 pub async fn revoke_reset(id: UserId, reset: String) -> Result<(), AppError> {
     use crate::server::{require, state};
-    use domain::passwords::audited;
     use model::user::Permission;
 
-    let caller = require(Permission::SetPasswords).await?;
+    let actor = require(Permission::SetPasswords).await?;
     let state = state()?;
-    let actor = caller.actor();
-    let result = domain::resets::revoke(&state.services, &actor, &id, &reset).await;
-    audited(
-        &state.services,
-        &actor,
-        &id,
-        "password.reset_revoked",
-        result,
-    )
-    .await?;
+    domain::resets::revoke(&state.services, &actor, &id, &reset).await?;
     Ok(())
 }
 
@@ -142,14 +123,11 @@ pub async fn revoke_reset(id: UserId, reset: String) -> Result<(), AppError> {
 #[server(endpoint = "resets/resend")]
 pub async fn resend_reset_email(id: UserId) -> Result<Timestamp, AppError> {
     use crate::server::{require, state};
-    use domain::passwords::audited;
     use model::user::Permission;
 
-    let caller = require(Permission::SetPasswords).await?;
+    let actor = require(Permission::SetPasswords).await?;
     let state = state()?;
-    let actor = caller.actor();
-    let result = domain::resets::resend(&state.services, &actor, &id).await;
-    let issued = audited(&state.services, &actor, &id, "password.reset_link", result).await?;
+    let issued = domain::resets::resend(&state.services, &actor, &id).await?;
     Ok(issued.expires_at)
 }
 

@@ -11,11 +11,11 @@ pub const PAGE_SIZE: u32 = 50;
 /// One page of users matching `q` (name, username or email), after the keyset cursor `after`.
 #[server(endpoint = "users/list")]
 pub async fn list_users(q: String, after: Option<String>) -> Result<UserPage, AppError> {
-    use crate::server::require;
+    use crate::server::{require, state};
     use model::time::Timestamp;
     use model::user::Permission;
 
-    require(Permission::SetPasswords).await?;
+    let actor = require(Permission::SetPasswords).await?;
     let search = model::fields::search(&q)?;
     if after
         .as_ref()
@@ -23,11 +23,17 @@ pub async fn list_users(q: String, after: Option<String>) -> Result<UserPage, Ap
     {
         return Err(AppError::invalid("after", "That page cursor is not valid."));
     }
-    let state = crate::server::state()?;
-    let (users, next) =
-        domain::users::list_page(&state.services.db, &search, after.as_deref(), PAGE_SIZE).await?;
+    let state = state()?;
+    let (users, next) = domain::directory::list_users(
+        &state.services,
+        &actor,
+        &search,
+        after.as_deref(),
+        PAGE_SIZE,
+    )
+    .await?;
     Ok(UserPage {
-        users: users.iter().map(domain::users::User::summary).collect(),
+        users,
         next,
         now: Timestamp::now(),
     })
@@ -37,26 +43,11 @@ pub async fn list_users(q: String, after: Option<String>) -> Result<UserPage, Ap
 #[server(endpoint = "users/details")]
 pub async fn get_user_details(id: UserId) -> Result<UserDetails, AppError> {
     use crate::server::{require, state};
-    use model::time::Timestamp;
     use model::user::Permission;
 
-    require(Permission::SetPasswords).await?;
+    let actor = require(Permission::SetPasswords).await?;
     let state = state()?;
-    let user = domain::users::get(state.services.db.pool(), &id)
-        .await?
-        .ok_or(AppError::NotFound)?;
-    Ok(UserDetails {
-        summary: user.summary(),
-        password_changed_at: user.password_changed_at,
-        failed_logins: user.failed_logins,
-        created_at: user.created_at,
-        updated_at: user.updated_at,
-        now: Timestamp::now(),
-        reset: domain::resets::status(&state.services.db, &id).await?,
-        emails: domain::outbox::recent_for_user(state.services.db.pool(), &id, 5).await?,
-        emailed_passwords_allowed: state.services.resets.allow_emailed_passwords,
-        temporary_password_hours: state.services.resets.temporary_password_hours,
-    })
+    Ok(domain::directory::user_details(&state.services, &actor, &id).await?)
 }
 
 /// The Activity tab: the newest audit events about a user.
@@ -65,7 +56,7 @@ pub async fn user_activity(id: UserId) -> Result<Vec<AuditEntry>, AppError> {
     use crate::server::{require, state};
     use model::user::Permission;
 
-    require(Permission::UserManagement).await?;
+    let actor = require(Permission::UserManagement).await?;
     let state = state()?;
-    Ok(domain::audit::for_user(&state.services.db, &id, 100).await?)
+    Ok(domain::directory::activity(&state.services, &actor, &id, 100).await?)
 }

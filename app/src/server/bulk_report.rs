@@ -4,7 +4,8 @@
 
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Response};
-use domain::sessions::{self, Purpose};
+use domain::authority::{Session, authorize};
+use domain::sessions;
 use http::{HeaderMap, StatusCode, header};
 use model::time::Timestamp;
 use model::user::Permission;
@@ -20,34 +21,32 @@ pub async fn download_report(
         return StatusCode::UNAUTHORIZED.into_response();
     };
     let services = &state.services;
-    match sessions::authenticate(&services.db, &token, &services.sessions, Timestamp::now()).await {
-        Ok(Some(session))
-            if session.purpose == Purpose::Full
-                && session.user.role.has(Permission::UserManagement) => {}
-        Ok(Some(session)) => {
-            let who = domain::audit::Party {
-                id: session.user.id.clone(),
-                name: session.user.username.clone(),
-            };
-            let operation = format!(
-                "GET /bulk/{}/report.csv",
-                id.chars().take(64).collect::<String>()
-            );
-            let reason = Permission::UserManagement.needed();
-            domain::audit::record_refused_request(&services.db, who, None, &operation, reason)
-                .await;
-            return StatusCode::FORBIDDEN.into_response();
-        }
-        Ok(None) => return StatusCode::UNAUTHORIZED.into_response(),
-        Err(e) => {
-            tracing::error!(error = %e, "report download: session lookup failed");
-            return StatusCode::INTERNAL_SERVER_ERROR.into_response();
-        }
-    }
+    let session =
+        match sessions::authenticate(&services.db, &token, &services.sessions, Timestamp::now())
+            .await
+        {
+            Ok(Some(session)) => session,
+            Ok(None) => return StatusCode::UNAUTHORIZED.into_response(),
+            Err(e) => {
+                tracing::error!(error = %e, "report download: session lookup failed");
+                return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+            }
+        };
+    let shown_id: String = id.chars().take(64).collect();
+    let caller = Session {
+        user: &session.user,
+        purpose: session.purpose,
+        ip: None,
+    };
+    let operation = format!("GET /bulk/{shown_id}/report.csv");
+    let actor = match authorize(services, caller, Permission::UserManagement, &operation).await {
+        Ok(actor) => actor,
+        Err(_) => return StatusCode::FORBIDDEN.into_response(),
+    };
     if id.len() > 64 || !id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
         return StatusCode::NOT_FOUND.into_response();
     }
-    match domain::bulk::job(&services.db, &id).await {
+    match domain::bulk::job(&services.db, &actor, &id).await {
         Ok(Some(_)) => {}
         Ok(None) => return StatusCode::NOT_FOUND.into_response(),
         Err(e) => {
@@ -55,7 +54,7 @@ pub async fn download_report(
             return StatusCode::INTERNAL_SERVER_ERROR.into_response();
         }
     }
-    match domain::bulk::report_csv(&services.db, &id).await {
+    match domain::bulk::report_csv(&services.db, &actor, &id).await {
         Ok(csv) => (
             [
                 (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),

@@ -2,6 +2,7 @@
 //! hiding a button is never the check.
 
 use axum::extract::ConnectInfo;
+use domain::authority::{Actor, Session, authorize};
 use domain::sessions::{self, ClientInfo, Purpose};
 use domain::users::User;
 use http::request::Parts;
@@ -44,16 +45,6 @@ pub struct Caller {
 }
 
 impl Caller {
-    /// The caller as the domain's password operations and audit trail need them.
-    pub fn actor(&self) -> domain::passwords::Actor {
-        domain::passwords::Actor {
-            id: self.user.id.clone(),
-            username: self.user.username.clone(),
-            role: self.user.role,
-            ip: client_info().ip,
-        }
-    }
-
     pub fn me(&self) -> Me {
         Me {
             id: self.user.id.clone(),
@@ -87,45 +78,18 @@ pub async fn current_caller() -> Result<Option<Caller>, AppError> {
     }))
 }
 
-/// Refuses a signed-in caller, recording the refusal in the audit trail first: a helpdesk
-/// account probing what it may not do is the trail's business.
-async fn refuse(caller: &Caller, reason: &str) -> AppError {
+/// The caller's authority for `permission`, minted by the domain from the live session. A
+/// signed-in caller it refuses is recorded there (`access.denied`); an anonymous one gets 401.
+pub async fn require(permission: Permission) -> Result<Actor, AppError> {
+    let caller = current_caller().await?.ok_or(AppError::Unauthenticated)?;
+    let state = state()?;
     let operation = use_context::<Parts>()
         .map(|p| p.uri.path().to_owned())
         .unwrap_or_else(|| "a console function".into());
-    if let Ok(state) = state() {
-        let who = domain::audit::Party {
-            id: caller.user.id.clone(),
-            name: caller.user.username.clone(),
-        };
-        domain::audit::record_refused_request(
-            &state.services.db,
-            who,
-            client_info().ip,
-            &operation,
-            reason,
-        )
-        .await;
-    }
-    AppError::Forbidden
-}
-
-/// A fully signed-in caller. A session opened by a password that must be changed is refused
-/// here, so it reaches nothing but the change-password function.
-pub async fn require_signed_in() -> Result<Caller, AppError> {
-    let caller = current_caller().await?.ok_or(AppError::Unauthenticated)?;
-    if caller.purpose == Purpose::PasswordChange {
-        return Err(refuse(&caller, "the session may only set a new password").await);
-    }
-    Ok(caller)
-}
-
-/// A fully signed-in caller who holds `permission`.
-pub async fn require(permission: Permission) -> Result<Caller, AppError> {
-    let caller = require_signed_in().await?;
-    if caller.user.role.has(permission) {
-        Ok(caller)
-    } else {
-        Err(refuse(&caller, permission.needed()).await)
-    }
+    let session = Session {
+        user: &caller.user,
+        purpose: caller.purpose,
+        ip: client_info().ip,
+    };
+    Ok(authorize(&state.services, session, permission, &operation).await?)
 }

@@ -9,5 +9,5 @@ pub mod request_fields;
 pub mod reset_link;
 pub mod state;
 
-pub use caller::{Caller, client_info, current_caller, require, require_signed_in, state};
+pub use caller::{Caller, client_info, current_caller, require, state};
 pub use state::{AppState, WebConfig};

@@ -44,12 +44,7 @@ pub async fn create(s: &Services, username: &str, role: Role) -> UserId {
 
 pub async fn actor(s: &Services, username: &str, role: Role) -> Actor {
     let id = create(s, username, role).await;
-    Actor {
-        id,
-        username: username.into(),
-        role,
-        ip: Some("192.0.2.1".into()),
-    }
+    Actor::for_tests(id, username, role)
 }
 
 pub async fn signs_in(s: &Services, username: &str, password: &str) -> Option<Purpose> {

@@ -1,0 +1,121 @@
+//! Who may act, as a value only this crate can make. An [`Actor`] is minted by [`authorize`]
+//! from a live session and a permission the caller's role holds; its fields are private, so no
+//! code outside the domain can write "an administrator" into one. Every operation that reads or
+//! changes another person's data takes an `&Actor`, so it cannot be called without the check.
+
+use model::user::{Permission, Role, UserId};
+
+use crate::Services;
+use crate::audit::{self, Party};
+use crate::error::{DomainError, DomainResult};
+use crate::sessions::Purpose;
+use crate::users::User;
+
+/// The authority of one signed-in person, for one request (or one bulk job, which acts with the
+/// authority of whoever started it and re-checks it before each batch).
+#[derive(Clone, Debug)]
+pub struct Actor {
+    id: UserId,
+    username: String,
+    role: Role,
+    ip: Option<String>,
+}
+
+impl Actor {
+    pub fn id(&self) -> &UserId {
+        &self.id
+    }
+
+    pub fn username(&self) -> &str {
+        &self.username
+    }
+
+    pub fn role(&self) -> Role {
+        self.role
+    }
+
+    pub fn ip(&self) -> Option<&str> {
+        self.ip.as_deref()
+    }
+
+    pub(crate) fn party(&self) -> Party {
+        Party {
+            id: self.id.clone(),
+            name: self.username.clone(),
+        }
+    }
+
+    /// Refuses, inside an operation, what this authority does not cover.
+    pub(crate) fn must_hold(&self, permission: Permission) -> DomainResult<()> {
+        if self.role.has(permission) {
+            Ok(())
+        } else {
+            Err(DomainError::Forbidden)
+        }
+    }
+
+    /// A stored job's authority, as its creator had it; the runner re-checks it before each
+    /// batch against the creator's current row.
+    pub(crate) fn restored(id: UserId, username: String, role: Role, ip: Option<String>) -> Self {
+        Self {
+            id,
+            username,
+            role,
+            ip,
+        }
+    }
+
+    /// For tests and benchmarks only: an authority without a session.
+    #[cfg(feature = "test-support")]
+    pub fn for_tests(id: UserId, username: &str, role: Role) -> Self {
+        Self {
+            id,
+            username: username.to_owned(),
+            role,
+            ip: Some("192.0.2.1".into()),
+        }
+    }
+}
+
+/// The caller's session, as the web layer found it: who, and what the session may do.
+pub struct Session<'a> {
+    pub user: &'a User,
+    pub purpose: Purpose,
+    pub ip: Option<String>,
+}
+
+/// Mints an [`Actor`] for `permission`, or refuses and records the refusal (`access.denied`,
+/// with `operation` and what was lacking): a helpdesk account probing what it may not do is
+/// the audit trail's business. A session opened by a password that must be changed may do
+/// nothing but change it, whatever the role.
+pub async fn authorize(
+    services: &Services,
+    session: Session<'_>,
+    permission: Permission,
+    operation: &str,
+) -> DomainResult<Actor> {
+    let user = session.user;
+    let refusal = if session.purpose == Purpose::PasswordChange {
+        Some("the session may only set a new password")
+    } else if !user.active {
+        Some("the account is disabled")
+    } else if !user.role.has(permission) {
+        Some(permission.needed())
+    } else {
+        None
+    };
+    let who = Party {
+        id: user.id.clone(),
+        name: user.username.clone(),
+    };
+    if let Some(reason) = refusal {
+        audit::record_refused_request(&services.db, who, session.ip, operation, reason).await;
+        return Err(DomainError::Forbidden);
+    }
+    Ok(Actor {
+        id: user.id.clone(),
+        username: user.username.clone(),
+        role: user.role,
+        ip: session.ip,
+    })
+}
