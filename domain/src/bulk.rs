@@ -259,13 +259,8 @@ async fn try_create_job(
     if let Some(existing) = job_for_key(&services.db, actor, request_key).await? {
         return Ok(existing);
     }
-    if options.kind == BulkKind::SendLink && !model::reset::valid_link_minutes(options.link_minutes)
-    {
-        return Err(model::fields::FieldError::new(
-            "minutes",
-            "A link must stay valid for at least 5 minutes and at most 24 hours.",
-        )
-        .into());
+    if options.kind == BulkKind::SendLink {
+        model::reset::check_link_minutes(options.link_minutes)?;
     }
     let (filter, binds) = selection_sql(selection, 2)?;
     let now = Timestamp::now();
@@ -741,6 +736,18 @@ pub struct ItemReport {
     pub email_error: Option<String>,
 }
 
+impl ItemReport {
+    /// The email's delivery in one phrase ("sent", "failed: 550 No such user"), as the job's
+    /// page and its CSV both show it. The error is dropped once a retry went through.
+    pub fn email_note(&self) -> Option<String> {
+        let state = self.email_state.as_ref()?;
+        Some(match &self.email_error {
+            Some(error) if state != "sent" => format!("{state}: {error}"),
+            _ => state.clone(),
+        })
+    }
+}
+
 /// username, outcome, reason, email state, email error
 type ItemRow = (
     String,
@@ -797,11 +804,7 @@ pub async fn report_csv(db: &Db, actor: &Actor, id: &str) -> DomainResult<String
         }
         offset += page.len() as i64;
         for item in page {
-            let email = match (&item.email_state, &item.email_error) {
-                (Some(state), Some(error)) if state != "sent" => format!("{state}: {error}"),
-                (Some(state), _) => state.clone(),
-                (None, _) => String::new(),
-            };
+            let email = item.email_note().unwrap_or_default();
             let fields = [
                 item.username.as_str(),
                 item.outcome.map_or("pending", ItemOutcome::label),

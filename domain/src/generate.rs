@@ -36,21 +36,25 @@ mod tests {
     use super::*;
 
     #[test]
-    fn generated_passwords_pass_the_policy_and_differ() {
+    fn generated_passwords_read_aloud_and_do_not_repeat() {
         let policy = PasswordPolicy::default();
         let ctx = PolicyContext {
             username: "alice".into(),
             email: None,
         };
-        let a = readable_password(&policy, &ctx);
-        let b = readable_password(&policy, &ctx);
-        assert_eq!(a.as_str().len(), 23);
-        assert_ne!(a.as_str(), b.as_str());
-        assert!(policy.check(a.as_str(), &ctx).is_ok());
-        assert!(
-            a.as_str()
-                .chars()
-                .all(|c| c == '-' || ALPHABET.contains(&(c as u8)))
-        );
+        let drawn: std::collections::HashSet<String> = (0..2000)
+            .map(|_| readable_password(&policy, &ctx).as_str().to_owned())
+            .collect();
+        assert_eq!(drawn.len(), 2000, "a repeat in 2,000 draws of ~115 bits");
+        let mut used = std::collections::HashSet::new();
+        for password in &drawn {
+            let groups: Vec<&str> = password.split('-').collect();
+            assert_eq!(groups.len(), GROUPS, "{password}");
+            assert!(groups.iter().all(|g| g.len() == GROUP_LEN), "{password}");
+            used.extend(groups.concat().bytes());
+        }
+        // Nothing a helpdesk could misread over the phone, and every allowed character drawn.
+        assert!(!used.iter().any(|c| b"0O1lI".contains(c)));
+        assert_eq!(used.len(), ALPHABET.len());
     }
 }

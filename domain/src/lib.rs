@@ -60,6 +60,12 @@ pub struct Services {
 }
 
 impl Services {
+    /// The address of a password change link: always the configured public URL, never a
+    /// request's Host header, which whoever sends the request chooses.
+    pub(crate) fn reset_url(&self, token: &tokens::SecretToken) -> String {
+        format!("{}/reset/{}", self.public_url, token.expose())
+    }
+
     pub fn new(db: Db, hasher: Hasher, public_url: &str, keys: Keyring) -> Self {
         Self {
             db,

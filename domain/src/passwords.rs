@@ -97,8 +97,7 @@ pub(crate) async fn write_password(
     resets::void_outstanding(tx, id, "password changed", now).await?;
     sqlx::query(
         "UPDATE users SET password_hash = $2, must_change_password = $3, password_changed_at = $4, \
-         password_expires_at = $5, failed_logins = 0, locked_until = NULL, updated_at = $4 \
-         WHERE id = $1",
+         password_expires_at = $5, updated_at = $4 WHERE id = $1",
     )
     .bind(&id.0)
     .bind(&digest.0)
@@ -107,7 +106,7 @@ pub(crate) async fn write_password(
     .bind(state.expires_at.map(Timestamp::millis))
     .execute(&mut **tx)
     .await?;
-    Ok(())
+    users::clear_failed_sign_ins(tx, id, now).await
 }
 
 /// What every administrator reset ends with, inside its transaction: all of the user's
@@ -199,14 +198,12 @@ pub(crate) async fn flag_in_tx(
     now: Timestamp,
     note: &str,
 ) -> DomainResult<bool> {
-    sqlx::query(
-        "UPDATE users SET must_change_password = 1, failed_logins = 0, locked_until = NULL, \
-         updated_at = $2 WHERE id = $1",
-    )
-    .bind(&user.id.0)
-    .bind(now.millis())
-    .execute(&mut **tx)
-    .await?;
+    sqlx::query("UPDATE users SET must_change_password = 1, updated_at = $2 WHERE id = $1")
+        .bind(&user.id.0)
+        .bind(now.millis())
+        .execute(&mut **tx)
+        .await?;
+    users::clear_failed_sign_ins(tx, &user.id, now).await?;
     resets::void_outstanding(tx, &user.id, "superseded by Force Password Reset", now).await?;
     end_sessions_and_record(tx, actor, user, AuditAction::ForceReset, note, now).await?;
     notify_owner(tx, keys, actor, user, CredentialChange::ResetForced, now).await

@@ -9,8 +9,7 @@
 //! - links are built from the configured public URL, never from a request's headers.
 
 use model::PolicyContext;
-use model::fields::FieldError;
-use model::reset::{ResetKind, ResetStatus, valid_link_minutes};
+use model::reset::{ResetKind, ResetStatus};
 use model::secret::Secret;
 use model::time::Timestamp;
 use model::user::UserId;
@@ -274,18 +273,6 @@ async fn insert(tx: &mut Tx, reset: NewReset<'_>, now: Timestamp) -> DomainResul
     Ok(id)
 }
 
-fn check_minutes(minutes: i64) -> DomainResult<()> {
-    if valid_link_minutes(minutes) {
-        Ok(())
-    } else {
-        Err(FieldError::new(
-            "minutes",
-            "A link must stay valid for at least 5 minutes and at most 24 hours.",
-        )
-        .into())
-    }
-}
-
 /// Send Password Change Link (or Copy link).
 pub async fn send_link(
     services: &Services,
@@ -311,7 +298,7 @@ async fn try_send_link(
     target: &UserId,
     request: LinkRequest,
 ) -> DomainResult<IssuedLink> {
-    check_minutes(request.minutes)?;
+    model::reset::check_link_minutes(request.minutes)?;
     let now = Timestamp::now();
     let mut tx = services.db.begin().await?;
     let user = load(&mut tx, target).await?;
@@ -354,22 +341,18 @@ pub(crate) async fn issue_link(
     if request.invalidate_password {
         sqlx::query(
             "UPDATE users SET password_hash = NULL, must_change_password = 1, \
-             password_expires_at = NULL, failed_logins = 0, locked_until = NULL, updated_at = $2 \
-             WHERE id = $1",
+             password_expires_at = NULL, updated_at = $2 WHERE id = $1",
         )
-    } else {
-        sqlx::query(
-            "UPDATE users SET failed_logins = 0, locked_until = NULL, updated_at = $2 WHERE id = $1",
-        )
+        .bind(&user.id.0)
+        .bind(now.millis())
+        .execute(&mut **tx)
+        .await?;
     }
-    .bind(&user.id.0)
-    .bind(now.millis())
-    .execute(&mut **tx)
-    .await?;
+    users::clear_failed_sign_ins(tx, &user.id, now).await?;
 
     let token = SecretToken::generate();
     let expires_at = now.plus_seconds(request.minutes * 60);
-    let link = format!("{}/reset/{}", services.public_url, token.expose());
+    let link = services.reset_url(&token);
     let email_id = match request.delivery {
         LinkDelivery::Email => {
             let email = emails::reset_link(user, &link, expires_at)
@@ -836,7 +819,7 @@ pub async fn request_by_user(services: &Services, login_name: &str, client: &Cli
     let answer_at = tokio::time::Instant::now() + FORGOT_FLOOR;
     let (services, login_name, client) = (services.clone(), login_name.to_owned(), client.clone());
     let work = tokio::spawn(async move {
-        if let Err(e) = handle_request(&services, &login_name, &client).await {
+        if let Err(e) = process_request(&services, &login_name, &client).await {
             tracing::warn!(error = %e, "a password reset request could not be handled");
         }
     });
@@ -847,7 +830,16 @@ pub async fn request_by_user(services: &Services, login_name: &str, client: &Cli
 
 /// The work behind [`request_by_user`], without its fixed answer time: for tests, which must
 /// see the outcome rather than the answer.
+#[cfg(feature = "test-support")]
 pub async fn handle_request(
+    services: &Services,
+    login_name: &str,
+    client: &ClientInfo,
+) -> DomainResult<()> {
+    process_request(services, login_name, client).await
+}
+
+async fn process_request(
     services: &Services,
     login_name: &str,
     client: &ClientInfo,
@@ -881,7 +873,7 @@ pub async fn handle_request(
     let mut tx = services.db.begin().await?;
     let token = SecretToken::generate();
     let expires_at = now.plus_seconds(model::reset::LINK_MINUTES_DEFAULT * 60);
-    let link = format!("{}/reset/{}", services.public_url, token.expose());
+    let link = services.reset_url(&token);
     // Checked above, but an administrator may have reset meanwhile: theirs stays, and the
     // index that allows one open reset per user then refuses this one.
     void_open(

@@ -158,6 +158,7 @@ pub async fn revoke_all_for_user(tx: &mut Tx, user: &UserId) -> DomainResult<u64
     Ok(done.rows_affected())
 }
 
+#[cfg(feature = "test-support")]
 pub async fn count_for_user(db: &Db, user: &UserId) -> DomainResult<i64> {
     let (count,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM sessions WHERE user_id = $1")
         .bind(&user.0)

@@ -298,6 +298,8 @@ pub async fn lock_row(tx: &mut Tx, id: &UserId) -> DomainResult<()> {
     Ok(())
 }
 
+/// The one place the failed-sign-in count and the lock are cleared: a successful sign-in, any
+/// password written or reset issued, and Unlock all come here.
 pub async fn clear_failed_sign_ins(tx: &mut Tx, id: &UserId, now: Timestamp) -> DomainResult<()> {
     sqlx::query(
         "UPDATE users SET failed_logins = 0, locked_until = NULL, updated_at = $2 \

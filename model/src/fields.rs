@@ -142,15 +142,19 @@ pub fn email_key(email: &str) -> String {
 }
 
 /// What the sign-in form's first field may hold: a username or an email address.
-pub fn login_name(raw: &str) -> Result<String, FieldError> {
-    const FIELD: &str = "username";
+/// A username or email address typed to name an account (sign-in, "Forgot your password?"),
+/// checked the same way wherever it is typed; `field` is the form's name for it.
+pub fn login_name(field: &str, raw: &str) -> Result<String, FieldError> {
     let value = raw.trim();
     if value.is_empty() {
-        return Err(FieldError::new(FIELD, "Enter your username or email."));
+        return Err(FieldError::new(
+            field,
+            "Enter your username or email address.",
+        ));
     }
     if char_len(value) > EMAIL_MAX || has_control(value) {
         return Err(FieldError::new(
-            FIELD,
+            field,
             "That is not a username or email address.",
         ));
     }

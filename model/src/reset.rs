@@ -31,6 +31,19 @@ pub fn valid_link_minutes(minutes: i64) -> bool {
     (LINK_MINUTES_MIN..=LINK_MINUTES_MAX).contains(&minutes)
 }
 
+/// A link lifetime as a form field: every path that issues a link (one user, Bulk Change)
+/// refuses the same values with the same words.
+pub fn check_link_minutes(minutes: i64) -> Result<(), crate::fields::FieldError> {
+    if valid_link_minutes(minutes) {
+        Ok(())
+    } else {
+        Err(crate::fields::FieldError::new(
+            "minutes",
+            "A link must stay valid for at least 5 minutes and at most 24 hours.",
+        ))
+    }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum ResetKind {
     Link,

@@ -33,7 +33,7 @@ pub fn build(state: AppState) -> Router {
         );
         router = router.route(route.path(), axum::routing::get(handler));
     }
-    router
+    let router = router
         .route(
             "/reset/{token}",
             axum::routing::get(app::server::reset_link::open_reset_link),
@@ -67,7 +67,8 @@ pub fn build(state: AppState) -> Router {
             same_origin::same_origin_only,
         ))
         .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
-        .layer(from_fn(security_headers::add_security_headers))
-        .layer(from_fn(request_log::log_requests))
+        .layer(from_fn(security_headers::add_path_headers));
+    security_headers::fixed_headers(router)
+        .layer(request_log::trace_layer())
         .with_state(state)
 }

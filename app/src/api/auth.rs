@@ -13,7 +13,7 @@ pub async fn login(username: String, password: Secret) -> Result<String, AppErro
     use domain::sessions::{self, Purpose};
 
     let state = state()?;
-    let name = model::fields::login_name(&username)?;
+    let name = model::fields::login_name("username", &username)?;
     let previous = use_context::<http::request::Parts>()
         .and_then(|parts| cookies::read_session(&parts.headers, &state.web));
     let signed = domain::auth::sign_in(

@@ -118,16 +118,13 @@ pub async fn bulk_job_items(id: String) -> Result<Vec<OutcomeLine>, AppError> {
     Ok(items
         .into_iter()
         .map(|item| OutcomeLine {
-            username: item.username,
+            email: item.email_note(),
             outcome: item
                 .outcome
                 .map_or("Pending", model::bulk::ItemOutcome::label)
                 .to_owned(),
+            username: item.username,
             reason: item.reason,
-            email: item.email_state.map(|state| match item.email_error {
-                Some(error) if state != "sent" => format!("{state}: {error}"),
-                _ => state,
-            }),
         })
         .collect())
 }

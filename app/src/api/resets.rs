@@ -192,21 +192,9 @@ pub async fn complete_password_reset(password: Secret, confirm: Secret) -> Resul
 pub async fn request_password_reset(login: String) -> Result<(), AppError> {
     use crate::server::{client_info, state};
 
-    let login = login.trim();
-    if login.is_empty() {
-        return Err(AppError::invalid(
-            "login",
-            "Enter your username or email address.",
-        ));
-    }
-    if login.chars().count() > model::fields::EMAIL_MAX || login.chars().any(char::is_control) {
-        return Err(AppError::invalid(
-            "login",
-            "That is not a username or an email address.",
-        ));
-    }
+    let login = model::fields::login_name("login", &login)?;
     let state = state()?;
-    domain::resets::request_by_user(&state.services, login, &client_info()).await;
+    domain::resets::request_by_user(&state.services, &login, &client_info()).await;
     // A plain form post (no JavaScript) lands on the same answer.
     leptos_axum::redirect("/forgot?sent=1");
     Ok(())

@@ -2,9 +2,10 @@
 //! without it.
 
 use axum::extract::Request;
-use axum::middleware::Next;
-use axum::response::Response;
-use std::time::Instant;
+use tower_http::LatencyUnit;
+use tower_http::classify::{ServerErrorsAsFailures, SharedClassifier};
+use tower_http::trace::{DefaultOnRequest, DefaultOnResponse, TraceLayer};
+use tracing::{Level, Span};
 
 const SECRET_PATHS: [&str; 2] = ["/setup/", "/reset/"];
 
@@ -17,19 +18,27 @@ pub fn redact(path: &str) -> String {
     path.to_owned()
 }
 
-pub async fn log_requests(request: Request, next: Next) -> Response {
-    let method = request.method().clone();
-    let path = redact(request.uri().path());
-    let started = Instant::now();
-    let response = next.run(request).await;
-    tracing::info!(
-        %method,
-        path,
-        status = response.status().as_u16(),
-        ms = started.elapsed().as_millis() as u64,
-        "request"
-    );
-    response
+/// One line per response (method, path with secrets redacted, status, latency), and an error
+/// line for a 5xx.
+pub fn trace_layer() -> TraceLayer<
+    SharedClassifier<ServerErrorsAsFailures>,
+    impl Fn(&Request) -> Span + Clone,
+    DefaultOnRequest,
+    DefaultOnResponse,
+> {
+    TraceLayer::new_for_http()
+        .make_span_with(|request: &Request| {
+            tracing::info_span!(
+                "request",
+                method = %request.method(),
+                path = %redact(request.uri().path()),
+            )
+        })
+        .on_response(
+            DefaultOnResponse::new()
+                .level(Level::INFO)
+                .latency_unit(LatencyUnit::Millis),
+        )
 }
 
 #[cfg(test)]
