@@ -8,6 +8,7 @@ use sqlx::{Any, Executor};
 use crate::authority::Actor;
 use crate::db::Db;
 use crate::error::{DomainError, DomainResult};
+use crate::store;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Outcome {
@@ -17,7 +18,7 @@ pub enum Outcome {
 }
 
 impl Outcome {
-    fn as_str(self) -> &'static str {
+    pub fn as_str(self) -> &'static str {
         match self {
             Outcome::Success => "success",
             Outcome::Failure => "failure",
@@ -118,26 +119,12 @@ impl AuditEvent {
     }
 }
 
+/// Appends one event, in the caller's transaction or on its own.
 pub async fn record<'e>(
     exec: impl Executor<'e, Database = Any>,
     event: &AuditEvent,
 ) -> DomainResult<()> {
-    sqlx::query(
-        "INSERT INTO audit_events (at, actor_id, actor_name, target_id, target_name, action, \
-         outcome, ip, detail) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-    )
-    .bind(event.at.millis())
-    .bind(event.actor.as_ref().map(|p| p.id.0.as_str()))
-    .bind(event.actor.as_ref().map(|p| p.name.as_str()))
-    .bind(event.target.as_ref().map(|p| p.id.0.as_str()))
-    .bind(event.target.as_ref().map(|p| p.name.as_str()))
-    .bind(event.action.as_str())
-    .bind(event.outcome.as_str())
-    .bind(event.ip.as_deref())
-    .bind(event.detail.as_deref())
-    .execute(exec)
-    .await?;
-    Ok(())
+    store::audit::insert(exec, event).await
 }
 
 /// A request refused at the door: the caller is signed in but their role (or a session that
@@ -215,37 +202,7 @@ pub(crate) async fn audited<T>(
     result
 }
 
-#[derive(sqlx::FromRow)]
-struct AuditRow {
-    at: i64,
-    actor_name: Option<String>,
-    target_name: Option<String>,
-    action: String,
-    outcome: String,
-    ip: Option<String>,
-    detail: Option<String>,
-}
-
 /// The newest events about one user (as target or actor), newest first.
 pub async fn for_user(db: &Db, user: &UserId, limit: u32) -> DomainResult<Vec<AuditEntry>> {
-    let rows = sqlx::query_as::<_, AuditRow>(
-        "SELECT at, actor_name, target_name, action, outcome, ip, detail FROM audit_events \
-         WHERE target_id = $1 OR actor_id = $1 ORDER BY id DESC LIMIT $2",
-    )
-    .bind(&user.0)
-    .bind(i64::from(limit))
-    .fetch_all(db.pool())
-    .await?;
-    Ok(rows
-        .into_iter()
-        .map(|r| AuditEntry {
-            at: Timestamp(r.at),
-            actor: r.actor_name,
-            target: r.target_name,
-            action: r.action,
-            outcome: r.outcome,
-            ip: r.ip,
-            detail: r.detail,
-        })
-        .collect())
+    store::audit::for_user(db, user, limit).await
 }

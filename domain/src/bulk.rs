@@ -21,11 +21,12 @@ use tracing::{info, warn};
 
 use crate::Services;
 use crate::audit::{self, AuditAction, AuditEvent};
-use crate::db::{Db, Tx, flag, is_set, is_unique_violation};
+use crate::db::{Db, Tx, is_set};
 use crate::error::{DomainError, DomainResult};
 use crate::passwords::{self, Actor};
 use crate::resets::{self, LinkDelivery, LinkRequest};
-use crate::users::{self, search_pattern};
+use crate::store::{self, bulk::CandidateGroup};
+use crate::users;
 
 /// Users per transaction: small enough that a batch commits in milliseconds (other writers
 /// wait on SQLite's lock no longer than that), large enough that 100,000 users take minutes.
@@ -59,67 +60,14 @@ impl BulkWake {
     }
 }
 
-/// The `WHERE` clause of a selection and its bind values, from `$first` on.
-fn selection_sql(selection: &Selection, first: usize) -> DomainResult<(String, Vec<String>)> {
-    match selection {
-        Selection::Ids(ids) if ids.is_empty() => {
-            Err(model::fields::FieldError::new("selection", "Select at least one user.").into())
-        }
-        Selection::Ids(ids) if ids.len() > MAX_IDS => Err(model::fields::FieldError::new(
-            "selection",
-            "Too many users ticked one by one. Use \"select all matching this search\" instead.",
-        )
-        .into()),
-        Selection::Ids(ids) => {
-            let marks: Vec<String> = (0..ids.len()).map(|i| format!("${}", first + i)).collect();
-            Ok((
-                format!("id IN ({})", marks.join(", ")),
-                ids.iter().map(|id| id.0.clone()).collect(),
-            ))
-        }
-        Selection::Search(q) => {
-            let q = model::fields::search(q)?;
-            Ok((
-                format!(
-                    "(${first} = '' OR search_text LIKE ${} ESCAPE '\\')",
-                    first + 1
-                ),
-                vec![q.clone(), search_pattern(&q)],
-            ))
-        }
-    }
-}
-
-/// The facts the skip rule reads, as SQL: a selection is grouped by them, so the preview costs
-/// a few rows per kind of user rather than one per user.
-const CANDIDATE_COLUMNS: [&str; 5] = [
-    "CASE WHEN id = $ACTOR THEN 1 ELSE 0 END",
-    "source",
-    "active",
-    "must_change_password",
-    "CASE WHEN email IS NULL THEN 0 ELSE 1 END",
-];
-
-/// One group of selected users who look alike to the skip rule.
-#[derive(sqlx::FromRow)]
-struct CandidateGroup {
-    is_actor: i64,
-    source: String,
-    active: i64,
-    must_change_password: i64,
-    has_email: i64,
-    users: i64,
-}
-
-impl CandidateGroup {
-    fn candidate(&self) -> Candidate {
-        Candidate {
-            is_actor: is_set(self.is_actor),
-            source: self.source.parse().unwrap_or(model::UserSource::External),
-            active: is_set(self.active),
-            must_change_password: is_set(self.must_change_password),
-            has_email: is_set(self.has_email),
-        }
+/// What the skip rule sees of one group of the selection.
+fn candidate(group: &CandidateGroup) -> Candidate {
+    Candidate {
+        is_actor: is_set(group.is_actor),
+        source: group.source.parse().unwrap_or(model::UserSource::External),
+        active: is_set(group.active),
+        must_change_password: is_set(group.must_change_password),
+        has_email: is_set(group.has_email),
     }
 }
 
@@ -142,55 +90,20 @@ async fn try_preview(
     selection: &Selection,
 ) -> DomainResult<BulkPreview> {
     actor.must_hold(Permission::UserManagement)?;
-    let (filter, binds) = selection_sql(selection, 1)?;
-    let actor_mark = format!("${}", binds.len() + 1);
-    let columns = CANDIDATE_COLUMNS.map(|c| c.replace("$ACTOR", &actor_mark));
-    let sql = format!(
-        "SELECT {} AS is_actor, {} AS source, {} AS active, {} AS must_change_password, \
-         {} AS has_email, COUNT(*) AS users FROM users WHERE {filter} GROUP BY 1, 2, 3, 4, 5",
-        columns[0], columns[1], columns[2], columns[3], columns[4]
-    );
-    let mut query = sqlx::query_as::<_, CandidateGroup>(&sql);
-    for bind in &binds {
-        query = query.bind(bind);
-    }
-    let groups = query.bind(&actor.id().0).fetch_all(db.pool()).await?;
+    let groups = store::bulk::candidate_groups(db, actor.id(), selection).await?;
     let mut selected = 0;
     let mut skipped: BTreeMap<SkipReason, u64> = BTreeMap::new();
     let mut examples = Vec::new();
     for group in &groups {
         let users = u64::try_from(group.users).unwrap_or(0);
         selected += users;
-        let Some(reason) = skip_reason(kind, group.candidate()) else {
+        let Some(reason) = skip_reason(kind, candidate(group)) else {
             continue;
         };
         *skipped.entry(reason).or_default() += users;
         // A few names from each skipped group, for the dialog's list.
-        let first = binds.len() + 2;
-        let same: Vec<String> = columns
-            .iter()
-            .enumerate()
-            .map(|(i, column)| format!("{column} = ${}", first + i))
-            .collect();
-        let sql = format!(
-            "SELECT username FROM users WHERE {filter} AND {} \
-             ORDER BY username_key LIMIT {EXAMPLES}",
-            same.join(" AND ")
-        );
-        let mut query = sqlx::query_as::<_, (String,)>(&sql);
-        for bind in &binds {
-            query = query.bind(bind);
-        }
-        let names = query
-            .bind(&actor.id().0)
-            .bind(group.is_actor)
-            .bind(&group.source)
-            .bind(group.active)
-            .bind(group.must_change_password)
-            .bind(group.has_email)
-            .fetch_all(db.pool())
-            .await?;
-        examples.extend(names.into_iter().map(|(name,)| (name, reason)));
+        let names = store::bulk::group_examples(db, actor.id(), selection, group, EXAMPLES).await?;
+        examples.extend(names.into_iter().map(|name| (name, reason)));
     }
     examples.sort_by_key(|(name, _)| name.to_lowercase());
     examples.truncate(EXAMPLES);
@@ -221,17 +134,6 @@ fn check_request_key(key: &str) -> DomainResult<()> {
     }
 }
 
-/// The job an administrator already started with `key`, if any.
-async fn job_for_key(db: &Db, actor: &Actor, key: &str) -> DomainResult<Option<String>> {
-    let row: Option<(String,)> =
-        sqlx::query_as("SELECT id FROM bulk_jobs WHERE created_by_id = $1 AND request_key = $2")
-            .bind(&actor.id().0)
-            .bind(key)
-            .fetch_optional(db.pool())
-            .await?;
-    Ok(row.map(|(id,)| id))
-}
-
 /// Creates a job over the selection and returns its id; the work happens in the background.
 /// Idempotent per `request_key` (from the preview): a repeated start, however close to the
 /// first, returns the job the first one created and changes nothing more.
@@ -256,64 +158,37 @@ async fn try_create_job(
 ) -> DomainResult<String> {
     actor.must_hold(Permission::UserManagement)?;
     check_request_key(request_key)?;
-    if let Some(existing) = job_for_key(&services.db, actor, request_key).await? {
+    if let Some(existing) = store::bulk::job_for_key(&services.db, actor.id(), request_key).await? {
         return Ok(existing);
     }
     if options.kind == BulkKind::SendLink {
         model::reset::check_link_minutes(options.link_minutes)?;
     }
-    let (filter, binds) = selection_sql(selection, 2)?;
     let now = Timestamp::now();
     let id = uuid::Uuid::new_v4().to_string();
     let mut tx = services.db.begin().await?;
-    let inserted = sqlx::query(
-        "INSERT INTO bulk_jobs (id, kind, link_minutes, invalidate_password, created_by_id, \
-         created_by_name, created_by_role, ip, created_at, total, request_key) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 0, $10)",
-    )
-    .bind(&id)
-    .bind(options.kind.as_str())
-    .bind(options.link_minutes)
-    .bind(flag(options.invalidate_password))
-    .bind(&actor.id().0)
-    .bind(actor.username())
-    .bind(actor.role().as_str())
-    .bind(actor.ip().map(str::to_owned))
-    .bind(now.millis())
-    .bind(request_key)
-    .execute(&mut *tx)
-    .await;
-    match inserted {
-        // The same start, racing this one, committed first (the unique index on the key).
-        Err(e) if is_unique_violation(&e) => {
-            drop(tx);
-            return job_for_key(&services.db, actor, request_key)
-                .await?
-                .ok_or_else(|| DomainError::Internal("a bulk job key vanished".into()));
-        }
-        other => other?,
+    let job = store::bulk::NewJob {
+        id: &id,
+        kind: options.kind,
+        link_minutes: options.link_minutes,
+        invalidate_password: options.invalidate_password,
+        actor,
+        request_key,
     };
-    // One statement, however many users: the database numbers the items itself.
-    let sql = format!(
-        "INSERT INTO bulk_items (job_id, seq, user_id, username) \
-         SELECT $1, ROW_NUMBER() OVER (ORDER BY username_key), id, username \
-         FROM users WHERE {filter}"
-    );
-    let mut insert = sqlx::query(&sql).bind(&id);
-    for bind in &binds {
-        insert = insert.bind(bind);
+    if !store::bulk::insert_job(&mut tx, job, now).await? {
+        // The same start, racing this one, committed first (the unique index on the key).
+        drop(tx);
+        return store::bulk::job_for_key(&services.db, actor.id(), request_key)
+            .await?
+            .ok_or_else(|| DomainError::Internal("a bulk job key vanished".into()));
     }
-    let total = insert.execute(&mut *tx).await?.rows_affected();
+    // A selection refused here (none ticked, too many, a bad search) rolls the job back.
+    let total = store::bulk::insert_items(&mut tx, &id, selection).await?;
     if total == 0 {
         return Err(
             model::fields::FieldError::new("selection", "No users match this selection.").into(),
         );
     }
-    sqlx::query("UPDATE bulk_jobs SET total = $2 WHERE id = $1")
-        .bind(&id)
-        .bind(i64::try_from(total).unwrap_or(i64::MAX))
-        .execute(&mut *tx)
-        .await?;
     let event = AuditEvent::success(
         now,
         AuditAction::BulkStarted,
@@ -331,25 +206,6 @@ async fn try_create_job(
     Ok(id)
 }
 
-#[derive(sqlx::FromRow)]
-struct JobRow {
-    id: String,
-    kind: String,
-    link_minutes: Option<i64>,
-    invalidate_password: i64,
-    created_by_id: String,
-    created_by_name: String,
-    created_by_role: String,
-    ip: Option<String>,
-    created_at: i64,
-    finished_at: Option<i64>,
-    total: i64,
-    processed: i64,
-}
-
-const JOB_COLUMNS: &str = "id, kind, link_minutes, invalidate_password, created_by_id, \
-     created_by_name, created_by_role, ip, created_at, finished_at, total, processed";
-
 struct Job {
     id: String,
     options: JobOptions,
@@ -358,10 +214,10 @@ struct Job {
     lease: String,
 }
 
-impl TryFrom<JobRow> for Job {
+impl TryFrom<store::bulk::JobRow> for Job {
     type Error = DomainError;
 
-    fn try_from(row: JobRow) -> DomainResult<Self> {
+    fn try_from(row: store::bulk::JobRow) -> DomainResult<Self> {
         let bad = |what: &str| DomainError::Internal(format!("bulk job {}: bad {what}", row.id));
         Ok(Job {
             options: JobOptions {
@@ -383,32 +239,13 @@ impl TryFrom<JobRow> for Job {
 
 /// Takes the oldest unfinished job nobody holds, for one lease.
 async fn claim(db: &Db, now: Timestamp) -> DomainResult<Option<Job>> {
-    let candidates: Vec<(String,)> = sqlx::query_as(
-        "SELECT id FROM bulk_jobs WHERE finished_at IS NULL \
-         AND (lease_until IS NULL OR lease_until <= $1) ORDER BY created_at LIMIT 5",
-    )
-    .bind(now.millis())
-    .fetch_all(db.pool())
-    .await?;
-    for (id,) in candidates {
-        let lease = uuid::Uuid::new_v4().to_string();
-        let row: Option<JobRow> = sqlx::query_as(&format!(
-            "UPDATE bulk_jobs SET lease_until = $2, lease_owner = $4 WHERE id = $1 \
-             AND finished_at IS NULL AND (lease_until IS NULL OR lease_until <= $3) \
-             RETURNING {JOB_COLUMNS}"
-        ))
-        .bind(&id)
-        .bind(now.millis() + LEASE_MS)
-        .bind(now.millis())
-        .bind(&lease)
-        .fetch_optional(db.pool())
-        .await?;
-        if let Some(row) = row {
-            let job: Job = row.try_into()?;
-            return Ok(Some(Job { lease, ..job }));
-        }
-    }
-    Ok(None)
+    let lease = uuid::Uuid::new_v4().to_string();
+    let until = Timestamp(now.millis() + LEASE_MS);
+    let Some(row) = store::bulk::claim(db, &lease, now, until).await? else {
+        return Ok(None);
+    };
+    let job: Job = row.try_into()?;
+    Ok(Some(Job { lease, ..job }))
 }
 
 /// Applies the job to one item's user inside the batch's transaction.
@@ -461,16 +298,8 @@ enum BatchEnd {
 /// Renews this runner's lease inside the batch's transaction. On PostgreSQL the update also
 /// locks the job row, so no two runners are ever inside a batch of the same job.
 async fn hold_lease(tx: &mut Tx, job: &Job, now: Timestamp) -> DomainResult<bool> {
-    let held = sqlx::query(
-        "UPDATE bulk_jobs SET lease_until = $3 WHERE id = $1 AND lease_owner = $2 \
-         AND finished_at IS NULL",
-    )
-    .bind(&job.id)
-    .bind(&job.lease)
-    .bind(now.millis() + LEASE_MS)
-    .execute(&mut **tx)
-    .await?;
-    Ok(held.rows_affected() == 1)
+    let until = Timestamp(now.millis() + LEASE_MS);
+    store::bulk::hold_lease(tx, &job.id, &job.lease, until).await
 }
 
 /// Records an item's outcome and counts it, unless another runner already did.
@@ -482,26 +311,8 @@ async fn finish_item(
     now: Timestamp,
 ) -> DomainResult<bool> {
     let (outcome, reason, email_id) = outcome;
-    let done = sqlx::query(
-        "UPDATE bulk_items SET outcome = $3, reason = $4, email_id = $5, processed_at = $6 \
-         WHERE job_id = $1 AND seq = $2 AND outcome IS NULL",
-    )
-    .bind(&job.id)
-    .bind(seq)
-    .bind(outcome.as_str())
-    .bind(reason)
-    .bind(email_id)
-    .bind(now.millis())
-    .execute(&mut **tx)
-    .await?;
-    if done.rows_affected() != 1 {
-        return Ok(false);
-    }
-    sqlx::query("UPDATE bulk_jobs SET processed = processed + 1 WHERE id = $1")
-        .bind(&job.id)
-        .execute(&mut **tx)
-        .await?;
-    Ok(true)
+    let (reason, email_id) = (reason.as_deref(), email_id.as_deref());
+    store::bulk::finish_item(tx, &job.id, seq, outcome.as_str(), reason, email_id, now).await
 }
 
 /// A job acts with its creator's authority, checked again before every batch: an administrator
@@ -516,23 +327,7 @@ const STOPPED: &str = "not processed: the administrator who started the job may 
 
 /// Records every item not yet processed as failed, with the reason, and ends the job.
 async fn stop_remaining(tx: &mut Tx, job: &Job, now: Timestamp) -> DomainResult<()> {
-    sqlx::query(
-        "UPDATE bulk_items SET outcome = 'failed', reason = $2, processed_at = $3 \
-         WHERE job_id = $1 AND outcome IS NULL",
-    )
-    .bind(&job.id)
-    .bind(STOPPED)
-    .bind(now.millis())
-    .execute(&mut **tx)
-    .await?;
-    sqlx::query(
-        "UPDATE bulk_jobs SET processed = total, finished_at = $2, lease_until = NULL \
-         WHERE id = $1",
-    )
-    .bind(&job.id)
-    .bind(now.millis())
-    .execute(&mut **tx)
-    .await?;
+    store::bulk::fail_remaining(tx, &job.id, STOPPED, now).await?;
     let event = AuditEvent {
         outcome: audit::Outcome::Failure,
         ..AuditEvent::success(
@@ -561,25 +356,14 @@ async fn run_batch(services: &Services, job: &Job, limit: i64) -> DomainResult<B
         warn!(job = %job.id, "bulk job stopped: its administrator may no longer run it");
         return Ok(BatchEnd::Done);
     }
-    let items: Vec<(i64, String)> = sqlx::query_as(
-        "SELECT seq, user_id FROM bulk_items WHERE job_id = $1 AND outcome IS NULL \
-         ORDER BY seq LIMIT $2",
-    )
-    .bind(&job.id)
-    .bind(limit)
-    .fetch_all(&mut *tx)
-    .await?;
+    let items = store::bulk::next_items(&mut tx, &job.id, limit).await?;
     if items.is_empty() {
-        sqlx::query("UPDATE bulk_jobs SET finished_at = $2, lease_until = NULL WHERE id = $1")
-            .bind(&job.id)
-            .bind(now.millis())
-            .execute(&mut *tx)
-            .await?;
+        store::bulk::finish(&mut tx, &job.id, now).await?;
         tx.commit().await?;
         return Ok(BatchEnd::Done);
     }
     for (seq, user_id) in &items {
-        let outcome = apply(&mut tx, services, job, &UserId(user_id.clone()), now).await?;
+        let outcome = apply(&mut tx, services, job, user_id, now).await?;
         if !finish_item(&mut tx, job, *seq, outcome, now).await? {
             // Finished meanwhile by another runner: undo this batch rather than repeat it.
             return Ok(BatchEnd::LostLease);
@@ -608,13 +392,11 @@ async fn fail_next_item(services: &Services, job: &Job, error: &DomainError) -> 
     if !hold_lease(&mut tx, job, now).await? {
         return Ok(false);
     }
-    let next: Option<(i64,)> = sqlx::query_as(
-        "SELECT seq FROM bulk_items WHERE job_id = $1 AND outcome IS NULL ORDER BY seq LIMIT 1",
-    )
-    .bind(&job.id)
-    .fetch_optional(&mut *tx)
-    .await?;
-    let Some((seq,)) = next else { return Ok(false) };
+    let next = store::bulk::next_items(&mut tx, &job.id, 1).await?;
+    let Some((seq, _)) = next.first() else {
+        return Ok(false);
+    };
+    let seq = *seq;
     let outcome = (ItemOutcome::Failed, Some(failure_reason(error)), None);
     let recorded = finish_item(&mut tx, job, seq, outcome, now).await?;
     tx.commit().await?;
@@ -690,24 +472,10 @@ async fn one_at_a_time(services: &Services, job: &Job) -> DomainResult<BatchEnd>
 /// A job's progress and tally, for its page. Administrators only, as Bulk Change is.
 pub async fn job(db: &Db, actor: &Actor, id: &str) -> DomainResult<Option<BulkJob>> {
     actor.must_hold(Permission::UserManagement)?;
-    let row: Option<JobRow> = sqlx::query_as(&format!(
-        "SELECT {JOB_COLUMNS} FROM bulk_jobs WHERE id = $1"
-    ))
-    .bind(id)
-    .fetch_optional(db.pool())
-    .await?;
-    let Some(row) = row else { return Ok(None) };
-    let tally: Vec<(String, i64)> = sqlx::query_as(
-        "SELECT CASE \
-           WHEN i.outcome = 'link_queued' AND e.state = 'sent' THEN 'link_sent' \
-           WHEN i.outcome = 'link_queued' AND e.state = 'failed' THEN 'email_failed' \
-           ELSE i.outcome END AS result, COUNT(*) \
-         FROM bulk_items i LEFT JOIN email_outbox e ON e.id = i.email_id \
-         WHERE i.job_id = $1 AND i.outcome IS NOT NULL GROUP BY 1 ORDER BY 1",
-    )
-    .bind(id)
-    .fetch_all(db.pool())
-    .await?;
+    let Some(row) = store::bulk::job(db, id).await? else {
+        return Ok(None);
+    };
+    let tally = store::bulk::tally(db, id).await?;
     Ok(Some(BulkJob {
         kind: row
             .kind
@@ -729,6 +497,8 @@ pub async fn job(db: &Db, actor: &Actor, id: &str) -> DomainResult<Option<BulkJo
 /// One line of the outcome report.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ItemReport {
+    /// The item's place in the job: the cursor of the next page.
+    pub seq: i64,
     pub username: String,
     pub outcome: Option<ItemOutcome>,
     pub reason: Option<String>,
@@ -748,61 +518,42 @@ impl ItemReport {
     }
 }
 
-/// username, outcome, reason, email state, email error
-type ItemRow = (
-    String,
-    Option<String>,
-    Option<String>,
-    Option<String>,
-    Option<String>,
-);
-
-/// The per-user outcomes in order, `limit` from `offset`.
+/// The per-user outcomes in order, up to `limit` after the item `after_seq` (0 for the first).
 pub async fn items(
     db: &Db,
     actor: &Actor,
     id: &str,
-    offset: i64,
+    after_seq: i64,
     limit: i64,
 ) -> DomainResult<Vec<ItemReport>> {
     actor.must_hold(Permission::UserManagement)?;
-    let rows: Vec<ItemRow> = sqlx::query_as(
-        "SELECT i.username, i.outcome, i.reason, e.state, e.last_error \
-             FROM bulk_items i LEFT JOIN email_outbox e ON e.id = i.email_id \
-             WHERE i.job_id = $1 ORDER BY i.seq LIMIT $2 OFFSET $3",
-    )
-    .bind(id)
-    .bind(limit)
-    .bind(offset)
-    .fetch_all(db.pool())
-    .await?;
+    let rows = store::bulk::items(db, id, after_seq, limit).await?;
     Ok(rows
         .into_iter()
-        .map(
-            |(username, outcome, reason, email_state, email_error)| ItemReport {
-                username,
-                outcome: outcome.and_then(|o| o.parse().ok()),
-                reason: reason.map(|r| {
-                    r.parse::<SkipReason>()
-                        .map_or(r, |reason| reason.label().to_owned())
-                }),
-                email_state,
-                email_error,
-            },
-        )
+        .map(|row| ItemReport {
+            seq: row.seq,
+            username: row.username,
+            outcome: row.outcome.and_then(|o| o.parse().ok()),
+            reason: row.reason.map(|r| {
+                r.parse::<SkipReason>()
+                    .map_or(r, |reason| reason.label().to_owned())
+            }),
+            email_state: row.email_state,
+            email_error: row.email_error,
+        })
         .collect())
 }
 
 /// The outcome report as CSV (RFC 4180), for the download.
 pub async fn report_csv(db: &Db, actor: &Actor, id: &str) -> DomainResult<String> {
     let mut csv = String::from("username,outcome,reason,email\r\n");
-    let mut offset = 0;
+    let mut after = 0;
     loop {
-        let page = items(db, actor, id, offset, 5000).await?;
-        if page.is_empty() {
+        let page = items(db, actor, id, after, 5000).await?;
+        let Some(last) = page.last() else {
             break;
-        }
-        offset += page.len() as i64;
+        };
+        after = last.seq;
         for item in page {
             let email = item.email_note().unwrap_or_default();
             let fields = [

@@ -8,7 +8,6 @@ pub mod audit;
 pub mod auth;
 pub mod authority;
 pub mod bulk;
-pub mod db;
 pub mod directory;
 pub mod emails;
 pub mod error;
@@ -16,24 +15,23 @@ pub mod generate;
 pub mod hashing;
 pub mod keys;
 pub mod mail;
-pub mod outbox;
 pub mod passwords;
 pub mod resets;
 pub mod seed;
-pub mod sessions;
 pub mod setup;
+pub mod store;
 pub mod tokens;
-pub mod users;
 
 #[cfg(feature = "test-support")]
 pub mod smtp_sink;
 #[cfg(feature = "test-support")]
 pub mod testing;
 
-pub use db::Db;
 pub use error::{DomainError, DomainResult};
 pub use hashing::{Hasher, Password};
 pub use keys::Keyring;
+pub use store::db::{self, Db};
+pub use store::{outbox, sessions, users};
 
 use mail::MailWake;
 use model::PasswordPolicy;

@@ -11,7 +11,7 @@ use model::{PasswordPolicy, PolicyContext};
 use crate::Services;
 use crate::audit::{self, AuditAction, AuditEvent, Party};
 pub use crate::authority::Actor;
-use crate::db::{Tx, flag};
+use crate::db::Tx;
 use crate::emails::CredentialChange;
 use crate::error::{DomainError, DomainResult};
 use crate::hashing::{Password, PasswordDigest};
@@ -95,17 +95,7 @@ pub(crate) async fn write_password(
     now: Timestamp,
 ) -> DomainResult<()> {
     resets::void_outstanding(tx, id, "password changed", now).await?;
-    sqlx::query(
-        "UPDATE users SET password_hash = $2, must_change_password = $3, password_changed_at = $4, \
-         password_expires_at = $5, updated_at = $4 WHERE id = $1",
-    )
-    .bind(&id.0)
-    .bind(&digest.0)
-    .bind(flag(state.must_change))
-    .bind(now.millis())
-    .bind(state.expires_at.map(Timestamp::millis))
-    .execute(&mut **tx)
-    .await?;
+    users::set_password_hash(tx, id, digest, state.must_change, state.expires_at, now).await?;
     users::clear_failed_sign_ins(tx, id, now).await
 }
 
@@ -198,11 +188,7 @@ pub(crate) async fn flag_in_tx(
     now: Timestamp,
     note: &str,
 ) -> DomainResult<bool> {
-    sqlx::query("UPDATE users SET must_change_password = 1, updated_at = $2 WHERE id = $1")
-        .bind(&user.id.0)
-        .bind(now.millis())
-        .execute(&mut **tx)
-        .await?;
+    users::flag_must_change(tx, &user.id, now).await?;
     users::clear_failed_sign_ins(tx, &user.id, now).await?;
     resets::void_outstanding(tx, &user.id, "superseded by Force Password Reset", now).await?;
     end_sessions_and_record(tx, actor, user, AuditAction::ForceReset, note, now).await?;

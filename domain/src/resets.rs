@@ -17,17 +17,17 @@ use sqlx::{Any, Executor};
 
 use crate::Services;
 use crate::audit::{self, AuditAction, AuditEvent};
-use crate::db::{Db, Tx, flag, is_set, is_unique_violation};
+use crate::db::{Db, Tx};
 use crate::emails::{self, CredentialChange};
 use crate::error::{DomainError, DomainResult};
 use crate::generate::readable_password;
 use crate::hashing::Password;
-use crate::outbox;
 use crate::passwords::{
     Actor, NewPasswordState, check_new_password, end_sessions_and_record, load, may_set_password,
     notify_owner, party, write_password,
 };
 use crate::sessions::{self, ClientInfo};
+use crate::store::{self, outbox};
 use crate::tokens::SecretToken;
 use crate::users::{self, User};
 
@@ -129,10 +129,10 @@ enum Voids {
 }
 
 impl Voids {
-    fn covers(self, created_by_admin: bool, expires_at: i64, now: Timestamp) -> bool {
+    fn covers(self, created_by_admin: bool, expires_at: Timestamp, now: Timestamp) -> bool {
         match self {
             Voids::All => true,
-            Voids::UserRequested => !created_by_admin || expires_at <= now.millis(),
+            Voids::UserRequested => !created_by_admin || expires_at <= now,
         }
     }
 }
@@ -147,29 +147,14 @@ async fn void_open(
     now: Timestamp,
 ) -> DomainResult<()> {
     // The one-open-reset index keeps this to a row or none.
-    let open: Vec<(String, Option<String>, i64, Option<String>)> = sqlx::query_as(
-        "SELECT id, created_by_id, expires_at, email_id FROM password_resets \
-         WHERE user_id = $1 AND used_at IS NULL AND voided_at IS NULL",
-    )
-    .bind(&user.0)
-    .fetch_all(&mut **tx)
-    .await?;
-    for (id, created_by, expires_at, email) in open {
-        if !voids.covers(created_by.is_some(), expires_at, now) {
+    for open in store::resets::open_for_user(tx, user).await? {
+        if !voids.covers(open.created_by_admin, open.expires_at, now) {
             continue;
         }
-        if let Some(email) = email {
-            outbox::cancel(tx, &email, now).await?;
+        if let Some(email) = &open.email_id {
+            outbox::cancel(tx, email, now).await?;
         }
-        sqlx::query(
-            "UPDATE password_resets SET voided_at = $2, void_reason = $3 \
-             WHERE id = $1 AND used_at IS NULL AND voided_at IS NULL",
-        )
-        .bind(&id)
-        .bind(now.millis())
-        .bind(reason)
-        .execute(&mut **tx)
-        .await?;
+        store::resets::void(tx, &open.id, reason, now).await?;
     }
     Ok(())
 }
@@ -183,14 +168,7 @@ pub(crate) async fn void_outstanding(
     now: Timestamp,
 ) -> DomainResult<()> {
     void_open(tx, user, Voids::All, reason, now).await?;
-    sqlx::query(
-        "UPDATE users SET password_expires_at = $2 WHERE id = $1 AND password_expires_at > $2",
-    )
-    .bind(&user.0)
-    .bind(now.millis())
-    .execute(&mut **tx)
-    .await?;
-    Ok(())
+    users::end_temporary_password(tx, user, now).await
 }
 
 /// A temporary password works for one sign-in: that sign-in's restricted session is where the
@@ -206,71 +184,11 @@ pub(crate) async fn spend_temporary_password(
     expected: Timestamp,
     now: Timestamp,
 ) -> DomainResult<bool> {
-    let spent = sqlx::query(
-        "UPDATE users SET password_expires_at = $3 WHERE id = $1 AND password_expires_at = $2 \
-         AND password_expires_at > $3",
-    )
-    .bind(&user.0)
-    .bind(expected.millis())
-    .bind(now.millis())
-    .execute(&mut **tx)
-    .await?;
-    if spent.rows_affected() != 1 {
+    if !users::spend_temporary_password(tx, user, expected, now).await? {
         return Ok(false);
     }
-    sqlx::query(
-        "UPDATE password_resets SET used_at = $2 WHERE user_id = $1 AND used_at IS NULL \
-         AND voided_at IS NULL AND kind IN ('temporary_password', 'emailed_password')",
-    )
-    .bind(&user.0)
-    .bind(now.millis())
-    .execute(&mut **tx)
-    .await?;
+    store::resets::mark_temporary_used(tx, user, now).await?;
     Ok(true)
-}
-
-struct NewReset<'a> {
-    user: &'a UserId,
-    kind: ResetKind,
-    token: Option<&'a SecretToken>,
-    /// `None` when the user asked for it ("Forgot your password?").
-    actor: Option<&'a Actor>,
-    expires_at: Timestamp,
-    email_id: Option<String>,
-    invalidated_password: bool,
-}
-
-async fn insert(tx: &mut Tx, reset: NewReset<'_>, now: Timestamp) -> DomainResult<String> {
-    let id = uuid::Uuid::new_v4().to_string();
-    sqlx::query(
-        "INSERT INTO password_resets (id, user_id, kind, token_hash, created_at, created_by_id, \
-         created_by_name, expires_at, email_id, invalidated_password) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-    )
-    .bind(&id)
-    .bind(&reset.user.0)
-    .bind(reset.kind.as_str())
-    .bind(reset.token.map(|t| t.digest().0))
-    .bind(now.millis())
-    .bind(reset.actor.map(|a| a.id().0.clone()))
-    .bind(reset.actor.map(|a| a.username().to_owned()))
-    .bind(reset.expires_at.millis())
-    .bind(reset.email_id)
-    .bind(flag(reset.invalidated_password))
-    .execute(&mut **tx)
-    .await
-    .map_err(|e| {
-        if is_unique_violation(&e) {
-            DomainError::Conflict(
-                "Another reset for this user was started at the same moment. Reload the user \
-                 and try again."
-                    .into(),
-            )
-        } else {
-            e.into()
-        }
-    })?;
-    Ok(id)
 }
 
 /// Send Password Change Link (or Copy link).
@@ -339,14 +257,7 @@ pub(crate) async fn issue_link(
     }
     void_outstanding(tx, &user.id, "superseded by a newer reset", now).await?;
     if request.invalidate_password {
-        sqlx::query(
-            "UPDATE users SET password_hash = NULL, must_change_password = 1, \
-             password_expires_at = NULL, updated_at = $2 WHERE id = $1",
-        )
-        .bind(&user.id.0)
-        .bind(now.millis())
-        .execute(&mut **tx)
-        .await?;
+        users::invalidate_password(tx, &user.id, now).await?;
     }
     users::clear_failed_sign_ins(tx, &user.id, now).await?;
 
@@ -361,12 +272,12 @@ pub(crate) async fn issue_link(
         }
         LinkDelivery::Shown => None,
     };
-    insert(
+    store::resets::insert(
         tx,
-        NewReset {
+        store::resets::NewReset {
             user: &user.id,
             kind: ResetKind::Link,
-            token: Some(&token),
+            token: Some(token.digest()),
             actor: Some(actor),
             expires_at,
             email_id: email_id.clone(),
@@ -508,9 +419,9 @@ async fn issue_generated(
     } else {
         None
     };
-    insert(
+    store::resets::insert(
         &mut tx,
-        NewReset {
+        store::resets::NewReset {
             user: target,
             kind,
             token: None,
@@ -583,16 +494,7 @@ async fn try_revoke(
     let mut tx = services.db.begin().await?;
     let user = load(&mut tx, target).await?;
     may_set_password(actor.role(), &user)?;
-    let row: Option<(Option<String>,)> = sqlx::query_as(
-        "SELECT email_id FROM password_resets WHERE id = $1 AND user_id = $2 \
-         AND used_at IS NULL AND voided_at IS NULL AND expires_at > $3",
-    )
-    .bind(reset_id)
-    .bind(&target.0)
-    .bind(now.millis())
-    .fetch_optional(&mut *tx)
-    .await?;
-    let Some((email_id,)) = row else {
+    let Some(email_id) = store::resets::live_email_of(&mut tx, reset_id, target, now).await? else {
         return Err(DomainError::Conflict(
             "This reset has already been used, revoked or has expired.".into(),
         ));
@@ -664,53 +566,9 @@ async fn try_resend(
     send_link(services, actor, target, request).await
 }
 
-#[derive(sqlx::FromRow)]
-struct ResetRow {
-    id: String,
-    kind: String,
-    created_at: i64,
-    created_by_name: Option<String>,
-    expires_at: i64,
-    used_at: Option<i64>,
-    voided_at: Option<i64>,
-    void_reason: Option<String>,
-    email_id: Option<String>,
-    invalidated_password: i64,
-}
-
 /// The latest reset of a user, with its email's delivery state: the reset status card.
-/// Two resets can share a millisecond; the newer one is then the one still open, or else the
-/// one voided last (a newer reset voids the older at the moment it is created).
 pub async fn status(db: &Db, user: &UserId) -> DomainResult<Option<ResetStatus>> {
-    let row: Option<ResetRow> = sqlx::query_as(
-        "SELECT id, kind, created_at, created_by_name, expires_at, used_at, voided_at, \
-         void_reason, email_id, invalidated_password FROM password_resets \
-         WHERE user_id = $1 \
-         ORDER BY created_at DESC, (voided_at IS NULL) DESC, voided_at DESC, id DESC LIMIT 1",
-    )
-    .bind(&user.0)
-    .fetch_optional(db.pool())
-    .await?;
-    let Some(row) = row else { return Ok(None) };
-    let email = match &row.email_id {
-        Some(id) => outbox::status(db.pool(), id).await?,
-        None => None,
-    };
-    Ok(Some(ResetStatus {
-        kind: row
-            .kind
-            .parse()
-            .map_err(|_| DomainError::Internal(format!("reset {}: bad kind", row.id)))?,
-        id: row.id,
-        created_at: Timestamp(row.created_at),
-        created_by: row.created_by_name,
-        expires_at: Timestamp(row.expires_at),
-        used_at: row.used_at.map(Timestamp),
-        voided_at: row.voided_at.map(Timestamp),
-        void_reason: row.void_reason,
-        invalidated_password: is_set(row.invalidated_password),
-        email,
-    }))
+    store::resets::latest(db, user).await
 }
 
 /// What the reset page may show about the link's holder before they choose a password.
@@ -719,9 +577,6 @@ pub struct LinkHolder {
     pub user: User,
     pub expires_at: Timestamp,
 }
-
-const VALID_LINK: &str = "token_hash = $1 AND kind = 'link' AND used_at IS NULL \
-                          AND voided_at IS NULL AND expires_at > $2";
 
 /// Looks a link up without consuming it: opening the page (or a mail scanner's GET or HEAD)
 /// leaves it usable. `None` for an unknown, used, voided or expired link alike.
@@ -733,23 +588,15 @@ pub async fn check_link<'e, E>(
 where
     E: Executor<'e, Database = Any> + Copy,
 {
-    let row: Option<(String, i64)> = sqlx::query_as(&format!(
-        "SELECT user_id, expires_at FROM password_resets WHERE {VALID_LINK}"
-    ))
-    .bind(token.digest().0)
-    .bind(now.millis())
-    .fetch_optional(executor)
-    .await?;
-    let Some((user_id, expires_at)) = row else {
+    let Some((user_id, expires_at)) =
+        store::resets::find_valid_link(executor, &token.digest(), now).await?
+    else {
         return Ok(None);
     };
-    let user = users::get(executor, &UserId(user_id)).await?;
+    let user = users::get(executor, &user_id).await?;
     Ok(user
         .filter(|u| u.active && u.source == model::UserSource::Local)
-        .map(|user| LinkHolder {
-            user,
-            expires_at: Timestamp(expires_at),
-        }))
+        .map(|user| LinkHolder { user, expires_at }))
 }
 
 /// The POST of the reset page: the only thing that consumes a link. The new password is
@@ -770,17 +617,10 @@ pub async fn complete_link(
 
     let now = Timestamp::now();
     let mut tx = services.db.begin().await?;
-    let consumed: Option<(String,)> = sqlx::query_as(&format!(
-        "UPDATE password_resets SET used_at = $2 WHERE {VALID_LINK} RETURNING user_id"
-    ))
-    .bind(token.digest().0)
-    .bind(now.millis())
-    .fetch_optional(&mut *tx)
-    .await?;
-    let Some((user_id,)) = consumed else {
+    let Some(user_id) = store::resets::consume_link(&mut tx, &token.digest(), now).await? else {
         return Err(DomainError::LinkInvalid);
     };
-    let user = load(&mut tx, &UserId(user_id)).await?;
+    let user = load(&mut tx, &user_id).await?;
     if !user.active || user.source != model::UserSource::Local {
         return Err(DomainError::LinkInvalid);
     }
@@ -887,12 +727,12 @@ async fn process_request(
     let email = emails::requested_link(&user, &link, expires_at)
         .ok_or_else(|| DomainError::Internal("no address after the check".into()))?;
     let email_id = outbox::enqueue(&mut tx, &services.keys, &email, now).await?;
-    insert(
+    store::resets::insert(
         &mut tx,
-        NewReset {
+        store::resets::NewReset {
             user: &user.id,
             kind: ResetKind::Link,
-            token: Some(&token),
+            token: Some(token.digest()),
             actor: None,
             expires_at,
             email_id: Some(email_id),

@@ -3,14 +3,13 @@
 //! Seeded accounts get no password (nobody can sign in as them until an administrator sets
 //! one), so seeding a demo never creates accounts with a known password.
 
-use model::fields;
 use model::time::Timestamp;
 use rand::Rng;
 use rand::seq::SliceRandom;
 
 use crate::db::Db;
 use crate::error::DomainResult;
-use crate::users::search_text;
+use crate::users::{self, UserRecord};
 
 const FIRST: &[&str] = &[
     "Ada",
@@ -101,17 +100,7 @@ const DOMAINS: &[&str] = &["example.com", "example.org", "corp.example.net"];
 /// Rows per INSERT: about 6,000 bound values, well under both engines' limits.
 const BATCH: usize = 500;
 
-struct Seeded {
-    id: String,
-    username: String,
-    display_name: String,
-    email: Option<String>,
-    active: bool,
-    external: bool,
-    flagged: bool,
-}
-
-fn make_user(rng: &mut impl Rng, serial: u64) -> Seeded {
+fn make_user(rng: &mut impl Rng, serial: u64) -> UserRecord {
     let first = FIRST.choose(rng).copied().unwrap_or("Ada");
     let last = LAST.choose(rng).copied().unwrap_or("Lovelace");
     let username = format!(
@@ -123,7 +112,7 @@ fn make_user(rng: &mut impl Rng, serial: u64) -> Seeded {
     // Every 20th user is active and local with no email address: the person Copy link and
     // temporary passwords are for is in every demo set, however small.
     let phone_only = serial % 20 == 7;
-    Seeded {
+    UserRecord {
         id: uuid::Uuid::new_v4().to_string(),
         email: (roll != 0 && !phone_only).then(|| {
             format!(
@@ -144,61 +133,17 @@ fn make_user(rng: &mut impl Rng, serial: u64) -> Seeded {
 pub async fn seed_users(db: &Db, count: u64) -> DomainResult<u64> {
     let mut rng = rand::thread_rng();
     // Numbering continues after the users already there, so a second seeding adds new names.
-    let (existing,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM users")
-        .fetch_one(db.pool())
-        .await?;
-    let base = u64::try_from(existing).unwrap_or(0) + 1;
+    let base = users::count(db).await? + 1;
     let now = Timestamp::now();
     let mut inserted = 0;
     let mut serial = 0;
     while serial < count {
         let n = usize::try_from((count - serial).min(BATCH as u64)).unwrap_or(BATCH);
-        let batch: Vec<Seeded> = (0..n)
+        let batch: Vec<UserRecord> = (0..n)
             .map(|i| make_user(&mut rng, base + serial + i as u64))
             .collect();
         serial += n as u64;
-        inserted += insert_batch(db, &batch, now).await?;
+        inserted += users::insert_many(db, &batch, now).await?;
     }
     Ok(inserted)
-}
-
-async fn insert_batch(db: &Db, batch: &[Seeded], now: Timestamp) -> DomainResult<u64> {
-    const COLS: usize = 12;
-    let placeholders: Vec<String> = (0..batch.len())
-        .map(|row| {
-            // Twelve bound values a row; role, failure count and password time are constant.
-            let cells: Vec<String> = (1..=COLS).map(|c| format!("${}", row * COLS + c)).collect();
-            format!("({}, 'user', 0, NULL)", cells.join(", "))
-        })
-        .collect();
-    let sql = format!(
-        "INSERT INTO users (id, username, username_key, display_name, email, email_key, \
-         search_text, active, source, must_change_password, created_at, updated_at, \
-         role, failed_logins, password_changed_at) VALUES {} ON CONFLICT DO NOTHING",
-        placeholders.join(", ")
-    );
-    let mut query = sqlx::query(&sql);
-    for user in batch {
-        query = query
-            .bind(&user.id)
-            .bind(&user.username)
-            .bind(fields::username_key(&user.username))
-            .bind(&user.display_name)
-            .bind(user.email.as_deref())
-            .bind(user.email.as_deref().map(fields::email_key))
-            .bind(search_text(
-                &user.username,
-                &user.display_name,
-                user.email.as_deref(),
-            ))
-            .bind(i64::from(user.active))
-            .bind(if user.external { "external" } else { "local" })
-            .bind(i64::from(user.flagged))
-            .bind(now.millis())
-            .bind(now.millis());
-    }
-    let mut tx = db.begin().await?;
-    let done = query.execute(&mut *tx).await?;
-    tx.commit().await?;
-    Ok(done.rows_affected())
 }

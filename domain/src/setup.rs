@@ -5,13 +5,13 @@ use model::time::Timestamp;
 use model::user::{Role, UserId};
 use model::{PolicyContext, fields::FieldError};
 
-use crate::Services;
 use crate::audit::{self, AuditAction, AuditEvent, Outcome, Party};
 use crate::db::Db;
 use crate::error::{DomainError, DomainResult};
 use crate::hashing::Password;
 use crate::tokens::SecretToken;
 use crate::users::{self, NewUser};
+use crate::{Services, store};
 
 const SETUP_LINK_HOURS: i64 = 24;
 
@@ -23,18 +23,8 @@ pub async fn issue_token_if_needed(db: &Db) -> DomainResult<Option<SecretToken>>
     }
     let now = Timestamp::now();
     let token = SecretToken::generate();
-    sqlx::query("DELETE FROM setup_tokens WHERE expires_at <= $1")
-        .bind(now.millis())
-        .execute(db.pool())
-        .await?;
-    sqlx::query(
-        "INSERT INTO setup_tokens (token_hash, created_at, expires_at) VALUES ($1, $2, $3)",
-    )
-    .bind(token.digest().0)
-    .bind(now.millis())
-    .bind(now.plus_seconds(SETUP_LINK_HOURS * 3600).millis())
-    .execute(db.pool())
-    .await?;
+    let expires_at = now.plus_seconds(SETUP_LINK_HOURS * 3600);
+    store::setup::insert(db, &token.digest(), now, expires_at).await?;
     Ok(Some(token))
 }
 
@@ -48,14 +38,7 @@ pub struct FirstAdmin<'a> {
 
 /// Whether a setup link is still good, so the page can say so before anyone types a password.
 pub async fn token_is_valid(db: &Db, token: &SecretToken) -> DomainResult<bool> {
-    let found: Option<(i64,)> = sqlx::query_as(
-        "SELECT expires_at FROM setup_tokens WHERE token_hash = $1 AND expires_at > $2",
-    )
-    .bind(token.digest().0)
-    .bind(Timestamp::now().millis())
-    .fetch_optional(db.pool())
-    .await?;
-    Ok(found.is_some())
+    store::setup::is_valid(db, &token.digest(), Timestamp::now()).await
 }
 
 pub async fn create_first_admin(
@@ -87,13 +70,8 @@ pub async fn create_first_admin(
     let mut tx = services.db.begin().await?;
     // Consuming the token and checking for an administrator happen in the transaction that
     // creates one, so two tabs racing with the same link cannot both succeed.
-    let consumed =
-        sqlx::query("DELETE FROM setup_tokens WHERE token_hash = $1 AND expires_at > $2")
-            .bind(token.digest().0)
-            .bind(now.millis())
-            .execute(&mut *tx)
-            .await?;
-    if consumed.rows_affected() != 1 || users::count_administrators(&mut *tx).await? > 0 {
+    let consumed = store::setup::consume(&mut tx, &token.digest(), now).await?;
+    if !consumed || users::count_administrators(&mut *tx).await? > 0 {
         return Err(DomainError::Conflict(
             "This setup link is no longer valid. Restart the server while no administrator \
              exists to get a new one."
@@ -101,9 +79,7 @@ pub async fn create_first_admin(
         ));
     }
     let id = users::insert(&mut tx, &new, Some(&digest), now).await?;
-    sqlx::query("DELETE FROM setup_tokens")
-        .execute(&mut *tx)
-        .await?;
+    store::setup::delete_all(&mut tx).await?;
     let admin = Party {
         id: id.clone(),
         name: new.username.clone(),

@@ -312,6 +312,149 @@ pub async fn clear_failed_sign_ins(tx: &mut Tx, id: &UserId, now: Timestamp) -> 
     Ok(())
 }
 
+/// Writes a new password hash and its state; the lock is cleared separately
+/// ([`clear_failed_sign_ins`]).
+pub async fn set_password_hash(
+    tx: &mut Tx,
+    id: &UserId,
+    digest: &PasswordDigest,
+    must_change: bool,
+    expires_at: Option<Timestamp>,
+    now: Timestamp,
+) -> DomainResult<()> {
+    sqlx::query(
+        "UPDATE users SET password_hash = $2, must_change_password = $3, password_changed_at = $4, \
+         password_expires_at = $5, updated_at = $4 WHERE id = $1",
+    )
+    .bind(&id.0)
+    .bind(&digest.0)
+    .bind(flag(must_change))
+    .bind(now.millis())
+    .bind(expires_at.map(Timestamp::millis))
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// Force Password Reset on Next Login: the current password then opens only the change page.
+pub async fn flag_must_change(tx: &mut Tx, id: &UserId, now: Timestamp) -> DomainResult<()> {
+    sqlx::query("UPDATE users SET must_change_password = 1, updated_at = $2 WHERE id = $1")
+        .bind(&id.0)
+        .bind(now.millis())
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+/// "Invalidate current password now": no password works until a new one is set.
+pub async fn invalidate_password(tx: &mut Tx, id: &UserId, now: Timestamp) -> DomainResult<()> {
+    sqlx::query(
+        "UPDATE users SET password_hash = NULL, must_change_password = 1, \
+         password_expires_at = NULL, updated_at = $2 WHERE id = $1",
+    )
+    .bind(&id.0)
+    .bind(now.millis())
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// Ends a live temporary password now.
+pub async fn end_temporary_password(tx: &mut Tx, id: &UserId, now: Timestamp) -> DomainResult<()> {
+    sqlx::query(
+        "UPDATE users SET password_expires_at = $2 WHERE id = $1 AND password_expires_at > $2",
+    )
+    .bind(&id.0)
+    .bind(now.millis())
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// Spends a temporary password by one conditional update on the value it was checked against
+/// (`expected`, which spending changes), not on the clock: of two sign-ins racing with it,
+/// whichever order they read the time in, only one finds the value unchanged.
+pub async fn spend_temporary_password(
+    tx: &mut Tx,
+    id: &UserId,
+    expected: Timestamp,
+    now: Timestamp,
+) -> DomainResult<bool> {
+    let spent = sqlx::query(
+        "UPDATE users SET password_expires_at = $3 WHERE id = $1 AND password_expires_at = $2 \
+         AND password_expires_at > $3",
+    )
+    .bind(&id.0)
+    .bind(expected.millis())
+    .bind(now.millis())
+    .execute(&mut **tx)
+    .await?;
+    Ok(spent.rows_affected() == 1)
+}
+
+/// A user written whole, without a password (demo data, imports).
+pub struct UserRecord {
+    pub id: String,
+    pub username: String,
+    pub display_name: String,
+    pub email: Option<String>,
+    pub active: bool,
+    pub external: bool,
+    /// Must change the password at the next sign-in.
+    pub flagged: bool,
+}
+
+pub async fn count(db: &Db) -> DomainResult<u64> {
+    let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM users")
+        .fetch_one(db.pool())
+        .await?;
+    Ok(u64::try_from(n).unwrap_or(0))
+}
+
+/// Inserts many users in one statement (a clash with an existing username or email is skipped,
+/// not an error) and returns how many went in. Callers keep a batch to a few hundred rows:
+/// twelve bound values a row stays well under both engines' limits.
+pub async fn insert_many(db: &Db, batch: &[UserRecord], now: Timestamp) -> DomainResult<u64> {
+    const COLS: usize = 12;
+    let placeholders: Vec<String> = (0..batch.len())
+        .map(|row| {
+            // Twelve bound values a row; role, failure count and password time are constant.
+            let cells: Vec<String> = (1..=COLS).map(|c| format!("${}", row * COLS + c)).collect();
+            format!("({}, 'user', 0, NULL)", cells.join(", "))
+        })
+        .collect();
+    let sql = format!(
+        "INSERT INTO users (id, username, username_key, display_name, email, email_key, \
+         search_text, active, source, must_change_password, created_at, updated_at, \
+         role, failed_logins, password_changed_at) VALUES {} ON CONFLICT DO NOTHING",
+        placeholders.join(", ")
+    );
+    let mut query = sqlx::query(&sql);
+    for user in batch {
+        query = query
+            .bind(&user.id)
+            .bind(&user.username)
+            .bind(fields::username_key(&user.username))
+            .bind(&user.display_name)
+            .bind(user.email.as_deref())
+            .bind(user.email.as_deref().map(fields::email_key))
+            .bind(search_text(
+                &user.username,
+                &user.display_name,
+                user.email.as_deref(),
+            ))
+            .bind(i64::from(user.active))
+            .bind(if user.external { "external" } else { "local" })
+            .bind(i64::from(user.flagged))
+            .bind(now.millis())
+            .bind(now.millis());
+    }
+    let mut tx = db.begin().await?;
+    let done = query.execute(&mut *tx).await?;
+    tx.commit().await?;
+    Ok(done.rows_affected())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,0 +1,401 @@
+//! The `bulk_jobs` and `bulk_items` tables: a Bulk Change job, one item per selected user, and
+//! the lease a runner holds while it works.
+
+use model::bulk::BulkKind;
+use model::time::Timestamp;
+use model::user::UserId;
+
+use crate::authority::Actor;
+use crate::bulk::{MAX_IDS, Selection};
+use crate::error::DomainResult;
+use crate::store::db::{Db, Tx, flag, is_unique_violation};
+use crate::store::users::search_pattern;
+
+/// The `WHERE` clause of a selection and its bind values, from `$first` on.
+fn selection_sql(selection: &Selection, first: usize) -> DomainResult<(String, Vec<String>)> {
+    match selection {
+        Selection::Ids(ids) if ids.is_empty() => {
+            Err(model::fields::FieldError::new("selection", "Select at least one user.").into())
+        }
+        Selection::Ids(ids) if ids.len() > MAX_IDS => Err(model::fields::FieldError::new(
+            "selection",
+            "Too many users ticked one by one. Use \"select all matching this search\" instead.",
+        )
+        .into()),
+        Selection::Ids(ids) => {
+            let marks: Vec<String> = (0..ids.len()).map(|i| format!("${}", first + i)).collect();
+            Ok((
+                format!("id IN ({})", marks.join(", ")),
+                ids.iter().map(|id| id.0.clone()).collect(),
+            ))
+        }
+        Selection::Search(q) => {
+            let q = model::fields::search(q)?;
+            Ok((
+                format!(
+                    "(${first} = '' OR search_text LIKE ${} ESCAPE '\\')",
+                    first + 1
+                ),
+                vec![q.clone(), search_pattern(&q)],
+            ))
+        }
+    }
+}
+
+/// The facts the skip rule reads, as SQL: a selection is grouped by them, so the preview costs
+/// a few rows per kind of user rather than one per user.
+const CANDIDATE_COLUMNS: [&str; 5] = [
+    "CASE WHEN id = $ACTOR THEN 1 ELSE 0 END",
+    "source",
+    "active",
+    "must_change_password",
+    "CASE WHEN email IS NULL THEN 0 ELSE 1 END",
+];
+
+/// One group of selected users who look alike to the skip rule.
+#[derive(sqlx::FromRow)]
+pub struct CandidateGroup {
+    pub is_actor: i64,
+    pub source: String,
+    pub active: i64,
+    pub must_change_password: i64,
+    pub has_email: i64,
+    pub users: i64,
+}
+
+fn candidate_columns(actor_mark: usize) -> [String; 5] {
+    CANDIDATE_COLUMNS.map(|c| c.replace("$ACTOR", &format!("${actor_mark}")))
+}
+
+/// The selection grouped by what the skip rule reads.
+pub async fn candidate_groups(
+    db: &Db,
+    actor: &UserId,
+    selection: &Selection,
+) -> DomainResult<Vec<CandidateGroup>> {
+    let (filter, binds) = selection_sql(selection, 1)?;
+    let columns = candidate_columns(binds.len() + 1);
+    let sql = format!(
+        "SELECT {} AS is_actor, {} AS source, {} AS active, {} AS must_change_password, \
+         {} AS has_email, COUNT(*) AS users FROM users WHERE {filter} GROUP BY 1, 2, 3, 4, 5",
+        columns[0], columns[1], columns[2], columns[3], columns[4]
+    );
+    let mut query = sqlx::query_as::<_, CandidateGroup>(&sql);
+    for bind in &binds {
+        query = query.bind(bind);
+    }
+    Ok(query.bind(&actor.0).fetch_all(db.pool()).await?)
+}
+
+/// The first `limit` usernames of one group, for the preview's list of skipped users.
+pub async fn group_examples(
+    db: &Db,
+    actor: &UserId,
+    selection: &Selection,
+    group: &CandidateGroup,
+    limit: usize,
+) -> DomainResult<Vec<String>> {
+    let (filter, binds) = selection_sql(selection, 1)?;
+    let columns = candidate_columns(binds.len() + 1);
+    let first = binds.len() + 2;
+    let same: Vec<String> = columns
+        .iter()
+        .enumerate()
+        .map(|(i, column)| format!("{column} = ${}", first + i))
+        .collect();
+    let sql = format!(
+        "SELECT username FROM users WHERE {filter} AND {} ORDER BY username_key LIMIT {limit}",
+        same.join(" AND ")
+    );
+    let mut query = sqlx::query_as::<_, (String,)>(&sql);
+    for bind in &binds {
+        query = query.bind(bind);
+    }
+    let names = query
+        .bind(&actor.0)
+        .bind(group.is_actor)
+        .bind(&group.source)
+        .bind(group.active)
+        .bind(group.must_change_password)
+        .bind(group.has_email)
+        .fetch_all(db.pool())
+        .await?;
+    Ok(names.into_iter().map(|(name,)| name).collect())
+}
+
+/// The job an administrator already started with `key`, if any.
+pub async fn job_for_key(db: &Db, actor: &UserId, key: &str) -> DomainResult<Option<String>> {
+    let row: Option<(String,)> =
+        sqlx::query_as("SELECT id FROM bulk_jobs WHERE created_by_id = $1 AND request_key = $2")
+            .bind(&actor.0)
+            .bind(key)
+            .fetch_optional(db.pool())
+            .await?;
+    Ok(row.map(|(id,)| id))
+}
+
+pub struct NewJob<'a> {
+    pub id: &'a str,
+    pub kind: BulkKind,
+    pub link_minutes: i64,
+    pub invalidate_password: bool,
+    pub actor: &'a Actor,
+    pub request_key: &'a str,
+}
+
+/// Inserts a job with no items yet. `false` when this administrator already has a job with
+/// the same request key (a start racing this one committed first).
+pub async fn insert_job(tx: &mut Tx, job: NewJob<'_>, now: Timestamp) -> DomainResult<bool> {
+    let inserted = sqlx::query(
+        "INSERT INTO bulk_jobs (id, kind, link_minutes, invalidate_password, created_by_id, \
+         created_by_name, created_by_role, ip, created_at, total, request_key) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 0, $10)",
+    )
+    .bind(job.id)
+    .bind(job.kind.as_str())
+    .bind(job.link_minutes)
+    .bind(flag(job.invalidate_password))
+    .bind(&job.actor.id().0)
+    .bind(job.actor.username())
+    .bind(job.actor.role().as_str())
+    .bind(job.actor.ip().map(str::to_owned))
+    .bind(now.millis())
+    .bind(job.request_key)
+    .execute(&mut **tx)
+    .await;
+    match inserted {
+        Err(e) if is_unique_violation(&e) => Ok(false),
+        other => other.map(|_| true).map_err(Into::into),
+    }
+}
+
+/// One item per selected user, numbered by the database in one statement however many there
+/// are, and the job's total set to match. Returns the total.
+pub async fn insert_items(tx: &mut Tx, job: &str, selection: &Selection) -> DomainResult<u64> {
+    let (filter, binds) = selection_sql(selection, 2)?;
+    let sql = format!(
+        "INSERT INTO bulk_items (job_id, seq, user_id, username) \
+         SELECT $1, ROW_NUMBER() OVER (ORDER BY username_key), id, username \
+         FROM users WHERE {filter}"
+    );
+    let mut insert = sqlx::query(&sql).bind(job);
+    for bind in &binds {
+        insert = insert.bind(bind);
+    }
+    let total = insert.execute(&mut **tx).await?.rows_affected();
+    sqlx::query("UPDATE bulk_jobs SET total = $2 WHERE id = $1")
+        .bind(job)
+        .bind(i64::try_from(total).unwrap_or(i64::MAX))
+        .execute(&mut **tx)
+        .await?;
+    Ok(total)
+}
+
+#[derive(sqlx::FromRow)]
+pub struct JobRow {
+    pub id: String,
+    pub kind: String,
+    pub link_minutes: Option<i64>,
+    pub invalidate_password: i64,
+    pub created_by_id: String,
+    pub created_by_name: String,
+    pub created_by_role: String,
+    pub ip: Option<String>,
+    pub created_at: i64,
+    pub finished_at: Option<i64>,
+    pub total: i64,
+    pub processed: i64,
+}
+
+const JOB_COLUMNS: &str = "id, kind, link_minutes, invalidate_password, created_by_id, \
+     created_by_name, created_by_role, ip, created_at, finished_at, total, processed";
+
+/// Takes the oldest unfinished job nobody holds, for a lease until `lease_until` under the
+/// name `lease`. A job another runner claimed first is skipped.
+pub async fn claim(
+    db: &Db,
+    lease: &str,
+    now: Timestamp,
+    lease_until: Timestamp,
+) -> DomainResult<Option<JobRow>> {
+    let candidates: Vec<(String,)> = sqlx::query_as(
+        "SELECT id FROM bulk_jobs WHERE finished_at IS NULL \
+         AND (lease_until IS NULL OR lease_until <= $1) ORDER BY created_at LIMIT 5",
+    )
+    .bind(now.millis())
+    .fetch_all(db.pool())
+    .await?;
+    for (id,) in candidates {
+        let row: Option<JobRow> = sqlx::query_as(&format!(
+            "UPDATE bulk_jobs SET lease_until = $2, lease_owner = $4 WHERE id = $1 \
+             AND finished_at IS NULL AND (lease_until IS NULL OR lease_until <= $3) \
+             RETURNING {JOB_COLUMNS}"
+        ))
+        .bind(&id)
+        .bind(lease_until.millis())
+        .bind(now.millis())
+        .bind(lease)
+        .fetch_optional(db.pool())
+        .await?;
+        if row.is_some() {
+            return Ok(row);
+        }
+    }
+    Ok(None)
+}
+
+/// Renews a runner's lease inside its batch's transaction; `false` when another runner took
+/// the job. On PostgreSQL the update also locks the job row, so no two runners are ever inside
+/// a batch of the same job.
+pub async fn hold_lease(
+    tx: &mut Tx,
+    job: &str,
+    lease: &str,
+    until: Timestamp,
+) -> DomainResult<bool> {
+    let held = sqlx::query(
+        "UPDATE bulk_jobs SET lease_until = $3 WHERE id = $1 AND lease_owner = $2 \
+         AND finished_at IS NULL",
+    )
+    .bind(job)
+    .bind(lease)
+    .bind(until.millis())
+    .execute(&mut **tx)
+    .await?;
+    Ok(held.rows_affected() == 1)
+}
+
+/// The next unfinished items, in order.
+pub async fn next_items(tx: &mut Tx, job: &str, limit: i64) -> DomainResult<Vec<(i64, UserId)>> {
+    let items: Vec<(i64, String)> = sqlx::query_as(
+        "SELECT seq, user_id FROM bulk_items WHERE job_id = $1 AND outcome IS NULL \
+         ORDER BY seq LIMIT $2",
+    )
+    .bind(job)
+    .bind(limit)
+    .fetch_all(&mut **tx)
+    .await?;
+    Ok(items
+        .into_iter()
+        .map(|(seq, id)| (seq, UserId(id)))
+        .collect())
+}
+
+/// Records an item's outcome and counts it, unless another runner already did (`false`).
+pub async fn finish_item(
+    tx: &mut Tx,
+    job: &str,
+    seq: i64,
+    outcome: &str,
+    reason: Option<&str>,
+    email_id: Option<&str>,
+    now: Timestamp,
+) -> DomainResult<bool> {
+    let done = sqlx::query(
+        "UPDATE bulk_items SET outcome = $3, reason = $4, email_id = $5, processed_at = $6 \
+         WHERE job_id = $1 AND seq = $2 AND outcome IS NULL",
+    )
+    .bind(job)
+    .bind(seq)
+    .bind(outcome)
+    .bind(reason)
+    .bind(email_id)
+    .bind(now.millis())
+    .execute(&mut **tx)
+    .await?;
+    if done.rows_affected() != 1 {
+        return Ok(false);
+    }
+    sqlx::query("UPDATE bulk_jobs SET processed = processed + 1 WHERE id = $1")
+        .bind(job)
+        .execute(&mut **tx)
+        .await?;
+    Ok(true)
+}
+
+/// Records every item not yet processed as failed with `reason`, and ends the job.
+pub async fn fail_remaining(
+    tx: &mut Tx,
+    job: &str,
+    reason: &str,
+    now: Timestamp,
+) -> DomainResult<()> {
+    sqlx::query(
+        "UPDATE bulk_items SET outcome = 'failed', reason = $2, processed_at = $3 \
+         WHERE job_id = $1 AND outcome IS NULL",
+    )
+    .bind(job)
+    .bind(reason)
+    .bind(now.millis())
+    .execute(&mut **tx)
+    .await?;
+    sqlx::query(
+        "UPDATE bulk_jobs SET processed = total, finished_at = $2, lease_until = NULL \
+         WHERE id = $1",
+    )
+    .bind(job)
+    .bind(now.millis())
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+pub async fn finish(tx: &mut Tx, job: &str, now: Timestamp) -> DomainResult<()> {
+    sqlx::query("UPDATE bulk_jobs SET finished_at = $2, lease_until = NULL WHERE id = $1")
+        .bind(job)
+        .bind(now.millis())
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+pub async fn job(db: &Db, id: &str) -> DomainResult<Option<JobRow>> {
+    Ok(sqlx::query_as(&format!(
+        "SELECT {JOB_COLUMNS} FROM bulk_jobs WHERE id = $1"
+    ))
+    .bind(id)
+    .fetch_optional(db.pool())
+    .await?)
+}
+
+/// How many items ended each way, with link items split by what became of their email.
+pub async fn tally(db: &Db, id: &str) -> DomainResult<Vec<(String, i64)>> {
+    Ok(sqlx::query_as(
+        "SELECT CASE \
+           WHEN i.outcome = 'link_queued' AND e.state = 'sent' THEN 'link_sent' \
+           WHEN i.outcome = 'link_queued' AND e.state = 'failed' THEN 'email_failed' \
+           ELSE i.outcome END AS result, COUNT(*) \
+         FROM bulk_items i LEFT JOIN email_outbox e ON e.id = i.email_id \
+         WHERE i.job_id = $1 AND i.outcome IS NOT NULL GROUP BY 1 ORDER BY 1",
+    )
+    .bind(id)
+    .fetch_all(db.pool())
+    .await?)
+}
+
+/// One item with its email's delivery, for the report.
+#[derive(sqlx::FromRow)]
+pub struct ItemRow {
+    pub seq: i64,
+    pub username: String,
+    pub outcome: Option<String>,
+    pub reason: Option<String>,
+    pub email_state: Option<String>,
+    pub email_error: Option<String>,
+}
+
+/// Up to `limit` items after `after_seq`, in order: a keyset walk, so the last page of a
+/// 100,000-user report costs what the first does.
+pub async fn items(db: &Db, id: &str, after_seq: i64, limit: i64) -> DomainResult<Vec<ItemRow>> {
+    Ok(sqlx::query_as(
+        "SELECT i.seq, i.username, i.outcome, i.reason, e.state AS email_state, \
+         e.last_error AS email_error \
+         FROM bulk_items i LEFT JOIN email_outbox e ON e.id = i.email_id \
+         WHERE i.job_id = $1 AND i.seq > $2 ORDER BY i.seq LIMIT $3",
+    )
+    .bind(id)
+    .bind(after_seq)
+    .bind(limit)
+    .fetch_all(db.pool())
+    .await?)
+}

@@ -1,0 +1,13 @@
+//! All of Latchkey's SQL, one module per table or aggregate. Operations call these functions;
+//! nothing outside this folder writes a query. Both engines run the same SQL through sqlx
+//! `Any` (see ARCHITECTURE.md for why), except where one engine can do much better, which
+//! stays behind one function here.
+
+pub mod audit;
+pub mod bulk;
+pub mod db;
+pub mod outbox;
+pub mod resets;
+pub mod sessions;
+pub mod setup;
+pub mod users;
