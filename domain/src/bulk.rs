@@ -64,6 +64,8 @@ impl BulkWake {
 fn candidate(group: &CandidateGroup) -> Candidate {
     Candidate {
         is_actor: is_set(group.is_actor),
+        // An unreadable role counts as the most protected one.
+        role: group.role.parse().unwrap_or(Role::Administrator),
         source: group.source.parse().unwrap_or(model::UserSource::External),
         active: is_set(group.active),
         must_change_password: is_set(group.must_change_password),
@@ -261,6 +263,7 @@ async fn apply(
     };
     let candidate = Candidate {
         is_actor: &user.id == job.actor.id(),
+        role: user.role,
         source: user.source,
         active: user.active,
         must_change_password: user.must_change_password,

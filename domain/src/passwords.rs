@@ -3,9 +3,11 @@
 //! sessions, clears failed sign-ins and the lock, and writes one audit event: all of it happens,
 //! or none of it.
 
+use model::bulk::SkipReason;
+use model::eligibility::{Operation, Target, refusal};
 use model::fields::FieldError;
 use model::time::Timestamp;
-use model::user::{Role, UserId, UserSource};
+use model::user::{Role, UserId};
 use model::{PasswordPolicy, PolicyContext};
 
 use crate::Services;
@@ -29,18 +31,31 @@ pub(crate) fn party(user: &User) -> Party {
     }
 }
 
-/// Whether `actor` may set `target`'s password (the rule is [`model::user::may_set_password`]),
-/// with an error that says why not.
-pub fn may_set_password(actor: Role, target: &User) -> DomainResult<()> {
-    if target.source == UserSource::External {
-        return Err(DomainError::Conflict(
-            "This user's password is managed in an external directory, not here.".into(),
-        ));
+/// What the eligibility rule reads of `user`, seen by `actor`.
+pub(crate) fn target_of(actor: &Actor, user: &User) -> Target {
+    Target {
+        is_actor: actor.id() == &user.id,
+        role: user.role,
+        source: user.source,
+        active: user.active,
+        must_change_password: user.must_change_password,
+        has_email: user.email.is_some(),
     }
-    if model::user::may_set_password(actor, target.role, target.source) {
-        Ok(())
-    } else {
-        Err(DomainError::Forbidden)
+}
+
+/// The eligibility rule ([`model::eligibility::refusal`]) as the operations' check, refused
+/// with the words the details panel shows for the same user.
+pub(crate) fn must_apply(actor: &Actor, operation: Operation, user: &User) -> DomainResult<()> {
+    match refusal(actor.role(), operation, &target_of(actor, user)) {
+        None => Ok(()),
+        Some(SkipReason::NotPermitted) => Err(DomainError::Forbidden),
+        // Change Password refuses the option, not the change: said beside its check box.
+        Some(reason @ SkipReason::NoEmail)
+            if matches!(operation, Operation::SetPassword { .. }) =>
+        {
+            Err(FieldError::new("email_user", reason.sentence()).into())
+        }
+        Some(reason) => Err(DomainError::Conflict(reason.sentence().into())),
     }
 }
 
@@ -161,15 +176,7 @@ async fn try_force_reset(services: &Services, actor: &Actor, target: &UserId) ->
     let now = Timestamp::now();
     let mut tx = services.db.begin().await?;
     let user = load(&mut tx, target).await?;
-    may_set_password(actor.role(), &user)?;
-    if !model::user::may_force_reset(actor.role(), user.role, user.source) {
-        return Err(DomainError::Forbidden);
-    }
-    if user.must_change_password {
-        return Err(DomainError::Conflict(
-            "A password reset is already pending for this user.".into(),
-        ));
-    }
+    must_apply(actor, Operation::ForceReset, &user)?;
     let notified = flag_in_tx(&mut tx, &services.keys, actor, &user, now, "").await?;
     tx.commit().await?;
     if notified {
@@ -240,24 +247,12 @@ async fn try_set_password(
     let user = users::get(services.db.pool(), target)
         .await?
         .ok_or(DomainError::NotFound)?;
-    may_set_password(actor.role(), &user)?;
+    let operation = Operation::SetPassword {
+        emailed: after == AfterSet::EmailAndMustReset,
+    };
+    must_apply(actor, operation, &user)?;
     if after == AfterSet::EmailAndMustReset {
         services.resets.may_email_passwords()?;
-    }
-    if after == AfterSet::EmailAndMustReset && user.email.is_none() {
-        return Err(FieldError::new(
-            "email_user",
-            "This user has no email address to send the password to.",
-        )
-        .into());
-    }
-    // A disabled account cannot sign in: a password in its mailbox would only be a risk.
-    if after == AfterSet::EmailAndMustReset && !user.active {
-        return Err(FieldError::new(
-            "email_user",
-            "The account is disabled: its password cannot be emailed.",
-        )
-        .into());
     }
     check_new_password(&services.policy, &user, password, confirm)?;
     let digest = services.hasher.hash(password).await?;
@@ -266,7 +261,7 @@ async fn try_set_password(
     let mut tx = services.db.begin().await?;
     // Checked again inside the transaction: the user may have changed while we hashed.
     let user = load(&mut tx, target).await?;
-    may_set_password(actor.role(), &user)?;
+    must_apply(actor, operation, &user)?;
     write_password(
         &mut tx,
         target,

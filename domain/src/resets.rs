@@ -9,6 +9,8 @@
 //! - links are built from the configured public URL, never from a request's headers.
 
 use model::PolicyContext;
+use model::bulk::SkipReason;
+use model::eligibility::{Operation, refusal};
 use model::reset::{ResetKind, ResetStatus};
 use model::secret::Secret;
 use model::time::Timestamp;
@@ -23,8 +25,8 @@ use crate::error::{DomainError, DomainResult};
 use crate::generate::readable_password;
 use crate::hashing::Password;
 use crate::passwords::{
-    Actor, NewPasswordState, check_new_password, end_sessions_and_record, load, may_set_password,
-    notify_owner, party, write_password,
+    Actor, NewPasswordState, check_new_password, end_sessions_and_record, load, must_apply,
+    notify_owner, party, target_of, write_password,
 };
 use crate::sessions::{self, ClientInfo};
 use crate::store::{self, outbox};
@@ -94,27 +96,6 @@ pub struct IssuedLink {
 pub struct TemporaryPassword {
     pub password: Secret,
     pub expires_at: Timestamp,
-}
-
-fn must_be_resettable(actor: &Actor, user: &User) -> DomainResult<()> {
-    may_set_password(actor.role(), user)?;
-    if !user.active {
-        return Err(DomainError::Conflict(
-            "This account is disabled. Enable it before resetting its password.".into(),
-        ));
-    }
-    Ok(())
-}
-
-fn must_have_email(user: &User) -> DomainResult<()> {
-    if user.email.is_none() {
-        return Err(DomainError::Conflict(
-            "This user has no email address. Use Copy link or Generate Temporary Password and \
-             hand it over another way."
-                .into(),
-        ));
-    }
-    Ok(())
 }
 
 /// Which of a user's open resets a new one voids.
@@ -220,7 +201,8 @@ async fn try_send_link(
     let now = Timestamp::now();
     let mut tx = services.db.begin().await?;
     let user = load(&mut tx, target).await?;
-    must_be_resettable(actor, &user)?;
+    let emailed = request.delivery == LinkDelivery::Email;
+    must_apply(actor, Operation::IssueReset { emailed }, &user)?;
     let issued = issue_link(&mut tx, services, actor, &user, request, now, "").await?;
     tx.commit().await?;
     if issued.email_id.is_some() || issued.notified {
@@ -252,9 +234,6 @@ pub(crate) async fn issue_link(
     now: Timestamp,
     note_suffix: &str,
 ) -> DomainResult<LinkInTx> {
-    if request.delivery == LinkDelivery::Email {
-        must_have_email(user)?;
-    }
     void_outstanding(tx, &user.id, "superseded by a newer reset", now).await?;
     if request.invalidate_password {
         users::invalidate_password(tx, &user.id, now).await?;
@@ -389,10 +368,12 @@ async fn issue_generated(
     let user = users::get(services.db.pool(), target)
         .await?
         .ok_or(DomainError::NotFound)?;
-    must_be_resettable(actor, &user)?;
+    let operation = Operation::IssueReset {
+        emailed: email_user,
+    };
+    must_apply(actor, operation, &user)?;
     if email_user {
         services.resets.may_email_passwords()?;
-        must_have_email(&user)?;
     }
     let ctx = PolicyContext {
         username: user.username.clone(),
@@ -405,7 +386,7 @@ async fn issue_generated(
     let expires_at = now.plus_seconds(services.resets.temporary_password_hours * 3600);
     let mut tx = services.db.begin().await?;
     let user = load(&mut tx, target).await?;
-    must_be_resettable(actor, &user)?;
+    must_apply(actor, operation, &user)?;
     let state = NewPasswordState {
         must_change: true,
         expires_at: Some(expires_at),
@@ -493,7 +474,21 @@ async fn try_revoke(
     let now = Timestamp::now();
     let mut tx = services.db.begin().await?;
     let user = load(&mut tx, target).await?;
-    may_set_password(actor.role(), &user)?;
+    // Revoking only makes an account safer: it stays allowed on a disabled account, or once
+    // a reset is pending; who may manage the user is the rule's to say.
+    let manage = refusal(
+        actor.role(),
+        Operation::IssueReset { emailed: false },
+        &target_of(actor, &user),
+    );
+    if let Some(reason @ (SkipReason::Yourself | SkipReason::External | SkipReason::NotPermitted)) =
+        manage
+    {
+        return Err(match reason {
+            SkipReason::NotPermitted => DomainError::Forbidden,
+            _ => DomainError::Conflict(reason.sentence().into()),
+        });
+    }
     let Some(email_id) = store::resets::live_email_of(&mut tx, reset_id, target, now).await? else {
         return Err(DomainError::Conflict(
             "This reset has already been used, revoked or has expired.".into(),

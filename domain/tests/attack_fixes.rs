@@ -367,18 +367,54 @@ both_engines!(
     }
 );
 
-both_engines!(a_disabled_account_gets_no_notice, |db: Db| async move {
+both_engines!(a_disabled_account_gets_no_mail, |db: Db| async move {
     let s = services(db);
     let admin = actor(&s, "admin", Role::Administrator).await;
     let ada = create(&s, "ada", Role::User).await;
+    let new = Password::new(NEW);
+    passwords::set_password(&s, &admin, &ada, &new, &new, AfterSet::Keep)
+        .await
+        .unwrap();
+    assert_eq!(notices_to(&s, "ada@example.com").await, 1);
+    // Disabled while the notice waited for the mail server: it is withdrawn, not sent.
     sqlx::query("UPDATE users SET active = 0 WHERE id = $1")
         .bind(&ada.0)
         .execute(s.db.pool())
         .await
         .unwrap();
-    let new = Password::new(NEW);
-    passwords::set_password(&s, &admin, &ada, &new, &new, AfterSet::Keep)
-        .await
-        .unwrap();
-    assert_eq!(notices_to(&s, "ada@example.com").await, 0);
+    let sink = SmtpSink::start().await;
+    mailer(&s, sink.port).deliver_due().await.unwrap();
+    assert!(sink.received().is_empty());
+    let (state, reason): (String, Option<String>) =
+        sqlx::query_as("SELECT state, last_error FROM email_outbox WHERE to_address = $1")
+            .bind("ada@example.com")
+            .fetch_one(s.db.pool())
+            .await
+            .unwrap();
+    assert_eq!(state, "cancelled");
+    assert_eq!(reason.as_deref(), Some("the account was disabled"));
+    // And no operation on a disabled account queues anything.
+    let refused = passwords::set_password(&s, &admin, &ada, &new, &new, AfterSet::Keep).await;
+    assert!(matches!(refused, Err(domain::DomainError::Conflict(_))));
+    assert_eq!(notices_to(&s, "ada@example.com").await, 1);
 });
+
+both_engines!(
+    an_administrator_manages_their_own_password_only_as_themself,
+    |db: Db| async move {
+        let s = services(db);
+        let admin = actor(&s, "admin", Role::Administrator).await;
+        let new = Password::new(NEW);
+        let own = passwords::set_password(&s, &admin, admin.id(), &new, &new, AfterSet::Keep).await;
+        assert!(matches!(own, Err(domain::DomainError::Conflict(m)) if m.contains("your own")));
+        assert!(
+            passwords::force_reset(&s, &admin, admin.id())
+                .await
+                .is_err()
+        );
+        assert!(
+            signs_in(&s, "admin", OLD).await.is_some(),
+            "nothing changed"
+        );
+    }
+);

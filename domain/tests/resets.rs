@@ -566,24 +566,37 @@ both_engines!(
             Some(Purpose::PasswordChange)
         );
 
-        let other = Password::new("another fine password 42");
-        for refusal in [
-            "UPDATE users SET active = 0 WHERE id = $1",
-            "UPDATE users SET active = 1, email = NULL, email_key = NULL WHERE id = $1",
-        ] {
-            sqlx::query(refusal)
-                .bind(&ada.0)
-                .execute(s.db.pool())
-                .await
-                .unwrap();
-            assert!(
-                matches!(
-                    passwords::set_password(&s, &admin, &ada, &other, &other, AfterSet::EmailAndMustReset).await,
-                    Err(DomainError::Invalid(f)) if f.field == "email_user"
-                ),
-                "{refusal}"
-            );
-        }
+        let set = |after| {
+            let (s, admin, ada) = (s.clone(), admin.clone(), ada.clone());
+            async move {
+                let other = Password::new("another fine password 42");
+                passwords::set_password(&s, &admin, &ada, &other, &other, after).await
+            }
+        };
+        // A disabled account is refused any password change (the eligibility rule)...
+        sqlx::query("UPDATE users SET active = 0 WHERE id = $1")
+            .bind(&ada.0)
+            .execute(s.db.pool())
+            .await
+            .unwrap();
+        assert!(matches!(
+            set(AfterSet::EmailAndMustReset).await,
+            Err(DomainError::Conflict(m)) if m.contains("disabled")
+        ));
+        assert!(matches!(
+            set(AfterSet::Keep).await,
+            Err(DomainError::Conflict(_))
+        ));
+        // ...and without an address only the emailing is refused, beside its check box.
+        sqlx::query("UPDATE users SET active = 1, email = NULL, email_key = NULL WHERE id = $1")
+            .bind(&ada.0)
+            .execute(s.db.pool())
+            .await
+            .unwrap();
+        assert!(matches!(
+            set(AfterSet::EmailAndMustReset).await,
+            Err(DomainError::Invalid(f)) if f.field == "email_user"
+        ));
         assert_eq!(
             signs_in(&s, "ada", NEW).await,
             Some(Purpose::PasswordChange)

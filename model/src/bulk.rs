@@ -6,8 +6,9 @@ use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::str::FromStr;
 
+use crate::eligibility::{Operation, refusal};
 use crate::time::Timestamp;
-use crate::user::{UnknownValue, UserSource};
+use crate::user::{Role, UnknownValue};
 
 /// The operations Bulk Change offers.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -52,14 +53,18 @@ pub enum SkipReason {
     /// out in the middle of it. Use Account > Change Password.
     Yourself,
     External,
+    /// The acting role may not manage this user's password (a Password Manager and an
+    /// administrator's account).
+    NotPermitted,
     Inactive,
     AlreadyFlagged,
     NoEmail,
 }
 
 impl SkipReason {
-    pub const ALL: [SkipReason; 5] = [
+    pub const ALL: [SkipReason; 6] = [
         SkipReason::Yourself,
+        SkipReason::NotPermitted,
         SkipReason::AlreadyFlagged,
         SkipReason::Inactive,
         SkipReason::NoEmail,
@@ -70,6 +75,7 @@ impl SkipReason {
         match self {
             SkipReason::Yourself => "yourself",
             SkipReason::External => "external",
+            SkipReason::NotPermitted => "not_permitted",
             SkipReason::Inactive => "inactive",
             SkipReason::AlreadyFlagged => "already_flagged",
             SkipReason::NoEmail => "no_email",
@@ -80,9 +86,28 @@ impl SkipReason {
         match self {
             SkipReason::Yourself => "your own account (change it under Account)",
             SkipReason::External => "password managed in an external directory",
+            SkipReason::NotPermitted => "only an administrator may manage this password",
             SkipReason::Inactive => "account disabled",
             SkipReason::AlreadyFlagged => "a reset is already pending",
             SkipReason::NoEmail => "no email address",
+        }
+    }
+
+    /// The reason as a sentence, for the details panel and a refused operation's message.
+    pub fn sentence(self) -> &'static str {
+        match self {
+            SkipReason::Yourself => {
+                "This is your own account: use Change your password, which asks for the current one."
+            }
+            SkipReason::External => {
+                "This user's password is managed in an external directory, not here."
+            }
+            SkipReason::NotPermitted => "Only an administrator can manage this user's password.",
+            SkipReason::Inactive => {
+                "This account is disabled. Enable it before changing or resetting its password."
+            }
+            SkipReason::AlreadyFlagged => "A password reset is already pending for this user.",
+            SkipReason::NoEmail => "This user has no email address.",
         }
     }
 }
@@ -104,32 +129,23 @@ impl fmt::Display for SkipReason {
     }
 }
 
-/// What the skip rule needs to know of a user.
-#[derive(Clone, Copy, Debug)]
-pub struct Candidate {
-    /// The user is the administrator running the job.
-    pub is_actor: bool,
-    pub source: UserSource,
-    pub active: bool,
-    pub must_change_password: bool,
-    pub has_email: bool,
+/// What the skip rule needs to know of a user: the eligibility rule's target.
+pub type Candidate = crate::eligibility::Target;
+
+impl BulkKind {
+    /// The single operation each bulk kind runs per user.
+    pub fn operation(self) -> Operation {
+        match self {
+            BulkKind::ForceReset => Operation::ForceReset,
+            BulkKind::SendLink => Operation::IssueReset { emailed: true },
+        }
+    }
 }
 
-/// Whether `kind` skips this user, and why. The first reason that applies is the one given.
+/// Whether `kind` skips this user, and why: the eligibility rule for an administrator, as
+/// only administrators run Bulk Change.
 pub fn skip_reason(kind: BulkKind, user: Candidate) -> Option<SkipReason> {
-    if user.is_actor {
-        Some(SkipReason::Yourself)
-    } else if user.source == UserSource::External {
-        Some(SkipReason::External)
-    } else if !user.active {
-        Some(SkipReason::Inactive)
-    } else if kind == BulkKind::ForceReset && user.must_change_password {
-        Some(SkipReason::AlreadyFlagged)
-    } else if kind == BulkKind::SendLink && !user.has_email {
-        Some(SkipReason::NoEmail)
-    } else {
-        None
-    }
+    refusal(Role::Administrator, kind.operation(), &user)
 }
 
 /// The preview dialog: how many are affected, who is skipped and why, before anything changes.
@@ -221,10 +237,12 @@ impl BulkJob {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::user::UserSource;
 
     fn candidate() -> Candidate {
         Candidate {
             is_actor: false,
+            role: Role::User,
             source: UserSource::Local,
             active: true,
             must_change_password: false,

@@ -4,6 +4,7 @@
 //! browser instant feedback and the server its real check.
 
 pub mod bulk;
+pub mod eligibility;
 pub mod fields;
 pub mod policy;
 pub mod reset;

@@ -144,25 +144,6 @@ impl Me {
     }
 }
 
-/// Whether a person of role `actor` may set the password of a user with `target_role` from
-/// `source`. External users' passwords live in their own directory; a Password Manager
-/// (helpdesk) may set only plain users' passwords, never an administrator's or a fellow
-/// password manager's (the seeds' "Allowed to set passwords"). The server enforces this; the
-/// console uses it to offer only what the server would allow.
-pub fn may_set_password(actor: Role, target_role: Role, source: UserSource) -> bool {
-    source == UserSource::Local
-        && match actor {
-            Role::Administrator => true,
-            Role::PasswordManager => target_role == Role::User,
-            Role::User => false,
-        }
-}
-
-/// Force Password Reset on Next Login and the other reset operations: administrators only.
-pub fn may_force_reset(actor: Role, target_role: Role, source: UserSource) -> bool {
-    actor.has(Permission::UserManagement) && may_set_password(actor, target_role, source)
-}
-
 /// What the browser knows of its session: who, and whether they must change their password
 /// before anything else.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -287,30 +268,6 @@ mod tests {
         assert!(!Role::PasswordManager.has(Permission::UserManagement));
         assert!(Role::PasswordManager.has(Permission::SetPasswords));
         assert!(!Role::User.has(Permission::SetPasswords));
-    }
-
-    #[test]
-    fn helpdesk_sets_only_plain_local_users_passwords() {
-        use UserSource::{External, Local};
-        assert!(may_set_password(Role::PasswordManager, Role::User, Local));
-        assert!(!may_set_password(
-            Role::PasswordManager,
-            Role::Administrator,
-            Local
-        ));
-        assert!(!may_set_password(
-            Role::PasswordManager,
-            Role::PasswordManager,
-            Local
-        ));
-        assert!(!may_set_password(Role::Administrator, Role::User, External));
-        assert!(!may_set_password(Role::User, Role::User, Local));
-        assert!(may_force_reset(
-            Role::Administrator,
-            Role::Administrator,
-            Local
-        ));
-        assert!(!may_force_reset(Role::PasswordManager, Role::User, Local));
     }
 
     #[test]

@@ -1,5 +1,7 @@
 use leptos::prelude::*;
-use model::user::{UserDetails, may_force_reset, may_set_password};
+use model::bulk::SkipReason;
+use model::eligibility::{Operation, Target, refusal};
+use model::user::{UserDetails, UserId};
 
 use super::confirm_dialog::ConfirmDialog;
 use super::form_error::{FormError, action_error};
@@ -19,6 +21,8 @@ pub fn PasswordActions(
     details: UserDetails,
     /// The signed-in person's role.
     actor: model::Role,
+    /// The signed-in person, who manages their own password elsewhere.
+    me: Option<UserId>,
     /// The panel's operations; the panel re-reads the user when one completes.
     actions: PanelActions,
 ) -> impl IntoView {
@@ -29,23 +33,25 @@ pub fn PasswordActions(
         ..
     } = actions;
     let user = details.summary.clone();
-    if user.source == model::UserSource::External {
-        return view! {
-            <p class="note">"This user's password is managed in an external directory, not here."</p>
-        }
-        .into_any();
-    }
-    if !may_set_password(actor, user.role, user.source) {
-        return view! {
-            <p class="note">"Only an administrator can manage this user's password."</p>
-        }
-        .into_any();
+    // The same rule the server checks, so the panel offers exactly what it would allow.
+    let target = Target {
+        is_actor: me.as_ref() == Some(&user.id),
+        role: user.role,
+        source: user.source,
+        active: user.active,
+        must_change_password: user.must_change_password,
+        has_email: user.email.is_some(),
+    };
+    let refused = |operation| refusal(actor, operation, &target);
+    if let Some(reason) = refused(Operation::SetPassword { emailed: false }) {
+        return view! { <p class="note">{reason.sentence()}</p> }.into_any();
     }
     let name = user.display_name.clone();
     let flagged = user.must_change_password;
     let id = user.id.0.clone();
 
-    let force_section = may_force_reset(actor, user.role, user.source).then(|| {
+    let force_refusal = refused(Operation::ForceReset);
+    let force_section = matches!(force_refusal, None | Some(SkipReason::AlreadyFlagged)).then(|| {
         let ticked = RwSignal::new(flagged);
         let confirming = RwSignal::new(false);
         let id = id.clone();
@@ -122,7 +128,13 @@ pub fn PasswordActions(
             }
         });
 
-    let email_password_blocker = password_email_blocker(&user, details.emailed_passwords_allowed);
+    let allowed = details.emailed_passwords_allowed;
+    let email_password_blocker = password_email_blocker(
+        refused(Operation::SetPassword { emailed: true }).map(SkipReason::sentence),
+        allowed,
+    );
+    let reset_email_blocker =
+        refused(Operation::IssueReset { emailed: true }).map(SkipReason::sentence);
     let editing = RwSignal::new(false);
     let username = user.username.clone();
     let email = user.email.clone().unwrap_or_default();
@@ -163,6 +175,7 @@ pub fn PasswordActions(
             </Show>
             <ResetActions
                 user=user.clone()
+                no_email=reset_email_blocker
                 actions=actions
                 emailed_passwords_allowed=details.emailed_passwords_allowed
                 temporary_hours=details.temporary_password_hours

@@ -6,22 +6,14 @@ use super::confirm_dialog::ConfirmDialog;
 use super::form_error::{FormError, action_error};
 use super::panel_actions::PanelActions;
 
-/// Why a reset that needs email cannot be offered for this user, if it cannot.
-fn email_blocker(user: &UserSummary) -> Option<&'static str> {
-    if !user.active {
-        Some("The account is disabled.")
-    } else if user.email.is_none() {
-        Some("This user has no email address.")
-    } else {
-        None
-    }
-}
-
-/// Why a password cannot be emailed to this user, if it cannot: the security setting, or the
-/// reasons any email cannot go out.
-pub fn password_email_blocker(user: &UserSummary, allowed: bool) -> Option<&'static str> {
+/// Why a password cannot be emailed to this user, if it cannot: the security setting, or why
+/// no email can go to them (`no_email`, from the eligibility rule).
+pub fn password_email_blocker(
+    no_email: Option<&'static str>,
+    allowed: bool,
+) -> Option<&'static str> {
     if allowed {
-        email_blocker(user)
+        no_email
     } else {
         Some("Emailing passwords is turned off in the security settings.")
     }
@@ -32,6 +24,8 @@ pub fn password_email_blocker(user: &UserSummary, allowed: bool) -> Option<&'sta
 #[component]
 pub fn ResetActions(
     user: UserSummary,
+    /// Why the resets that email the user cannot be offered, if they cannot.
+    no_email: Option<&'static str>,
     actions: PanelActions,
     /// Whether the security settings allow emailing a generated password.
     emailed_passwords_allowed: bool,
@@ -40,16 +34,13 @@ pub fn ResetActions(
 ) -> impl IntoView {
     let id = user.id.0.clone();
     let name = user.display_name.clone();
-    let no_email = email_blocker(&user);
-    let inactive = (!user.active).then_some("The account is disabled.");
-    let generated_blocker = password_email_blocker(&user, emailed_passwords_allowed);
+    let generated_blocker = password_email_blocker(no_email, emailed_passwords_allowed);
     view! {
-        <LinkForm id=id.clone() name=name.clone() actions=actions no_email=no_email inactive=inactive/>
+        <LinkForm id=id.clone() name=name.clone() actions=actions no_email=no_email/>
         <TemporaryForm
             id=id.clone()
             name=name.clone()
             actions=actions
-            inactive=inactive
             password_email_blocked=generated_blocker
             hours=temporary_hours
         />
@@ -86,7 +77,6 @@ fn LinkForm(
     name: String,
     actions: PanelActions,
     no_email: Option<&'static str>,
-    inactive: Option<&'static str>,
 ) -> impl IntoView {
     let confirming = RwSignal::new(false);
     let delivery = RwSignal::new("email");
@@ -132,12 +122,9 @@ fn LinkForm(
                         blocker=no_email
                         on_press=move || open("email")
                     />
-                    <GatedButton
-                        label="Copy link"
-                        hint_id="copy-link-blocked"
-                        blocker=inactive
-                        on_press=move || open("show")
-                    />
+                    <button type="button" class="button" on:click=move |_| open("show")>
+                        "Copy link"
+                    </button>
                 </div>
                 <ConfirmDialog
                     id="confirm-link"
@@ -169,7 +156,6 @@ fn TemporaryForm(
     id: String,
     name: String,
     actions: PanelActions,
-    inactive: Option<&'static str>,
     /// Why "Send Email with Access Info to User" is not offered, if it is not.
     password_email_blocked: Option<&'static str>,
     hours: i64,
@@ -192,12 +178,9 @@ fn TemporaryForm(
                     <label for="email-access-info">"Send Email with Access Info to User"</label>
                 </div>
                 <FormError error=action_error(actions.temporary)/>
-                <GatedButton
-                    label="Generate Temporary Password"
-                    hint_id="temporary-blocked"
-                    blocker=inactive
-                    on_press=move || confirming.set(true)
-                />
+                <button type="button" class="button" on:click=move |_| confirming.set(true)>
+                    "Generate Temporary Password"
+                </button>
                 <ConfirmDialog
                     id="confirm-temporary"
                     title="Generate a temporary password?"

@@ -45,10 +45,10 @@ pub fn UserPanel(
     );
     // Awaited inside Suspense, never read directly: during hydration the resource may not have
     // resolved yet, and a view built from "not yet" would differ from the server's.
-    let caller_role = move || async move {
+    let caller = move || async move {
         match auth.session.await {
-            Ok(Some(info)) => info.me.role,
-            _ => model::Role::User,
+            Ok(Some(info)) => (info.me.role, Some(info.me.id)),
+            _ => (model::Role::User, None),
         }
     };
 
@@ -74,7 +74,7 @@ pub fn UserPanel(
         <aside class="user-panel" aria-labelledby="user-panel-title">
             <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
                 {move || Suspend::new(async move {
-                    let actor = caller_role().await;
+                    let (actor, me) = caller().await;
                     let details = details.await;
                     let title = details
                         .as_ref()
@@ -83,7 +83,7 @@ pub fn UserPanel(
                     let body = match details {
                         Ok(d) => view! {
                             <DetailsList details=d.clone()/>
-                            <PasswordActions details=d.clone() actor=actor actions=actions/>
+                            <PasswordActions details=d.clone() actor=actor me=me.clone() actions=actions/>
                             <EmailList emails=d.emails/>
                         }
                             .into_any(),

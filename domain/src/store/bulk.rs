@@ -44,8 +44,9 @@ fn selection_sql(selection: &Selection, first: usize) -> DomainResult<(String, V
 
 /// The facts the skip rule reads, as SQL: a selection is grouped by them, so the preview costs
 /// a few rows per kind of user rather than one per user.
-const CANDIDATE_COLUMNS: [&str; 5] = [
+const CANDIDATE_COLUMNS: [&str; 6] = [
     "CASE WHEN id = $ACTOR THEN 1 ELSE 0 END",
+    "role",
     "source",
     "active",
     "must_change_password",
@@ -56,6 +57,7 @@ const CANDIDATE_COLUMNS: [&str; 5] = [
 #[derive(sqlx::FromRow)]
 pub struct CandidateGroup {
     pub is_actor: i64,
+    pub role: String,
     pub source: String,
     pub active: i64,
     pub must_change_password: i64,
@@ -63,7 +65,7 @@ pub struct CandidateGroup {
     pub users: i64,
 }
 
-fn candidate_columns(actor_mark: usize) -> [String; 5] {
+fn candidate_columns(actor_mark: usize) -> [String; 6] {
     CANDIDATE_COLUMNS.map(|c| c.replace("$ACTOR", &format!("${actor_mark}")))
 }
 
@@ -76,9 +78,10 @@ pub async fn candidate_groups(
     let (filter, binds) = selection_sql(selection, 1)?;
     let columns = candidate_columns(binds.len() + 1);
     let sql = format!(
-        "SELECT {} AS is_actor, {} AS source, {} AS active, {} AS must_change_password, \
-         {} AS has_email, COUNT(*) AS users FROM users WHERE {filter} GROUP BY 1, 2, 3, 4, 5",
-        columns[0], columns[1], columns[2], columns[3], columns[4]
+        "SELECT {} AS is_actor, {} AS role, {} AS source, {} AS active, \
+         {} AS must_change_password, {} AS has_email, COUNT(*) AS users FROM users \
+         WHERE {filter} GROUP BY 1, 2, 3, 4, 5, 6",
+        columns[0], columns[1], columns[2], columns[3], columns[4], columns[5]
     );
     let mut query = sqlx::query_as::<_, CandidateGroup>(&sql);
     for bind in &binds {
@@ -114,6 +117,7 @@ pub async fn group_examples(
     let names = query
         .bind(&actor.0)
         .bind(group.is_actor)
+        .bind(&group.role)
         .bind(&group.source)
         .bind(group.active)
         .bind(group.must_change_password)
