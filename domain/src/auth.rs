@@ -7,9 +7,9 @@ use tracing::info;
 
 use crate::Services;
 use crate::audit::{self, AuditAction, AuditEvent, Outcome, Party};
+use crate::credentials;
 use crate::error::{DomainError, DomainResult};
 use crate::hashing::Password;
-use crate::resets;
 use crate::sessions::{self, ClientInfo, Purpose};
 use crate::tokens::SecretToken;
 use crate::users::{self, User};
@@ -128,7 +128,7 @@ pub async fn sign_in(
         Purpose::Full
     };
     if let Some(expires_at) = user.password_expires_at
-        && !resets::spend_temporary_password(&mut tx, &user.id, expires_at, now).await?
+        && !credentials::spend_temporary_password(&mut tx, &user.id, expires_at, now).await?
     {
         info!("sign-in refused: temporary password already used");
         return Err(DomainError::Unauthenticated);

@@ -8,6 +8,7 @@ pub mod audit;
 pub mod auth;
 pub mod authority;
 pub mod bulk;
+pub mod credentials;
 pub mod directory;
 pub mod emails;
 pub mod error;

@@ -3,159 +3,27 @@
 //! sessions, clears failed sign-ins and the lock, and writes one audit event: all of it happens,
 //! or none of it.
 
-use model::bulk::SkipReason;
-use model::eligibility::{Operation, Target, refusal};
+use model::eligibility::Operation;
 use model::fields::FieldError;
 use model::time::Timestamp;
 use model::user::{Role, UserId};
-use model::{PasswordPolicy, PolicyContext};
 
 use crate::Services;
-use crate::audit::{self, AuditAction, AuditEvent, Party};
-pub use crate::authority::Actor;
+use crate::audit::{self, AuditAction, AuditEvent};
+use crate::authority::Actor;
+use crate::credentials::{
+    NewPasswordState, check_new_password, end_sessions_and_record, load, must_apply, notify_owner,
+    party, void_outstanding, write_password,
+};
 use crate::db::Tx;
-use crate::emails::CredentialChange;
+use crate::emails::{self, CredentialChange};
 use crate::error::{DomainError, DomainResult};
-use crate::hashing::{Password, PasswordDigest};
+use crate::hashing::Password;
 use crate::keys::Keyring;
-use crate::resets;
 use crate::sessions::{self, ClientInfo, Purpose};
+use crate::store::outbox;
 use crate::tokens::SecretToken;
 use crate::users::{self, User};
-use crate::{emails, outbox};
-
-pub(crate) fn party(user: &User) -> Party {
-    Party {
-        id: user.id.clone(),
-        name: user.username.clone(),
-    }
-}
-
-/// What the eligibility rule reads of `user`, seen by `actor`.
-pub(crate) fn target_of(actor: &Actor, user: &User) -> Target {
-    Target {
-        is_actor: actor.id() == &user.id,
-        role: user.role,
-        source: user.source,
-        active: user.active,
-        must_change_password: user.must_change_password,
-        has_email: user.email.is_some(),
-    }
-}
-
-/// The eligibility rule ([`model::eligibility::refusal`]) as the operations' check, refused
-/// with the words the details panel shows for the same user.
-pub(crate) fn must_apply(actor: &Actor, operation: Operation, user: &User) -> DomainResult<()> {
-    match refusal(actor.role(), operation, &target_of(actor, user)) {
-        None => Ok(()),
-        Some(SkipReason::NotPermitted) => Err(DomainError::Forbidden),
-        // Change Password refuses the option, not the change: said beside its check box.
-        Some(reason @ SkipReason::NoEmail)
-            if matches!(operation, Operation::SetPassword { .. }) =>
-        {
-            Err(FieldError::new("email_user", reason.sentence()).into())
-        }
-        Some(reason) => Err(DomainError::Conflict(reason.sentence().into())),
-    }
-}
-
-/// The target of an operation, read inside its write transaction with its row locked: the
-/// checks on it (role, source, state) then hold until the change commits, on either engine.
-pub(crate) async fn load(tx: &mut Tx, id: &UserId) -> DomainResult<User> {
-    users::lock_row(tx, id).await?;
-    users::get(&mut **tx, id)
-        .await?
-        .ok_or(DomainError::NotFound)
-}
-
-pub(crate) fn check_new_password(
-    policy: &PasswordPolicy,
-    target: &User,
-    password: &Password,
-    confirm: &Password,
-) -> DomainResult<()> {
-    if !model::policy::confirms(password.as_str(), confirm.as_str()) {
-        return Err(FieldError::new("confirm", model::policy::MISMATCH).into());
-    }
-    let ctx = PolicyContext {
-        username: target.username.clone(),
-        email: target.email.clone(),
-    };
-    policy
-        .check(password.as_str(), &ctx)
-        .map_err(DomainError::Policy)
-}
-
-/// What a password becomes: a temporary one stops working at `expires_at` (and at its first use).
-#[derive(Clone, Copy, Debug)]
-pub(crate) struct NewPasswordState {
-    pub must_change: bool,
-    pub expires_at: Option<Timestamp>,
-}
-
-impl NewPasswordState {
-    pub const FINAL: Self = Self {
-        must_change: false,
-        expires_at: None,
-    };
-}
-
-/// Every password write goes through here: the hash, the flag, the time, the lock cleared, and
-/// every outstanding reset link or temporary password voided.
-pub(crate) async fn write_password(
-    tx: &mut Tx,
-    id: &UserId,
-    digest: &PasswordDigest,
-    state: NewPasswordState,
-    now: Timestamp,
-) -> DomainResult<()> {
-    resets::void_outstanding(tx, id, "password changed", now).await?;
-    users::set_password_hash(tx, id, digest, state.must_change, state.expires_at, now).await?;
-    users::clear_failed_sign_ins(tx, id, now).await
-}
-
-/// What every administrator reset ends with, inside its transaction: all of the user's
-/// sessions end, and one audit event records who did it (never the password).
-pub(crate) async fn end_sessions_and_record(
-    tx: &mut Tx,
-    actor: &Actor,
-    user: &User,
-    action: AuditAction,
-    note: &str,
-    now: Timestamp,
-) -> DomainResult<()> {
-    let ended = sessions::revoke_all_for_user(tx, &user.id).await?;
-    let event = AuditEvent::success(
-        now,
-        action,
-        actor.party(),
-        party(user),
-        actor.ip().map(str::to_owned),
-    );
-    let detail = format!("{note}{ended} session(s) ended");
-    audit::record(&mut **tx, &event.with_detail(Some(detail))).await
-}
-
-/// Queues the notice of a credential change an administrator made, inside the change's
-/// transaction, unless the person cannot sign in anyway (a disabled account gets no mail) or
-/// has no address. Returns whether an email was queued.
-pub(crate) async fn notify_owner(
-    tx: &mut Tx,
-    keys: &Keyring,
-    actor: &Actor,
-    user: &User,
-    change: CredentialChange,
-    now: Timestamp,
-) -> DomainResult<bool> {
-    if !user.active || actor.id() == &user.id {
-        return Ok(false);
-    }
-    let Some(email) = emails::changed_by_administrator(user, actor.username(), change, now) else {
-        return Ok(false);
-    };
-    outbox::enqueue(tx, keys, &email, now).await?;
-    Ok(true)
-}
 
 /// Force Password Reset on Next Login: the user is signed out everywhere, and the current
 /// password then opens only a session that can set a new one.
@@ -197,7 +65,7 @@ pub(crate) async fn flag_in_tx(
 ) -> DomainResult<bool> {
     users::flag_must_change(tx, &user.id, now).await?;
     users::clear_failed_sign_ins(tx, &user.id, now).await?;
-    resets::void_outstanding(tx, &user.id, "superseded by Force Password Reset", now).await?;
+    void_outstanding(tx, &user.id, "superseded by Force Password Reset", now).await?;
     end_sessions_and_record(tx, actor, user, AuditAction::ForceReset, note, now).await?;
     notify_owner(tx, keys, actor, user, CredentialChange::ResetForced, now).await
 }

@@ -6,9 +6,10 @@ use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::str::FromStr;
 
+use crate::UnknownValue;
 use crate::eligibility::{Operation, refusal};
 use crate::time::Timestamp;
-use crate::user::{Role, UnknownValue};
+use crate::user::Role;
 
 /// The operations Bulk Change offers.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]

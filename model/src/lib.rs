@@ -14,3 +14,8 @@ pub mod user;
 
 pub use policy::{PasswordPolicy, PolicyContext, PolicyViolation};
 pub use user::{Me, Permission, Role, UserId, UserSource};
+
+/// A stored or submitted name (a role, a kind, a state) that matches none of the known ones.
+#[derive(Debug, thiserror::Error)]
+#[error("unknown value {0:?}")]
+pub struct UnknownValue(pub String);

@@ -5,8 +5,8 @@ use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::str::FromStr;
 
+use crate::UnknownValue;
 use crate::time::Timestamp;
-use crate::user::UnknownValue;
 
 /// How long a Send Password Change Link link stays good, in minutes.
 pub const LINK_MINUTES_DEFAULT: i64 = 60;

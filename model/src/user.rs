@@ -2,6 +2,8 @@
 
 use crate::time::Timestamp;
 use serde::{Deserialize, Serialize};
+
+use crate::UnknownValue;
 use std::fmt;
 use std::str::FromStr;
 
@@ -122,10 +124,6 @@ impl FromStr for UserSource {
         }
     }
 }
-
-#[derive(Debug, thiserror::Error)]
-#[error("unknown value {0:?}")]
-pub struct UnknownValue(pub String);
 
 /// The signed-in person, as the browser needs to know them.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

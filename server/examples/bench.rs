@@ -111,7 +111,7 @@ async fn bench_engine(engine: Engine, out: &mut String) {
     test_db.drop_db().await;
 }
 
-async fn admin_actor(services: &domain::Services) -> domain::passwords::Actor {
+async fn admin_actor(services: &domain::Services) -> domain::authority::Actor {
     let new =
         users::NewUser::new("bench-admin", "Bench Admin", "", model::Role::Administrator).unwrap();
     let mut tx = services.db.begin().await.unwrap();
@@ -119,7 +119,7 @@ async fn admin_actor(services: &domain::Services) -> domain::passwords::Actor {
         .await
         .unwrap();
     tx.commit().await.unwrap();
-    domain::passwords::Actor::for_tests(id, "bench-admin", model::Role::Administrator)
+    domain::authority::Actor::for_tests(id, "bench-admin", model::Role::Administrator)
 }
 
 /// The whole table reset in bulk while another admin keeps loading the Users page.

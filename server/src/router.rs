@@ -10,12 +10,9 @@ use leptos_axum::{LeptosRoutes, file_and_error_handler, generate_route_list};
 use tower_http::limit::RequestBodyLimitLayer;
 
 use crate::middleware::{
-    error_status, form_referer, request_log, same_origin, security_headers, signed_form_errors,
-    strict_fields,
+    self, error_status, form_referer, request_log, same_origin, security_headers,
+    signed_form_errors, strict_fields,
 };
-
-/// No form or server function needs more; larger bodies are refused before they are read.
-pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
 pub fn build(state: AppState) -> Router {
     let (plain, hydrated): (Vec<_>, Vec<_>) = generate_route_list(App)
@@ -66,7 +63,7 @@ pub fn build(state: AppState) -> Router {
             state.web.clone(),
             same_origin::same_origin_only,
         ))
-        .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
+        .layer(RequestBodyLimitLayer::new(middleware::MAX_BODY_BYTES))
         .layer(from_fn(security_headers::add_path_headers));
     security_headers::fixed_headers(router)
         .layer(request_log::trace_layer())

@@ -9,6 +9,7 @@ use crate::authority::Actor;
 use crate::bulk::{MAX_IDS, Selection};
 use crate::error::DomainResult;
 use crate::store::db::{Db, Tx, flag, is_unique_violation};
+use crate::store::lease;
 use crate::store::users::search_pattern;
 
 /// The `WHERE` clause of a selection and its bind values, from `$first` on.
@@ -224,12 +225,13 @@ pub async fn claim(
 ) -> DomainResult<Option<JobRow>> {
     let candidates: Vec<(String,)> = sqlx::query_as(
         "SELECT id FROM bulk_jobs WHERE finished_at IS NULL \
-         AND (lease_until IS NULL OR lease_until <= $1) ORDER BY created_at LIMIT 5",
+         AND (lease_until IS NULL OR lease_until <= $1) ORDER BY created_at LIMIT $2",
     )
     .bind(now.millis())
+    .bind(lease::CANDIDATES)
     .fetch_all(db.pool())
     .await?;
-    for (id,) in candidates {
+    lease::first_claimed(candidates.into_iter().map(|(id,)| id), |id| async move {
         let row: Option<JobRow> = sqlx::query_as(&format!(
             "UPDATE bulk_jobs SET lease_until = $2, lease_owner = $4 WHERE id = $1 \
              AND finished_at IS NULL AND (lease_until IS NULL OR lease_until <= $3) \
@@ -241,11 +243,9 @@ pub async fn claim(
         .bind(lease)
         .fetch_optional(db.pool())
         .await?;
-        if row.is_some() {
-            return Ok(row);
-        }
-    }
-    Ok(None)
+        Ok(row)
+    })
+    .await
 }
 
 /// Renews a runner's lease inside its batch's transaction; `false` when another runner took

@@ -18,6 +18,7 @@ use sqlx::{Any, Executor};
 use crate::db::{Db, Tx};
 use crate::error::{DomainError, DomainResult};
 use crate::keys::Keyring;
+use crate::store::lease;
 
 /// An email about to be queued. `body` may carry a link or a password: it lives only in this
 /// row, sealed, and only until the message is delivered, abandoned or cancelled.
@@ -106,12 +107,13 @@ const DUE: &str = "((state = 'queued' AND next_attempt_at <= $1) \
 /// claimed first is skipped, not sent twice.
 pub async fn claim_next(db: &Db, now: Timestamp, lease_ms: i64) -> DomainResult<Option<Claimed>> {
     let ids: Vec<(String,)> = sqlx::query_as(&format!(
-        "SELECT id FROM email_outbox WHERE {DUE} ORDER BY next_attempt_at LIMIT 5"
+        "SELECT id FROM email_outbox WHERE {DUE} ORDER BY next_attempt_at LIMIT $2"
     ))
     .bind(now.millis())
+    .bind(lease::CANDIDATES)
     .fetch_all(db.pool())
     .await?;
-    for (id,) in ids {
+    lease::first_claimed(ids.into_iter().map(|(id,)| id), |id| async move {
         let row: Option<(String, String, Option<String>, i64)> = sqlx::query_as(&format!(
             "UPDATE email_outbox SET state = 'sending', attempts = attempts + 1, \
              lease_until = $2, updated_at = $1 WHERE id = $3 AND {DUE} \
@@ -122,23 +124,22 @@ pub async fn claim_next(db: &Db, now: Timestamp, lease_ms: i64) -> DomainResult<
         .bind(&id)
         .fetch_optional(db.pool())
         .await?;
-        match row {
-            Some((to, subject, Some(body), attempt)) => {
-                return Ok(Some(Claimed {
-                    id,
-                    to,
-                    subject,
-                    body,
-                    attempt,
-                }));
-            }
+        Ok(match row {
+            Some((to, subject, Some(body), attempt)) => Some(Claimed {
+                id,
+                to,
+                subject,
+                body,
+                attempt,
+            }),
             Some((_, _, None, attempt)) => {
                 mark_failed(db, &id, attempt, "message body missing", now).await?;
+                None
             }
-            None => {}
-        }
-    }
-    Ok(None)
+            None => None,
+        })
+    })
+    .await
 }
 
 pub async fn mark_sent(db: &Db, id: &str, attempt: i64, now: Timestamp) -> DomainResult<()> {

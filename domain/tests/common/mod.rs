@@ -3,7 +3,7 @@
 #![allow(dead_code)]
 
 use domain::auth;
-use domain::passwords::Actor;
+use domain::authority::Actor;
 use domain::sessions::{ClientInfo, Purpose};
 use domain::users::{self, NewUser};
 use domain::{Db, Hasher, Password, Services};

@@ -7,3 +7,6 @@ pub mod same_origin;
 pub mod security_headers;
 pub mod signed_form_errors;
 pub mod strict_fields;
+
+/// No form or server function needs more; larger bodies are refused before they are read.
+pub const MAX_BODY_BYTES: usize = 64 * 1024;

@@ -13,7 +13,7 @@ use std::sync::Arc;
 
 use app::error::AppError;
 
-use crate::router::MAX_BODY_BYTES;
+use super::MAX_BODY_BYTES;
 
 pub type Fields = Arc<HashMap<&'static str, &'static [&'static str]>>;
 

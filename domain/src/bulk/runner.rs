@@ -1,0 +1,284 @@
+//! The runner in every instance: takes a job with a lease and works through its items in
+//! batches, each batch one transaction, re-checking the creator's authority before each.
+
+use model::bulk::{BulkKind, Candidate, ItemOutcome, skip_reason};
+use model::reset::LINK_MINUTES_DEFAULT;
+use model::time::Timestamp;
+use model::user::{Role, UserId};
+use std::time::Duration;
+use tracing::{info, warn};
+
+use super::{BATCH, JobOptions, LEASE_MS};
+use crate::Services;
+use crate::audit::{self, AuditAction, AuditEvent};
+use crate::authority::Actor;
+use crate::db::{Db, Tx, is_set};
+use crate::error::{DomainError, DomainResult};
+use crate::passwords;
+use crate::resets::{self, LinkDelivery, LinkRequest};
+use crate::store;
+use crate::users;
+
+struct Job {
+    id: String,
+    options: JobOptions,
+    actor: Actor,
+    /// This runner's claim on the job (see `lease_owner`).
+    lease: String,
+}
+
+impl TryFrom<store::bulk::JobRow> for Job {
+    type Error = DomainError;
+
+    fn try_from(row: store::bulk::JobRow) -> DomainResult<Self> {
+        let bad = |what: &str| DomainError::Internal(format!("bulk job {}: bad {what}", row.id));
+        Ok(Job {
+            options: JobOptions {
+                kind: row.kind.parse().map_err(|_| bad("kind"))?,
+                link_minutes: row.link_minutes.unwrap_or(LINK_MINUTES_DEFAULT),
+                invalidate_password: is_set(row.invalidate_password),
+            },
+            actor: Actor::restored(
+                UserId(row.created_by_id),
+                row.created_by_name,
+                row.created_by_role.parse().map_err(|_| bad("role"))?,
+                row.ip,
+            ),
+            id: row.id,
+            lease: String::new(),
+        })
+    }
+}
+
+/// Takes the oldest unfinished job nobody holds, for one lease.
+async fn claim(db: &Db, now: Timestamp) -> DomainResult<Option<Job>> {
+    let lease = uuid::Uuid::new_v4().to_string();
+    let until = Timestamp(now.millis() + LEASE_MS);
+    let Some(row) = store::bulk::claim(db, &lease, now, until).await? else {
+        return Ok(None);
+    };
+    let job: Job = row.try_into()?;
+    Ok(Some(Job { lease, ..job }))
+}
+
+/// Applies the job to one item's user inside the batch's transaction.
+async fn apply(
+    tx: &mut Tx,
+    services: &Services,
+    job: &Job,
+    user_id: &UserId,
+    now: Timestamp,
+) -> DomainResult<(ItemOutcome, Option<String>, Option<String>)> {
+    let Some(user) = users::get(&mut **tx, user_id).await? else {
+        return Ok((ItemOutcome::Skipped, Some("user deleted".into()), None));
+    };
+    let candidate = Candidate {
+        is_actor: &user.id == job.actor.id(),
+        role: user.role,
+        source: user.source,
+        active: user.active,
+        must_change_password: user.must_change_password,
+        has_email: user.email.is_some(),
+    };
+    if let Some(reason) = skip_reason(job.options.kind, candidate) {
+        return Ok((ItemOutcome::Skipped, Some(reason.as_str().into()), None));
+    }
+    let note = format!("bulk job {}; ", job.id);
+    match job.options.kind {
+        BulkKind::ForceReset => {
+            passwords::flag_in_tx(tx, &services.keys, &job.actor, &user, now, &note).await?;
+            Ok((ItemOutcome::Reset, None, None))
+        }
+        BulkKind::SendLink => {
+            let request = LinkRequest {
+                minutes: job.options.link_minutes,
+                invalidate_password: job.options.invalidate_password,
+                delivery: LinkDelivery::Email,
+            };
+            let issued =
+                resets::issue_link(tx, services, &job.actor, &user, request, now, &note).await?;
+            Ok((ItemOutcome::LinkQueued, None, issued.email_id))
+        }
+    }
+}
+
+enum BatchEnd {
+    Worked,
+    Done,
+    /// Another runner took the job over (this one stalled past its lease): stop touching it.
+    LostLease,
+}
+
+/// Renews this runner's lease inside the batch's transaction. On PostgreSQL the update also
+/// locks the job row, so no two runners are ever inside a batch of the same job.
+async fn hold_lease(tx: &mut Tx, job: &Job, now: Timestamp) -> DomainResult<bool> {
+    let until = Timestamp(now.millis() + LEASE_MS);
+    store::bulk::hold_lease(tx, &job.id, &job.lease, until).await
+}
+
+/// Records an item's outcome and counts it, unless another runner already did.
+async fn finish_item(
+    tx: &mut Tx,
+    job: &Job,
+    seq: i64,
+    outcome: (ItemOutcome, Option<String>, Option<String>),
+    now: Timestamp,
+) -> DomainResult<bool> {
+    let (outcome, reason, email_id) = outcome;
+    let (reason, email_id) = (reason.as_deref(), email_id.as_deref());
+    store::bulk::finish_item(tx, &job.id, seq, outcome.as_str(), reason, email_id, now).await
+}
+
+/// A job acts with its creator's authority, checked again before every batch: an administrator
+/// disabled, demoted, or made to change their password (whose session could do nothing now)
+/// stops their job.
+async fn actor_still_may(tx: &mut Tx, job: &Job) -> DomainResult<bool> {
+    let actor = users::get(&mut **tx, job.actor.id()).await?;
+    Ok(actor.is_some_and(|a| a.active && a.role == Role::Administrator && !a.must_change_password))
+}
+
+const STOPPED: &str = "not processed: the administrator who started the job may no longer run it";
+
+/// Records every item not yet processed as failed, with the reason, and ends the job.
+async fn stop_remaining(tx: &mut Tx, job: &Job, now: Timestamp) -> DomainResult<()> {
+    store::bulk::fail_remaining(tx, &job.id, STOPPED, now).await?;
+    let event = AuditEvent {
+        outcome: audit::Outcome::Failure,
+        ..AuditEvent::success(
+            now,
+            AuditAction::BulkStopped,
+            job.actor.party(),
+            job.actor.party(),
+            job.actor.ip().map(str::to_owned),
+        )
+    }
+    .with_detail(Some(format!("job {}; {STOPPED}", job.id)));
+    audit::record(&mut **tx, &event).await?;
+    Ok(())
+}
+
+/// Up to `limit` items in one transaction: the changes and their outcomes commit together.
+async fn run_batch(services: &Services, job: &Job, limit: i64) -> DomainResult<BatchEnd> {
+    let now = Timestamp::now();
+    let mut tx = services.db.begin().await?;
+    if !hold_lease(&mut tx, job, now).await? {
+        return Ok(BatchEnd::LostLease);
+    }
+    if !actor_still_may(&mut tx, job).await? {
+        stop_remaining(&mut tx, job, now).await?;
+        tx.commit().await?;
+        warn!(job = %job.id, "bulk job stopped: its administrator may no longer run it");
+        return Ok(BatchEnd::Done);
+    }
+    let items = store::bulk::next_items(&mut tx, &job.id, limit).await?;
+    if items.is_empty() {
+        store::bulk::finish(&mut tx, &job.id, now).await?;
+        tx.commit().await?;
+        return Ok(BatchEnd::Done);
+    }
+    for (seq, user_id) in &items {
+        let outcome = apply(&mut tx, services, job, user_id, now).await?;
+        if !finish_item(&mut tx, job, *seq, outcome, now).await? {
+            // Finished meanwhile by another runner: undo this batch rather than repeat it.
+            return Ok(BatchEnd::LostLease);
+        }
+    }
+    tx.commit().await?;
+    // Links, or the notices of a forced reset: either way the batch queued email.
+    services.mail.wake();
+    Ok(BatchEnd::Worked)
+}
+
+/// What the report says of a user the job could not process. Store errors stay in the log.
+fn failure_reason(error: &DomainError) -> String {
+    match error {
+        DomainError::Conflict(message) => message.clone(),
+        DomainError::Invalid(field) => field.reason.clone(),
+        DomainError::Forbidden => "not permitted".into(),
+        _ => "could not be processed (see the server log)".into(),
+    }
+}
+
+/// After a batch failed: marks the first unfinished item failed, in its own transaction.
+async fn fail_next_item(services: &Services, job: &Job, error: &DomainError) -> DomainResult<bool> {
+    let now = Timestamp::now();
+    let mut tx = services.db.begin().await?;
+    if !hold_lease(&mut tx, job, now).await? {
+        return Ok(false);
+    }
+    let next = store::bulk::next_items(&mut tx, &job.id, 1).await?;
+    let Some((seq, _)) = next.first() else {
+        return Ok(false);
+    };
+    let seq = *seq;
+    let outcome = (ItemOutcome::Failed, Some(failure_reason(error)), None);
+    let recorded = finish_item(&mut tx, job, seq, outcome, now).await?;
+    tx.commit().await?;
+    Ok(recorded)
+}
+
+/// Works through jobs until the process ends.
+pub fn spawn_runner(services: Services) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        loop {
+            match run_next(&services).await {
+                Ok(true) => continue,
+                Ok(false) => {}
+                Err(e) => warn!(error = %e, "bulk job round failed"),
+            }
+            tokio::select! {
+                () = services.bulk.0.notified() => {}
+                () = tokio::time::sleep(Duration::from_secs(5)) => {}
+            }
+        }
+    })
+}
+
+/// Runs the next job to its end; `false` when there was none.
+pub async fn run_next(services: &Services) -> DomainResult<bool> {
+    let Some(job) = claim(&services.db, Timestamp::now()).await? else {
+        return Ok(false);
+    };
+    info!(job = %job.id, kind = job.options.kind.as_str(), "bulk job running");
+    loop {
+        let end = match run_batch(services, &job, BATCH).await {
+            Ok(end) => end,
+            Err(e) => {
+                // Someone in the batch cannot be processed. Going one user at a time finds
+                // them: each failure is recorded as that user's outcome and the rest go on.
+                warn!(job = %job.id, error = %e, "bulk batch failed; retrying one user at a time");
+                one_at_a_time(services, &job).await?
+            }
+        };
+        match end {
+            BatchEnd::Worked => {}
+            BatchEnd::Done => {
+                info!(job = %job.id, "bulk job finished");
+                break;
+            }
+            BatchEnd::LostLease => {
+                warn!(job = %job.id, "bulk job taken over by another runner");
+                break;
+            }
+        }
+        // Other requests get the database and the CPU between batches.
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    Ok(true)
+}
+
+async fn one_at_a_time(services: &Services, job: &Job) -> DomainResult<BatchEnd> {
+    for _ in 0..BATCH {
+        match run_batch(services, job, 1).await {
+            Ok(BatchEnd::Worked) => {}
+            Ok(end) => return Ok(end),
+            Err(e) => {
+                warn!(job = %job.id, error = %e, "bulk item failed");
+                if !fail_next_item(services, job, &e).await? {
+                    return Ok(BatchEnd::LostLease);
+                }
+            }
+        }
+    }
+    Ok(BatchEnd::Worked)
+}

@@ -1,0 +1,231 @@
+//! The steps every credential change shares, whoever starts it (an administrator, a bulk
+//! job, a reset link, the user): who the target is and whether the operation applies to them,
+//! the new password checked and written, outstanding resets voided, sessions ended, the audit
+//! row and the owner's notice. Password operations and resets both build on these, so neither
+//! depends on the other.
+
+use model::PasswordPolicy;
+use model::PolicyContext;
+use model::bulk::SkipReason;
+use model::eligibility::{Operation, Target, refusal};
+use model::fields::FieldError;
+use model::time::Timestamp;
+use model::user::UserId;
+
+use crate::audit::{self, AuditAction, AuditEvent, Party};
+use crate::authority::Actor;
+use crate::db::Tx;
+use crate::emails::{self, CredentialChange};
+use crate::error::{DomainError, DomainResult};
+use crate::hashing::{Password, PasswordDigest};
+use crate::keys::Keyring;
+use crate::sessions;
+use crate::store::{self, outbox};
+use crate::users::{self, User};
+
+pub(crate) fn party(user: &User) -> Party {
+    Party {
+        id: user.id.clone(),
+        name: user.username.clone(),
+    }
+}
+
+/// What the eligibility rule reads of `user`, seen by `actor`.
+pub(crate) fn target_of(actor: &Actor, user: &User) -> Target {
+    Target {
+        is_actor: actor.id() == &user.id,
+        role: user.role,
+        source: user.source,
+        active: user.active,
+        must_change_password: user.must_change_password,
+        has_email: user.email.is_some(),
+    }
+}
+
+/// The eligibility rule ([`model::eligibility::refusal`]) as the operations' check, refused
+/// with the words the details panel shows for the same user.
+pub(crate) fn must_apply(actor: &Actor, operation: Operation, user: &User) -> DomainResult<()> {
+    match refusal(actor.role(), operation, &target_of(actor, user)) {
+        None => Ok(()),
+        Some(SkipReason::NotPermitted) => Err(DomainError::Forbidden),
+        // Change Password refuses the option, not the change: said beside its check box.
+        Some(reason @ SkipReason::NoEmail)
+            if matches!(operation, Operation::SetPassword { .. }) =>
+        {
+            Err(FieldError::new("email_user", reason.sentence()).into())
+        }
+        Some(reason) => Err(DomainError::Conflict(reason.sentence().into())),
+    }
+}
+
+/// The target of an operation, read inside its write transaction with its row locked: the
+/// checks on it (role, source, state) then hold until the change commits, on either engine.
+pub(crate) async fn load(tx: &mut Tx, id: &UserId) -> DomainResult<User> {
+    users::lock_row(tx, id).await?;
+    users::get(&mut **tx, id)
+        .await?
+        .ok_or(DomainError::NotFound)
+}
+
+pub(crate) fn check_new_password(
+    policy: &PasswordPolicy,
+    target: &User,
+    password: &Password,
+    confirm: &Password,
+) -> DomainResult<()> {
+    if !model::policy::confirms(password.as_str(), confirm.as_str()) {
+        return Err(FieldError::new("confirm", model::policy::MISMATCH).into());
+    }
+    let ctx = PolicyContext {
+        username: target.username.clone(),
+        email: target.email.clone(),
+    };
+    policy
+        .check(password.as_str(), &ctx)
+        .map_err(DomainError::Policy)
+}
+
+/// What a password becomes: a temporary one stops working at `expires_at` (and at its first use).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct NewPasswordState {
+    pub must_change: bool,
+    pub expires_at: Option<Timestamp>,
+}
+
+impl NewPasswordState {
+    pub const FINAL: Self = Self {
+        must_change: false,
+        expires_at: None,
+    };
+}
+
+/// Every password write goes through here: the hash, the flag, the time, the lock cleared, and
+/// every outstanding reset link or temporary password voided.
+pub(crate) async fn write_password(
+    tx: &mut Tx,
+    id: &UserId,
+    digest: &PasswordDigest,
+    state: NewPasswordState,
+    now: Timestamp,
+) -> DomainResult<()> {
+    void_outstanding(tx, id, "password changed", now).await?;
+    users::set_password_hash(tx, id, digest, state.must_change, state.expires_at, now).await?;
+    users::clear_failed_sign_ins(tx, id, now).await
+}
+
+/// What every administrator reset ends with, inside its transaction: all of the user's
+/// sessions end, and one audit event records who did it (never the password).
+pub(crate) async fn end_sessions_and_record(
+    tx: &mut Tx,
+    actor: &Actor,
+    user: &User,
+    action: AuditAction,
+    note: &str,
+    now: Timestamp,
+) -> DomainResult<()> {
+    let ended = sessions::revoke_all_for_user(tx, &user.id).await?;
+    let event = AuditEvent::success(
+        now,
+        action,
+        actor.party(),
+        party(user),
+        actor.ip().map(str::to_owned),
+    );
+    let detail = format!("{note}{ended} session(s) ended");
+    audit::record(&mut **tx, &event.with_detail(Some(detail))).await
+}
+
+/// Queues the notice of a credential change an administrator made, inside the change's
+/// transaction, unless the person cannot sign in anyway (a disabled account gets no mail) or
+/// has no address. Returns whether an email was queued.
+pub(crate) async fn notify_owner(
+    tx: &mut Tx,
+    keys: &Keyring,
+    actor: &Actor,
+    user: &User,
+    change: CredentialChange,
+    now: Timestamp,
+) -> DomainResult<bool> {
+    if !user.active || actor.id() == &user.id {
+        return Ok(false);
+    }
+    let Some(email) = emails::changed_by_administrator(user, actor.username(), change, now) else {
+        return Ok(false);
+    };
+    outbox::enqueue(tx, keys, &email, now).await?;
+    Ok(true)
+}
+
+/// Which of a user's open resets a new one voids.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Voids {
+    /// Every one: an administrator's reset or a password change supersedes all.
+    All,
+    /// Links the user asked for, and anything already expired: "Forgot your password?" may be
+    /// typed by anyone, so it must not undo a live reset the helpdesk sent, but an expired one
+    /// must not block the user's own request for ever.
+    UserRequested,
+}
+
+impl Voids {
+    fn covers(self, created_by_admin: bool, expires_at: Timestamp, now: Timestamp) -> bool {
+        match self {
+            Voids::All => true,
+            Voids::UserRequested => !created_by_admin || expires_at <= now,
+        }
+    }
+}
+
+/// Marks a user's open resets (those `voids` covers) voided and withdraws their emails that
+/// have not gone out.
+pub(crate) async fn void_open(
+    tx: &mut Tx,
+    user: &UserId,
+    voids: Voids,
+    reason: &str,
+    now: Timestamp,
+) -> DomainResult<()> {
+    // The one-open-reset index keeps this to a row or none.
+    for open in store::resets::open_for_user(tx, user).await? {
+        if !voids.covers(open.created_by_admin, open.expires_at, now) {
+            continue;
+        }
+        if let Some(email) = &open.email_id {
+            outbox::cancel(tx, email, now).await?;
+        }
+        store::resets::void(tx, &open.id, reason, now).await?;
+    }
+    Ok(())
+}
+
+/// Voids every outstanding reset of a user, withdraws emails of theirs that have not gone out,
+/// and ends a live temporary password. Called by every reset and every password change.
+pub(crate) async fn void_outstanding(
+    tx: &mut Tx,
+    user: &UserId,
+    reason: &str,
+    now: Timestamp,
+) -> DomainResult<()> {
+    void_open(tx, user, Voids::All, reason, now).await?;
+    users::end_temporary_password(tx, user, now).await
+}
+
+/// A temporary password works for one sign-in: that sign-in's restricted session is where the
+/// user sets their own, and the temporary one is dead from then on.
+/// `false` when it was already spent or has expired: the sign-in must then be refused.
+///
+/// One conditional update on the value the password was checked against (`expected`, which
+/// spending changes), not on the clock: two sign-ins racing with one temporary password may
+/// read `now` in either order, and only one of them may find the value unchanged.
+pub(crate) async fn spend_temporary_password(
+    tx: &mut Tx,
+    user: &UserId,
+    expected: Timestamp,
+    now: Timestamp,
+) -> DomainResult<bool> {
+    if !users::spend_temporary_password(tx, user, expected, now).await? {
+        return Ok(false);
+    }
+    store::resets::mark_temporary_used(tx, user, now).await?;
+    Ok(true)
+}

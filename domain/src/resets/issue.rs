@@ -1,0 +1,415 @@
+//! Issuing resets: Send Password Change Link and Copy link, Generate Temporary Password and
+//! Generate New Password, Revoke and Resend Email on the status card.
+
+use model::PolicyContext;
+use model::bulk::SkipReason;
+use model::eligibility::{Operation, refusal};
+use model::reset::ResetKind;
+use model::secret::Secret;
+use model::time::Timestamp;
+use model::user::UserId;
+
+use super::{IssuedLink, LinkDelivery, LinkRequest, TemporaryPassword, status};
+use crate::Services;
+use crate::audit::{self, AuditAction, AuditEvent};
+use crate::authority::Actor;
+use crate::credentials::{
+    NewPasswordState, end_sessions_and_record, load, must_apply, notify_owner, party, target_of,
+    void_outstanding, write_password,
+};
+use crate::db::Tx;
+use crate::emails::{self, CredentialChange};
+use crate::error::{DomainError, DomainResult};
+use crate::generate::readable_password;
+use crate::store::{self, outbox};
+use crate::tokens::SecretToken;
+use crate::users::{self, User};
+
+/// Send Password Change Link (or Copy link).
+pub async fn send_link(
+    services: &Services,
+    actor: &Actor,
+    target: &UserId,
+    request: LinkRequest,
+) -> DomainResult<IssuedLink> {
+    let result = try_send_link(services, actor, target, request).await;
+    audit::audited(
+        &services.db,
+        actor,
+        Some(target),
+        AuditAction::ResetLinkIssued,
+        result,
+    )
+    .await
+}
+
+/// The steps, unaudited: the public function records how they ended.
+async fn try_send_link(
+    services: &Services,
+    actor: &Actor,
+    target: &UserId,
+    request: LinkRequest,
+) -> DomainResult<IssuedLink> {
+    model::reset::check_link_minutes(request.minutes)?;
+    let now = Timestamp::now();
+    let mut tx = services.db.begin().await?;
+    let user = load(&mut tx, target).await?;
+    let emailed = request.delivery == LinkDelivery::Email;
+    must_apply(actor, Operation::IssueReset { emailed }, &user)?;
+    let issued = issue_link(&mut tx, services, actor, &user, request, now, "").await?;
+    tx.commit().await?;
+    if issued.email_id.is_some() || issued.notified {
+        services.mail.wake();
+    }
+    Ok(IssuedLink {
+        expires_at: issued.expires_at,
+        link: (request.delivery == LinkDelivery::Shown).then_some(issued.link),
+    })
+}
+
+pub(crate) struct LinkInTx {
+    pub link: Secret,
+    pub expires_at: Timestamp,
+    pub email_id: Option<String>,
+    /// A notice of the change was queued (besides the link's own email, if any).
+    pub notified: bool,
+}
+
+/// A link, inside the caller's transaction, for a user already checked as resettable: earlier
+/// resets voided, the password killed if asked, the email queued, the reset recorded, every
+/// session ended and one audit event written. Bulk Change runs the same steps per user.
+pub(crate) async fn issue_link(
+    tx: &mut Tx,
+    services: &Services,
+    actor: &Actor,
+    user: &User,
+    request: LinkRequest,
+    now: Timestamp,
+    note_suffix: &str,
+) -> DomainResult<LinkInTx> {
+    void_outstanding(tx, &user.id, "superseded by a newer reset", now).await?;
+    if request.invalidate_password {
+        users::invalidate_password(tx, &user.id, now).await?;
+    }
+    users::clear_failed_sign_ins(tx, &user.id, now).await?;
+
+    let token = SecretToken::generate();
+    let expires_at = now.plus_seconds(request.minutes * 60);
+    let link = services.reset_url(&token);
+    let email_id = match request.delivery {
+        LinkDelivery::Email => {
+            let email = emails::reset_link(user, &link, expires_at)
+                .ok_or_else(|| DomainError::Internal("no address after the check".into()))?;
+            Some(outbox::enqueue(tx, &services.keys, &email, now).await?)
+        }
+        LinkDelivery::Shown => None,
+    };
+    store::resets::insert(
+        tx,
+        store::resets::NewReset {
+            user: &user.id,
+            kind: ResetKind::Link,
+            token: Some(token.digest()),
+            actor: Some(actor),
+            expires_at,
+            email_id: email_id.clone(),
+            invalidated_password: request.invalidate_password,
+        },
+        now,
+    )
+    .await?;
+    let note = format!(
+        "{}; valid {} min; {}{note_suffix}",
+        match request.delivery {
+            LinkDelivery::Email => "link emailed",
+            LinkDelivery::Shown => "link shown to administrator",
+        },
+        request.minutes,
+        if request.invalidate_password {
+            "current password invalidated; "
+        } else {
+            "current password kept until the link is used; "
+        }
+    );
+    end_sessions_and_record(tx, actor, user, AuditAction::ResetLinkIssued, &note, now).await?;
+    // An emailed link tells the user itself; a link handed over by the helpdesk that killed
+    // the password does not.
+    let notified = request.delivery == LinkDelivery::Shown
+        && request.invalidate_password
+        && notify_owner(
+            tx,
+            &services.keys,
+            actor,
+            user,
+            CredentialChange::PasswordInvalidated,
+            now,
+        )
+        .await?;
+    Ok(LinkInTx {
+        link: Secret::new(link),
+        expires_at,
+        email_id,
+        notified,
+    })
+}
+
+/// Generate Temporary Password: shown once to the administrator, and optionally emailed.
+pub async fn generate_temporary(
+    services: &Services,
+    actor: &Actor,
+    target: &UserId,
+    email_user: bool,
+) -> DomainResult<TemporaryPassword> {
+    let result = try_generate_temporary(services, actor, target, email_user).await;
+    audit::audited(
+        &services.db,
+        actor,
+        Some(target),
+        AuditAction::TemporaryPassword,
+        result,
+    )
+    .await
+}
+
+/// The steps, unaudited: the public function records how they ended.
+async fn try_generate_temporary(
+    services: &Services,
+    actor: &Actor,
+    target: &UserId,
+    email_user: bool,
+) -> DomainResult<TemporaryPassword> {
+    let kind = ResetKind::TemporaryPassword;
+    issue_generated(services, actor, target, kind, email_user).await
+}
+
+/// Generate New Password: emailed to the user, never shown to the administrator.
+pub async fn generate_emailed(
+    services: &Services,
+    actor: &Actor,
+    target: &UserId,
+) -> DomainResult<Timestamp> {
+    let result = try_generate_emailed(services, actor, target).await;
+    audit::audited(
+        &services.db,
+        actor,
+        Some(target),
+        AuditAction::GeneratedPassword,
+        result,
+    )
+    .await
+}
+
+/// The steps, unaudited: the public function records how they ended.
+async fn try_generate_emailed(
+    services: &Services,
+    actor: &Actor,
+    target: &UserId,
+) -> DomainResult<Timestamp> {
+    services.resets.may_email_passwords()?;
+    let kind = ResetKind::EmailedPassword;
+    let issued = issue_generated(services, actor, target, kind, true).await?;
+    Ok(issued.expires_at)
+}
+
+async fn issue_generated(
+    services: &Services,
+    actor: &Actor,
+    target: &UserId,
+    kind: ResetKind,
+    email_user: bool,
+) -> DomainResult<TemporaryPassword> {
+    let user = users::get(services.db.pool(), target)
+        .await?
+        .ok_or(DomainError::NotFound)?;
+    let operation = Operation::IssueReset {
+        emailed: email_user,
+    };
+    must_apply(actor, operation, &user)?;
+    if email_user {
+        services.resets.may_email_passwords()?;
+    }
+    let ctx = PolicyContext {
+        username: user.username.clone(),
+        email: user.email.clone(),
+    };
+    let password = readable_password(&services.policy, &ctx);
+    let digest = services.hasher.hash(&password).await?;
+
+    let now = Timestamp::now();
+    let expires_at = now.plus_seconds(services.resets.temporary_password_hours * 3600);
+    let mut tx = services.db.begin().await?;
+    let user = load(&mut tx, target).await?;
+    must_apply(actor, operation, &user)?;
+    let state = NewPasswordState {
+        must_change: true,
+        expires_at: Some(expires_at),
+    };
+    write_password(&mut tx, target, &digest, state, now).await?;
+    let sign_in = format!("{}/login", services.public_url);
+    let email_id = if email_user {
+        let email = emails::access_info(&user, password.as_str(), &sign_in, expires_at)
+            .ok_or_else(|| DomainError::Internal("no address after the check".into()))?;
+        Some(outbox::enqueue(&mut tx, &services.keys, &email, now).await?)
+    } else {
+        None
+    };
+    store::resets::insert(
+        &mut tx,
+        store::resets::NewReset {
+            user: target,
+            kind,
+            token: None,
+            actor: Some(actor),
+            expires_at,
+            email_id: email_id.clone(),
+            invalidated_password: true,
+        },
+        now,
+    )
+    .await?;
+    let (action, note) = match (kind, email_user) {
+        (ResetKind::EmailedPassword, _) => {
+            (AuditAction::GeneratedPassword, "emailed to the user; ")
+        }
+        (_, true) => (
+            AuditAction::TemporaryPassword,
+            "shown once; access info emailed; ",
+        ),
+        (_, false) => (AuditAction::TemporaryPassword, "shown once; "),
+    };
+    end_sessions_and_record(&mut tx, actor, &user, action, note, now).await?;
+    let notified = email_id.is_none()
+        && notify_owner(
+            &mut tx,
+            &services.keys,
+            actor,
+            &user,
+            CredentialChange::TemporaryPassword,
+            now,
+        )
+        .await?;
+    tx.commit().await?;
+    if email_id.is_some() || notified {
+        services.mail.wake();
+    }
+    Ok(TemporaryPassword {
+        password: Secret::new(password.as_str()),
+        expires_at,
+    })
+}
+
+/// Revoke on the reset status card: the link or temporary password stops working now, and an
+/// email not yet sent is withdrawn.
+pub async fn revoke(
+    services: &Services,
+    actor: &Actor,
+    target: &UserId,
+    reset_id: &str,
+) -> DomainResult<()> {
+    let result = try_revoke(services, actor, target, reset_id).await;
+    audit::audited(
+        &services.db,
+        actor,
+        Some(target),
+        AuditAction::ResetRevoked,
+        result,
+    )
+    .await
+}
+
+/// The steps, unaudited: the public function records how they ended.
+async fn try_revoke(
+    services: &Services,
+    actor: &Actor,
+    target: &UserId,
+    reset_id: &str,
+) -> DomainResult<()> {
+    let now = Timestamp::now();
+    let mut tx = services.db.begin().await?;
+    let user = load(&mut tx, target).await?;
+    // Revoking only makes an account safer: it stays allowed on a disabled account, or once
+    // a reset is pending; who may manage the user is the rule's to say.
+    let manage = refusal(
+        actor.role(),
+        Operation::IssueReset { emailed: false },
+        &target_of(actor, &user),
+    );
+    if let Some(reason @ (SkipReason::Yourself | SkipReason::External | SkipReason::NotPermitted)) =
+        manage
+    {
+        return Err(match reason {
+            SkipReason::NotPermitted => DomainError::Forbidden,
+            _ => DomainError::Conflict(reason.sentence().into()),
+        });
+    }
+    let Some(email_id) = store::resets::live_email_of(&mut tx, reset_id, target, now).await? else {
+        return Err(DomainError::Conflict(
+            "This reset has already been used, revoked or has expired.".into(),
+        ));
+    };
+    if let Some(email_id) = email_id {
+        outbox::cancel(&mut tx, &email_id, now).await?;
+    }
+    let reason = format!("revoked by {}", actor.username());
+    void_outstanding(&mut tx, target, &reason, now).await?;
+    let event = AuditEvent::success(
+        now,
+        AuditAction::ResetRevoked,
+        actor.party(),
+        party(&user),
+        actor.ip().map(str::to_owned),
+    );
+    audit::record(&mut *tx, &event).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Resend Email: a new link (the earlier one stops working), offered after the cooldown or at
+/// once when the last email failed.
+pub async fn resend(
+    services: &Services,
+    actor: &Actor,
+    target: &UserId,
+) -> DomainResult<IssuedLink> {
+    let result = try_resend(services, actor, target).await;
+    audit::audited(
+        &services.db,
+        actor,
+        Some(target),
+        AuditAction::ResetLinkIssued,
+        result,
+    )
+    .await
+}
+
+/// The steps, unaudited: the public function records how they ended.
+async fn try_resend(
+    services: &Services,
+    actor: &Actor,
+    target: &UserId,
+) -> DomainResult<IssuedLink> {
+    let now = Timestamp::now();
+    let latest = status(&services.db, target).await?;
+    let Some((latest, at)) = latest.and_then(|r| r.resend_available_at(now).map(|at| (r, at)))
+    else {
+        return Err(DomainError::Conflict(
+            "There is no emailed password change link to resend.".into(),
+        ));
+    };
+    if at > now {
+        return Err(DomainError::Conflict(format!(
+            "The last email went out less than 15 minutes ago. Resend Email is available from \
+             {at}."
+        )));
+    }
+    let minutes = (latest.expires_at.millis() - latest.created_at.millis()) / 60_000;
+    let request = LinkRequest {
+        minutes: minutes.clamp(
+            model::reset::LINK_MINUTES_MIN,
+            model::reset::LINK_MINUTES_MAX,
+        ),
+        invalidate_password: latest.invalidated_password,
+        delivery: LinkDelivery::Email,
+    };
+    send_link(services, actor, target, request).await
+}
