@@ -6,6 +6,8 @@
 //! `SameSite=Lax`: the link is opened from a mail app, a cross-site navigation through a
 //! redirect, after which a Strict cookie would not be sent.
 
+use cookie::time::Duration;
+use cookie::{Cookie, SameSite};
 use domain::tokens::SecretToken;
 use http::HeaderValue;
 use http::header::{COOKIE, SET_COOKIE};
@@ -45,24 +47,36 @@ fn read(headers: &http::HeaderMap, name: &str) -> Option<SecretToken> {
         .get_all(COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(k, v)| *k == name && !v.is_empty())
-        .map(|(_, v)| SecretToken::from_client(v))
+        .flat_map(Cookie::split_parse)
+        .filter_map(Result::ok)
+        .find(|c| c.name() == name && !c.value().is_empty())
+        .map(|c| SecretToken::from_client(c.value()))
 }
 
-fn cookie(name: &str, same_site: &str, web: &WebConfig, value: &str, max_age_secs: u64) -> String {
-    let secure = if web.is_https() { "; Secure" } else { "" };
-    format!(
-        "{name}={value}; Path=/; HttpOnly; SameSite={same_site}; Max-Age={max_age_secs}{secure}"
-    )
+fn cookie(
+    name: &'static str,
+    same_site: SameSite,
+    web: &WebConfig,
+    value: &str,
+    max_age_secs: u64,
+) -> String {
+    Cookie::build((name, value.to_owned()))
+        .path("/")
+        .http_only(true)
+        .same_site(same_site)
+        .max_age(Duration::seconds(
+            i64::try_from(max_age_secs).unwrap_or(i64::MAX),
+        ))
+        .secure(web.is_https())
+        .build()
+        .to_string()
 }
 
 /// The `Set-Cookie` value that hands a reset token to the `/reset` page.
 pub fn reset_cookie(web: &WebConfig, token: &SecretToken, max_age_secs: u64) -> String {
     cookie(
         reset_cookie_name(web),
-        "Lax",
+        SameSite::Lax,
         web,
         token.expose(),
         max_age_secs,
@@ -70,11 +84,17 @@ pub fn reset_cookie(web: &WebConfig, token: &SecretToken, max_age_secs: u64) -> 
 }
 
 pub fn clear_reset(web: &WebConfig) {
-    append(cookie(reset_cookie_name(web), "Lax", web, "", 0));
+    append(cookie(reset_cookie_name(web), SameSite::Lax, web, "", 0));
 }
 
 fn set(web: &WebConfig, value: &str, max_age_secs: u64) {
-    append(cookie(cookie_name(web), "Strict", web, value, max_age_secs));
+    append(cookie(
+        cookie_name(web),
+        SameSite::Strict,
+        web,
+        value,
+        max_age_secs,
+    ));
 }
 
 fn append(cookie: String) {
@@ -109,5 +129,23 @@ mod tests {
         assert_eq!(read_session(&headers, &web).unwrap().expose(), "abc");
         let https = WebConfig::new("https://id.example.com");
         assert!(read_session(&headers, &https).is_none());
+    }
+
+    #[test]
+    fn cookies_carry_every_protection() {
+        let https = WebConfig::new("https://id.example.com");
+        let text = cookie(cookie_name(&https), SameSite::Strict, &https, "abc", 60);
+        for part in [
+            "__Host-latchkey_session=abc",
+            "HttpOnly",
+            "SameSite=Strict",
+            "Secure",
+            "Path=/",
+            "Max-Age=60",
+        ] {
+            assert!(text.contains(part), "{text} lacks {part}");
+        }
+        let http = WebConfig::new("http://127.0.0.1:3000");
+        assert!(!cookie(cookie_name(&http), SameSite::Lax, &http, "", 0).contains("Secure"));
     }
 }

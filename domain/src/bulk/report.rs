@@ -5,7 +5,7 @@ use model::user::Permission;
 
 use crate::authority::Actor;
 use crate::db::Db;
-use crate::error::DomainResult;
+use crate::error::{DomainError, DomainResult};
 use crate::store;
 
 /// One line of the outcome report.
@@ -60,7 +60,10 @@ pub async fn items(
 
 /// The outcome report as CSV (RFC 4180), for the download.
 pub async fn report_csv(db: &Db, actor: &Actor, id: &str) -> DomainResult<String> {
-    let mut csv = String::from("username,outcome,reason,email\r\n");
+    let mut csv = writer(Vec::new());
+    let csv_error = |e: csv::Error| DomainError::Internal(format!("writing the report: {e}"));
+    csv.write_record(["username", "outcome", "reason", "email"])
+        .map_err(csv_error)?;
     let mut after = 0;
     loop {
         let page = items(db, actor, id, after, 5000).await?;
@@ -76,36 +79,47 @@ pub async fn report_csv(db: &Db, actor: &Actor, id: &str) -> DomainResult<String
                 item.reason.as_deref().unwrap_or(""),
                 email.as_str(),
             ];
-            let line: Vec<String> = fields.iter().map(|f| csv_field(f)).collect();
-            csv.push_str(&line.join(","));
-            csv.push_str("\r\n");
+            csv.write_record(fields.map(defuse)).map_err(csv_error)?;
         }
     }
-    Ok(csv)
+    let bytes = csv
+        .into_inner()
+        .map_err(|e| DomainError::Internal(format!("writing the report: {e}")))?;
+    String::from_utf8(bytes).map_err(|e| DomainError::Internal(e.to_string()))
+}
+
+/// RFC 4180: CRLF line ends, quotes only where a field needs them.
+fn writer<W: std::io::Write>(out: W) -> csv::Writer<W> {
+    csv::WriterBuilder::new()
+        .terminator(csv::Terminator::CRLF)
+        .quote_style(csv::QuoteStyle::Necessary)
+        .from_writer(out)
 }
 
 /// The characters that make a spreadsheet read a cell as a formula (OWASP's CSV injection list:
 /// `=`, `+`, `-`, `@`, and a leading TAB or carriage return, which some strip before parsing).
 const FORMULA_STARTS: [char; 6] = ['=', '+', '-', '@', '\t', '\r'];
 
-/// Quotes a CSV field when needed, and defuses a leading formula character so a spreadsheet
-/// does not run the cell.
-fn csv_field(value: &str) -> String {
-    let defused = if value.starts_with(FORMULA_STARTS) {
+/// Defuses a leading formula character, so a spreadsheet shows the cell instead of running it.
+/// (Quoting is the CSV writer's.)
+fn defuse(value: &str) -> String {
+    if value.starts_with(FORMULA_STARTS) {
         format!("'{value}")
     } else {
         value.to_owned()
-    };
-    if defused.contains([',', '"', '\r', '\n']) {
-        format!("\"{}\"", defused.replace('"', "\"\""))
-    } else {
-        defused
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::csv_field;
+    use super::{defuse, writer};
+
+    fn csv_field(value: &str) -> String {
+        let mut csv = writer(Vec::new());
+        csv.write_record([defuse(value)]).unwrap();
+        let line = String::from_utf8(csv.into_inner().unwrap()).unwrap();
+        line.strip_suffix("\r\n").unwrap().to_owned()
+    }
 
     #[test]
     fn csv_fields_are_quoted_and_defused() {
