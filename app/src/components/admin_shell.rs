@@ -2,6 +2,7 @@ use leptos::prelude::*;
 use leptos_router::components::{A, Outlet, Redirect};
 use model::user::{Me, Permission};
 
+use super::form_error::ErrorNotice;
 use crate::auth::expect_auth;
 
 /// The console frame: header navigation and the signed-in person, around the page in the
@@ -24,7 +25,7 @@ pub fn AdminShell() -> impl IntoView {
                     }
                     Ok(Some(_)) => view! { <Redirect path="/account"/> }.into_any(),
                     Ok(None) => view! { <Redirect path="/login"/> }.into_any(),
-                    Err(e) => view! { <p role="alert" class="form-error">{e.to_string()}</p> }.into_any(),
+                    Err(e) => view! { <ErrorNotice error=e/> }.into_any(),
                 }
             })}
         </Suspense>

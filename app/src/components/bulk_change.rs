@@ -3,12 +3,12 @@ use leptos::html;
 use leptos::prelude::*;
 use leptos_router::hooks::use_navigate;
 use model::bulk::{BulkKind, BulkPreview};
-use model::reset::{LINK_LIFETIME_CHOICES, LINK_MINUTES_DEFAULT};
 use model::user::UserId;
 use std::collections::HashSet;
 
 use super::confirm_dialog::ConfirmDialog;
-use super::form_error::{FormError, action_error};
+use super::form_error::{ErrorNotice, FormError, action_error};
+use super::link_lifetime::LinkLifetimeField;
 use crate::api::bulk::{PreviewBulkChange, StartBulkChange};
 
 /// Bulk Change on the Users page: a menu (Reset Password, Send Password Change Link), then a
@@ -189,21 +189,11 @@ fn PreviewBody(preview: ServerAction<PreviewBulkChange>, kind: BulkKind) -> impl
     view! {
         {move || match preview.value().get().filter(|_| !preview.pending().get()) {
             None => view! { <p class="loading">"Counting the selected users…"</p> }.into_any(),
-            Some(Err(e)) => view! { <p role="alert" class="form-error">{e.to_string()}</p> }.into_any(),
+            Some(Err(e)) => view! { <ErrorNotice error=e/> }.into_any(),
             Some(Ok(numbers)) => view! { <PreviewNumbers numbers=numbers/> }.into_any(),
         }}
         {(kind == BulkKind::SendLink).then(|| view! {
-            <div class="field">
-                <label for="bulk-minutes">"Link expires after"</label>
-                <select id="bulk-minutes" name="minutes">
-                    {LINK_LIFETIME_CHOICES
-                        .iter()
-                        .map(|(minutes, label)| view! {
-                            <option value=minutes.to_string() selected=*minutes == LINK_MINUTES_DEFAULT>{*label}</option>
-                        })
-                        .collect_view()}
-                </select>
-            </div>
+            <LinkLifetimeField id="bulk-minutes"/>
             <div class="field checkbox">
                 <input type="checkbox" id="bulk-invalidate" name="invalidate" checked/>
                 <label for="bulk-invalidate">"Invalidate current password now"</label>

@@ -37,3 +37,22 @@ where
     let (live, posted) = (action_error(action), action_error(posted));
     Signal::derive(move || live.get().or_else(|| posted.get()))
 }
+
+/// An error that replaced what a part of a page would have shown (a read that failed): said
+/// at once to screen readers, in the server's words.
+#[component]
+pub fn ErrorNotice(
+    /// What went wrong.
+    error: AppError,
+) -> impl IntoView {
+    view! { <p role="alert" class="form-error">{error.to_string()}</p> }
+}
+
+/// The fallback of an `ErrorBoundary`: each error it caught, as an [`ErrorNotice`] would say it.
+pub fn error_fallback(errors: ArcRwSignal<Errors>) -> impl IntoView {
+    view! {
+        <div role="alert" class="form-error">
+            {move || errors.get().into_iter().map(|(_, e)| view! { <p>{e.to_string()}</p> }).collect_view()}
+        </div>
+    }
+}

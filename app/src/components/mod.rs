@@ -3,8 +3,10 @@
 pub mod admin_shell;
 pub mod bulk_change;
 pub mod confirm_dialog;
+pub mod confirmed_form;
 pub mod email_list;
 pub mod form_error;
+pub mod link_lifetime;
 pub mod links;
 pub mod panel_actions;
 pub mod password_actions;

@@ -3,7 +3,7 @@ use model::bulk::SkipReason;
 use model::eligibility::{Operation, Target, refusal};
 use model::user::{UserDetails, UserId};
 
-use super::confirm_dialog::ConfirmDialog;
+use super::confirmed_form::ConfirmedForm;
 use super::form_error::{FormError, action_error};
 use super::panel_actions::PanelActions;
 use super::password_fields::PasswordFields;
@@ -56,11 +56,27 @@ pub fn PasswordActions(
         let confirming = RwSignal::new(false);
         let id = id.clone();
         let name = name.clone();
+        let message = move || {
+            view! {
+                <p>
+                    {name.clone()}
+                    " will be signed out everywhere. Their current password will then open \
+                     only a page where they must choose a new one; nothing else works until they do. \
+                     Any outstanding link or temporary password stops working."
+                </p>
+            }
+        };
         view! {
             <div role="group" aria-labelledby="force-reset-heading" class="password-op">
                 <h3 id="force-reset-heading" class="sr-only">"Force Password Reset"</h3>
-                <ActionForm action=force>
-                    <input type="hidden" name="id" value=id/>
+                <ConfirmedForm
+                    action=force
+                    user_id=id
+                    dialog_id="confirm-force-reset"
+                    title="Force password reset?"
+                    open=confirming
+                    message=message
+                >
                     <div
                         class="field checkbox"
                         title=flagged.then_some(
@@ -82,7 +98,6 @@ pub fn PasswordActions(
                             "A reset is pending: the user must set a new password at their next sign-in."
                         </p>
                     })}
-                    <FormError error=action_error(force)/>
                     <button
                         type="button"
                         class="button"
@@ -91,20 +106,7 @@ pub fn PasswordActions(
                     >
                         "Save"
                     </button>
-                    <ConfirmDialog
-                        id="confirm-force-reset"
-                        title="Force password reset?"
-                        confirm_label="Yes, Reset Password"
-                        open=confirming
-                    >
-                        <p>
-                            {name.clone()}
-                            " will be signed out everywhere. Their current password will then open \
-                             only a page where they must choose a new one; nothing else works until they do. \
-                             Any outstanding link or temporary password stops working."
-                        </p>
-                    </ConfirmDialog>
-                </ActionForm>
+                </ConfirmedForm>
             </div>
         }
     });
@@ -213,10 +215,32 @@ fn ChangePasswordForm(
             .get()
             .filter(|e| !matches!(e.field(), Some("password" | "confirm")))
     });
+    let message = move || {
+        view! {
+            <p>
+                "The new password replaces the old one at once: the old password stops \
+                 working, and " {name.clone()} " is signed out everywhere."
+                {move || if emailing.get() {
+                    Some(" The new password is emailed to the user, who must change it at the next sign-in.")
+                } else if must_reset.get() {
+                    Some(" The user must change it at the next sign-in.")
+                } else {
+                    None
+                }}
+            </p>
+        }
+    };
     view! {
         <div role="group" aria-label="Change Password" id="change-password-form" class="password-op">
-            <ActionForm action=set>
-                <input type="hidden" name="id" value=id/>
+            <ConfirmedForm
+                action=set
+                user_id=id
+                dialog_id="confirm-set-password"
+                title="Change this user's password?"
+                open=confirming
+                error=other_error
+                message=message
+            >
                 <PasswordFields username=username email=email acceptable=acceptable error=error/>
                 <div class="field checkbox">
                     <input
@@ -240,7 +264,6 @@ fn ChangePasswordForm(
                     />
                     <label for="email-password">"Email Password to User"</label>
                 </div>
-                <FormError error=other_error/>
                 <button
                     type="button"
                     class="button primary"
@@ -250,25 +273,7 @@ fn ChangePasswordForm(
                 >
                     "Save"
                 </button>
-                <ConfirmDialog
-                    id="confirm-set-password"
-                    title="Change this user's password?"
-                    confirm_label="Yes, Reset Password"
-                    open=confirming
-                >
-                    <p>
-                        "The new password replaces the old one at once: the old password stops \
-                         working, and " {name} " is signed out everywhere."
-                        {move || if emailing.get() {
-                            Some(" The new password is emailed to the user, who must change it at the next sign-in.")
-                        } else if must_reset.get() {
-                            Some(" The user must change it at the next sign-in.")
-                        } else {
-                            None
-                        }}
-                    </p>
-                </ConfirmDialog>
-            </ActionForm>
+            </ConfirmedForm>
         </div>
     }
 }

@@ -1,9 +1,8 @@
 use leptos::prelude::*;
-use model::reset::{LINK_LIFETIME_CHOICES, LINK_MINUTES_DEFAULT};
 use model::user::UserSummary;
 
-use super::confirm_dialog::ConfirmDialog;
-use super::form_error::{FormError, action_error};
+use super::confirmed_form::ConfirmedForm;
+use super::link_lifetime::LinkLifetimeField;
 use super::panel_actions::PanelActions;
 
 /// Why a password cannot be emailed to this user, if it cannot: the security setting, or why
@@ -85,25 +84,36 @@ fn LinkForm(
         delivery.set(how);
         confirming.set(true);
     };
+    let message = move || {
+        view! {
+            <p>
+                {move || if delivery.get() == "email" {
+                    "A single-use link goes to the user's email address."
+                } else {
+                    "A single-use link is shown to you once, with a QR code, to hand over yourself."
+                }}
+                " " {name.clone()} " is signed out everywhere, and any earlier link or temporary password stops working. "
+                {move || if invalidate.get() {
+                    "The current password stops working now."
+                } else {
+                    "The current password keeps working until the link is used."
+                }}
+            </p>
+        }
+    };
     view! {
         <div role="group" aria-labelledby="link-heading" class="password-op">
             <h4 id="link-heading">"Password change link"</h4>
-            <ActionForm action=actions.link>
-                <input type="hidden" name="id" value=id/>
+            <ConfirmedForm
+                action=actions.link
+                user_id=id
+                dialog_id="confirm-link"
+                title="Send a password change link?"
+                open=confirming
+                message=message
+            >
                 <input type="hidden" name="delivery" value=move || delivery.get()/>
-                <div class="field">
-                    <label for="link-minutes">"Link expires after"</label>
-                    <select id="link-minutes" name="minutes">
-                        {LINK_LIFETIME_CHOICES
-                            .iter()
-                            .map(|(minutes, label)| view! {
-                                <option value=minutes.to_string() selected=*minutes == LINK_MINUTES_DEFAULT>
-                                    {*label}
-                                </option>
-                            })
-                            .collect_view()}
-                    </select>
-                </div>
+                <LinkLifetimeField id="link-minutes"/>
                 <div class="field checkbox">
                     <input
                         type="checkbox"
@@ -114,7 +124,6 @@ fn LinkForm(
                     />
                     <label for="invalidate-password">"Invalidate current password now"</label>
                 </div>
-                <FormError error=action_error(actions.link)/>
                 <div class="button-row">
                     <GatedButton
                         label="Send Password Change Link"
@@ -126,27 +135,7 @@ fn LinkForm(
                         "Copy link"
                     </button>
                 </div>
-                <ConfirmDialog
-                    id="confirm-link"
-                    title="Send a password change link?"
-                    confirm_label="Yes, Reset Password"
-                    open=confirming
-                >
-                    <p>
-                        {move || if delivery.get() == "email" {
-                            "A single-use link goes to the user's email address."
-                        } else {
-                            "A single-use link is shown to you once, with a QR code, to hand over yourself."
-                        }}
-                        " " {name.clone()} " is signed out everywhere, and any earlier link or temporary password stops working. "
-                        {move || if invalidate.get() {
-                            "The current password stops working now."
-                        } else {
-                            "The current password keeps working until the link is used."
-                        }}
-                    </p>
-                </ConfirmDialog>
-            </ActionForm>
+            </ConfirmedForm>
         </div>
     }
 }
@@ -162,10 +151,28 @@ fn TemporaryForm(
 ) -> impl IntoView {
     let confirming = RwSignal::new(false);
     let emailing = RwSignal::new(false);
+    let message = move || {
+        view! {
+            <p>
+                "The current password stops working now and " {name.clone()}
+                " is signed out everywhere. The temporary password is shown to you once; it \
+                 works for one sign-in within " {hours} " hours, to choose a new password."
+                {move || emailing.get().then_some(
+                    " It is also emailed to the user with the sign-in address.",
+                )}
+            </p>
+        }
+    };
     view! {
         <div role="group" aria-label="Generate Temporary Password" class="password-op">
-            <ActionForm action=actions.temporary>
-                <input type="hidden" name="id" value=id/>
+            <ConfirmedForm
+                action=actions.temporary
+                user_id=id
+                dialog_id="confirm-temporary"
+                title="Generate a temporary password?"
+                open=confirming
+                message=message
+            >
                 <div class="field checkbox">
                     <input
                         type="checkbox"
@@ -177,26 +184,10 @@ fn TemporaryForm(
                     />
                     <label for="email-access-info">"Send Email with Access Info to User"</label>
                 </div>
-                <FormError error=action_error(actions.temporary)/>
                 <button type="button" class="button" on:click=move |_| confirming.set(true)>
                     "Generate Temporary Password"
                 </button>
-                <ConfirmDialog
-                    id="confirm-temporary"
-                    title="Generate a temporary password?"
-                    confirm_label="Yes, Reset Password"
-                    open=confirming
-                >
-                    <p>
-                        "The current password stops working now and " {name}
-                        " is signed out everywhere. The temporary password is shown to you once; it \
-                         works for one sign-in within " {hours} " hours, to choose a new password."
-                        {move || emailing.get().then_some(
-                            " It is also emailed to the user with the sign-in address.",
-                        )}
-                    </p>
-                </ConfirmDialog>
-            </ActionForm>
+            </ConfirmedForm>
         </div>
     }
 }
@@ -209,30 +200,32 @@ fn GeneratedForm(
     blocker: Option<&'static str>,
 ) -> impl IntoView {
     let confirming = RwSignal::new(false);
+    let message = move || {
+        view! {
+            <p>
+                "A new password is generated and emailed to " {name.clone()}
+                "; you will not see it. The current password stops working now, every \
+                 session ends, and the user must choose their own password at first sign-in."
+            </p>
+        }
+    };
     view! {
         <div role="group" aria-label="Generate New Password" class="password-op">
-            <ActionForm action=actions.generated>
-                <input type="hidden" name="id" value=id/>
-                <FormError error=action_error(actions.generated)/>
+            <ConfirmedForm
+                action=actions.generated
+                user_id=id
+                dialog_id="confirm-generated"
+                title="Generate and email a new password?"
+                open=confirming
+                message=message
+            >
                 <GatedButton
                     label="Generate New Password"
                     hint_id="generated-blocked"
                     blocker=blocker
                     on_press=move || confirming.set(true)
                 />
-                <ConfirmDialog
-                    id="confirm-generated"
-                    title="Generate and email a new password?"
-                    confirm_label="Yes, Reset Password"
-                    open=confirming
-                >
-                    <p>
-                        "A new password is generated and emailed to " {name}
-                        "; you will not see it. The current password stops working now, every \
-                         session ends, and the user must choose their own password at first sign-in."
-                    </p>
-                </ConfirmDialog>
-            </ActionForm>
+            </ConfirmedForm>
         </div>
     }
 }

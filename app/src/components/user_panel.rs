@@ -3,6 +3,7 @@ use leptos_router::components::A;
 use model::user::{AuditEntry, Permission, UserDetails, UserId};
 
 use super::email_list::EmailList;
+use super::form_error::{ErrorNotice, error_fallback};
 use super::panel_actions::PanelActions;
 use super::password_actions::PasswordActions;
 use super::status_badges::StatusBadges;
@@ -87,7 +88,7 @@ pub fn UserPanel(
                             <EmailList emails=d.emails/>
                         }
                             .into_any(),
-                        Err(e) => view! { <p role="alert" class="form-error">{e.to_string()}</p> }
+                        Err(e) => view! { <ErrorNotice error=e/> }
                             .into_any(),
                     };
                     view! {
@@ -165,20 +166,22 @@ fn ActivityList(#[prop(into)] id: Signal<UserId>) -> impl IntoView {
     let activity = Resource::new(move || id.get(), user_activity);
     view! {
         <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
-            {move || Suspend::new(async move {
-                match activity.await {
-                    Ok(entries) if entries.is_empty() => {
-                        view! { <p class="empty">"No activity recorded yet."</p> }.into_any()
-                    }
-                    Ok(entries) => view! {
-                        <ol class="activity">
-                            {entries.into_iter().map(activity_item).collect_view()}
-                        </ol>
-                    }
-                        .into_any(),
-                    Err(e) => view! { <p role="alert" class="form-error">{e.to_string()}</p> }.into_any(),
-                }
-            })}
+            <ErrorBoundary fallback=error_fallback>
+                {move || Suspend::new(async move {
+                    activity.await.map(|entries| {
+                        if entries.is_empty() {
+                            view! { <p class="empty">"No activity recorded yet."</p> }.into_any()
+                        } else {
+                            view! {
+                                <ol class="activity">
+                                    {entries.into_iter().map(activity_item).collect_view()}
+                                </ol>
+                            }
+                            .into_any()
+                        }
+                    })
+                })}
+            </ErrorBoundary>
         </Transition>
     }
 }

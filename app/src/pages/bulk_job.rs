@@ -4,6 +4,7 @@ use model::bulk::BulkJob;
 use std::time::Duration;
 
 use crate::api::bulk::{bulk_job_items, get_bulk_job};
+use crate::components::form_error::ErrorNotice;
 
 /// How each result is named and coloured in the outcome chart.
 fn result_label(key: &str) -> (&'static str, &'static str) {
@@ -152,7 +153,7 @@ fn OutcomeTable(id: String) -> impl IntoView {
                         </table>
                     }
                         .into_any(),
-                    Err(e) => view! { <p role="alert" class="form-error">{e.to_string()}</p> }.into_any(),
+                    Err(e) => view! { <ErrorNotice error=e/> }.into_any(),
                 }
             })}
         </Transition>

@@ -6,6 +6,7 @@ use std::collections::HashSet;
 
 use crate::api::users::list_users;
 use crate::components::bulk_change::BulkChange;
+use crate::components::form_error::ErrorNotice;
 use crate::components::links::with_query;
 use crate::components::user_panel::UserPanel;
 use crate::components::user_table::UserTable;
@@ -95,7 +96,7 @@ pub fn UsersPage() -> impl IntoView {
                                 }
                                     .into_any()
                             }
-                            Err(e) => view! { <p role="alert" class="form-error">{e.to_string()}</p> }.into_any(),
+                            Err(e) => view! { <ErrorNotice error=e/> }.into_any(),
                         }
                     })}
                 </Transition>
