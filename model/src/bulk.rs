@@ -11,13 +11,31 @@ use crate::eligibility::{Operation, refusal};
 use crate::time::Timestamp;
 use crate::user::Role;
 
-/// The operations Bulk Change offers.
+/// The operations Bulk Change offers; posted by their `as_str` names.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum BulkKind {
     /// "Reset Password": force a password reset at next login.
     ForceReset,
     /// "Send Password Change Link".
     SendLink,
+}
+
+/// Which users a Bulk Change form means: the ticked ones, or every user matching the search.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Scope {
+    Ids,
+    Search,
+}
+
+impl Scope {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Scope::Ids => "ids",
+            Scope::Search => "search",
+        }
+    }
 }
 
 impl BulkKind {

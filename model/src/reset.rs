@@ -44,6 +44,17 @@ pub fn check_link_minutes(minutes: i64) -> Result<(), crate::fields::FieldError>
     }
 }
 
+/// How a password change link reaches its user, as the form posts it (`email` or `show`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum LinkDelivery {
+    /// Queued in the outbox to the address on the account.
+    #[serde(rename = "email")]
+    Email,
+    /// Shown once to the administrator (Copy link), for a user who cannot get email.
+    #[serde(rename = "show")]
+    Shown,
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum ResetKind {
     Link,

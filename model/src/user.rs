@@ -13,6 +13,31 @@ use std::str::FromStr;
 #[serde(transparent)]
 pub struct UserId(pub String);
 
+/// User ids as a form posts them: one field, separated by commas (the ticked rows of the Users
+/// table).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct UserIds(pub Vec<UserId>);
+
+impl Serialize for UserIds {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let joined: Vec<&str> = self.0.iter().map(|id| id.0.as_str()).collect();
+        serializer.serialize_str(&joined.join(","))
+    }
+}
+
+impl<'de> Deserialize<'de> for UserIds {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        Ok(UserIds(
+            text.split(',')
+                .map(str::trim)
+                .filter(|id| !id.is_empty())
+                .map(|id| UserId(id.to_owned()))
+                .collect(),
+        ))
+    }
+}
+
 impl fmt::Display for UserId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)
@@ -259,6 +284,19 @@ pub struct AuditEntry {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn user_ids_travel_as_one_comma_separated_field() {
+        let ids: UserIds = serde_json::from_str("\" a, b,,c \"").unwrap();
+        assert_eq!(ids.0, ["a", "b", "c"].map(|id| UserId(id.into())));
+        assert_eq!(serde_json::to_string(&ids).unwrap(), "\"a,b,c\"");
+        assert!(
+            serde_json::from_str::<UserIds>("\"\"")
+                .unwrap()
+                .0
+                .is_empty()
+        );
+    }
 
     #[test]
     fn only_administrators_manage_users() {

@@ -97,5 +97,10 @@ both_engines!(a_bulk_link_job_runs_and_reports, |db: Db| async move {
     )
     .await;
     assert_eq!(status, 400);
-    assert_eq!(body["Invalid"]["field"], "kind");
+    // A typed argument: the reason names the value and the choices.
+    let reason = body["Invalid"]["reason"].as_str().unwrap_or_default();
+    assert!(
+        reason.contains("delete_everyone") && reason.contains("force_reset"),
+        "{body}"
+    );
 });

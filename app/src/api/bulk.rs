@@ -1,67 +1,46 @@
 //! Bulk Change: preview, start, and follow a job. Administrators only.
 
 use leptos::prelude::*;
-use model::bulk::{BulkJob, BulkPreview};
+use model::bulk::{BulkJob, BulkKind, BulkPreview, Scope};
+use model::user::UserIds;
 use serde::{Deserialize, Serialize};
 
 use crate::error::AppError;
 
-/// What a Bulk Change form sends about the selection: the ticked users' ids (comma-separated),
-/// or every user matching `q` when `scope` is "search".
+/// The users a Bulk Change form means: the ticked ones, or every user matching `q`.
 #[cfg(feature = "ssr")]
-fn selection(scope: &str, ids: &str, q: String) -> Result<domain::bulk::Selection, AppError> {
+fn selection(scope: Scope, ids: UserIds, q: String) -> domain::bulk::Selection {
     use domain::bulk::Selection;
-    use model::user::UserId;
 
     match scope {
-        "search" => Ok(Selection::Search(q)),
-        "ids" => Ok(Selection::Ids(
-            ids.split(',')
-                .map(str::trim)
-                .filter(|id| !id.is_empty())
-                .map(|id| UserId(id.to_owned()))
-                .collect(),
-        )),
-        _ => Err(AppError::invalid(
-            "scope",
-            "Choose the ticked users or the whole search.",
-        )),
+        Scope::Search => Selection::Search(q),
+        Scope::Ids => Selection::Ids(ids.0),
     }
-}
-
-#[cfg(feature = "ssr")]
-fn kind(value: &str) -> Result<model::bulk::BulkKind, AppError> {
-    value.parse().map_err(|_| {
-        AppError::invalid(
-            "kind",
-            "Choose Reset Password or Send Password Change Link.",
-        )
-    })
 }
 
 /// The preview dialog's numbers: nothing changes.
 #[server(endpoint = "bulk/preview")]
 pub async fn preview_bulk_change(
-    kind: String,
-    scope: String,
-    #[server(default)] ids: String,
+    kind: BulkKind,
+    scope: Scope,
+    #[server(default)] ids: UserIds,
     #[server(default)] q: String,
 ) -> Result<BulkPreview, AppError> {
     use crate::server::{require, state};
     use model::user::Permission;
 
     let actor = require(Permission::UserManagement).await?;
-    let selection = selection(&scope, &ids, q)?;
+    let selection = selection(scope, ids, q);
     let state = state()?;
-    Ok(domain::bulk::preview(&state.services.db, &actor, self::kind(&kind)?, &selection).await?)
+    Ok(domain::bulk::preview(&state.services.db, &actor, kind, &selection).await?)
 }
 
 /// OK in the preview dialog: starts the job and answers with its id at once.
 #[server(endpoint = "bulk/start")]
 pub async fn start_bulk_change(
-    kind: String,
-    scope: String,
-    #[server(default)] ids: String,
+    kind: BulkKind,
+    scope: Scope,
+    #[server(default)] ids: UserIds,
     #[server(default)] q: String,
     #[server(default)] minutes: Option<i64>,
     #[server(default)] invalidate: Option<String>,
@@ -73,9 +52,9 @@ pub async fn start_bulk_change(
     use model::user::Permission;
 
     let actor = require(Permission::UserManagement).await?;
-    let selection = selection(&scope, &ids, q)?;
+    let selection = selection(scope, ids, q);
     let options = JobOptions {
-        kind: self::kind(&kind)?,
+        kind,
         link_minutes: minutes.unwrap_or(model::reset::LINK_MINUTES_DEFAULT),
         invalidate_password: invalidate.is_some(),
     };

@@ -23,21 +23,16 @@ pub struct LinkIssued {
 pub async fn send_password_change_link(
     id: UserId,
     minutes: i64,
-    delivery: String,
+    delivery: model::reset::LinkDelivery,
     /// "Invalidate current password now": present (as an HTML check box sends it) when ticked.
     #[server(default)]
     invalidate: Option<String>,
 ) -> Result<LinkIssued, AppError> {
     use crate::server::{require, state};
-    use domain::resets::{LinkDelivery, LinkRequest};
+    use domain::resets::LinkRequest;
     use model::user::Permission;
 
     let actor = require(Permission::SetPasswords).await?;
-    let delivery = match delivery.as_str() {
-        "email" => LinkDelivery::Email,
-        "show" => LinkDelivery::Shown,
-        _ => return Err(AppError::invalid("delivery", "Choose email or show.")),
-    };
     let state = state()?;
     let request = LinkRequest {
         minutes,

@@ -2,8 +2,8 @@ use leptos::ev::KeyboardEvent;
 use leptos::html;
 use leptos::prelude::*;
 use leptos_router::hooks::use_navigate;
-use model::bulk::{BulkKind, BulkPreview};
-use model::user::UserId;
+use model::bulk::{BulkKind, BulkPreview, Scope};
+use model::user::{UserId, UserIds};
 use std::collections::HashSet;
 
 use super::confirm_dialog::ConfirmDialog;
@@ -43,7 +43,13 @@ pub fn BulkChange(
     let kind = RwSignal::new(None::<BulkKind>);
     let preview = ServerAction::<PreviewBulkChange>::new();
     let start = ServerAction::<StartBulkChange>::new();
-    let scope = move || if all_matching.get() { "search" } else { "ids" };
+    let scope = move || {
+        if all_matching.get() {
+            Scope::Search
+        } else {
+            Scope::Ids
+        }
+    };
     let ids = move || {
         checked.with(|c| {
             let mut ids: Vec<&str> = c.iter().map(|id| id.0.as_str()).collect();
@@ -56,9 +62,9 @@ pub fn BulkChange(
         menu_open.set(false);
         kind.set(Some(chosen));
         preview.dispatch(PreviewBulkChange {
-            kind: chosen.as_str().to_owned(),
-            scope: scope().to_owned(),
-            ids: ids(),
+            kind: chosen,
+            scope: scope(),
+            ids: UserIds(checked.with_untracked(|c| c.iter().cloned().collect())),
             q: q.get_untracked(),
         });
         dialog_open.set(true);
@@ -115,7 +121,7 @@ pub fn BulkChange(
             {move || kind.get().map(|chosen| view! {
                 <ActionForm action=start>
                     <input type="hidden" name="kind" value=chosen.as_str()/>
-                    <input type="hidden" name="scope" value=scope()/>
+                    <input type="hidden" name="scope" value=scope().as_str()/>
                     <input type="hidden" name="ids" value=ids()/>
                     <input type="hidden" name="q" value=q.get_untracked()/>
                     <input

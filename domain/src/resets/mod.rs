@@ -61,14 +61,7 @@ impl Default for ResetSettings {
     }
 }
 
-/// How a link reaches its user.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum LinkDelivery {
-    /// Queued in the outbox to the address on the account.
-    Email,
-    /// Shown once to the administrator (Copy link), for a user who cannot get email.
-    Shown,
-}
+pub use model::reset::LinkDelivery;
 
 #[derive(Clone, Copy, Debug)]
 pub struct LinkRequest {
