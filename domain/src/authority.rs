@@ -3,13 +3,14 @@
 //! code outside the domain can write "an administrator" into one. Every operation that reads or
 //! changes another person's data takes an `&Actor`, so it cannot be called without the check.
 
+use model::time::Timestamp;
 use model::user::{Permission, Role, UserId};
 
 use crate::Services;
 use crate::audit::{self, Party};
 use crate::error::{DomainError, DomainResult};
-use crate::sessions::Purpose;
-use crate::users::User;
+use crate::sessions::{self, Purpose};
+use crate::tokens::SecretToken;
 
 /// The authority of one signed-in person, for one request (or one bulk job, which acts with the
 /// authority of whoever started it and re-checks it before each batch).
@@ -77,24 +78,25 @@ impl Actor {
     }
 }
 
-/// The caller's session, as the web layer found it: who, and what the session may do.
-pub struct Session<'a> {
-    pub user: &'a User,
-    pub purpose: Purpose,
-    pub ip: Option<String>,
-}
-
-/// Mints an [`Actor`] for `permission`, or refuses and records the refusal (`access.denied`,
-/// with `operation` and what was lacking): a helpdesk account probing what it may not do is
-/// the audit trail's business. A session opened by a password that must be changed may do
-/// nothing but change it, whatever the role.
+/// Mints an [`Actor`] for `permission` from the session `token` names, or refuses:
+/// `Unauthenticated` without a live session, `Forbidden` (recorded as `access.denied`, with
+/// `operation` and what was lacking) when the session's role or purpose does not allow it. A
+/// helpdesk account probing what it may not do is the audit trail's business. A session opened
+/// by a password that must be changed may do nothing but change it, whatever the role.
+///
+/// It starts from the token, not from a user the caller describes, so no code outside the
+/// domain can present someone else's authority.
 pub async fn authorize(
     services: &Services,
-    session: Session<'_>,
+    token: &SecretToken,
     permission: Permission,
     operation: &str,
+    ip: Option<String>,
 ) -> DomainResult<Actor> {
-    let user = session.user;
+    let session = sessions::authenticate(&services.db, token, &services.sessions, Timestamp::now())
+        .await?
+        .ok_or(DomainError::Unauthenticated)?;
+    let user = &session.user;
     let refusal = if session.purpose == Purpose::PasswordChange {
         Some("the session may only set a new password")
     } else if !user.active {
@@ -109,13 +111,13 @@ pub async fn authorize(
         name: user.username.clone(),
     };
     if let Some(reason) = refusal {
-        audit::record_refused_request(&services.db, who, session.ip, operation, reason).await;
+        audit::record_refused_request(&services.db, who, ip, operation, reason).await;
         return Err(DomainError::Forbidden);
     }
     Ok(Actor {
         id: user.id.clone(),
         username: user.username.clone(),
         role: user.role,
-        ip: session.ip,
+        ip,
     })
 }

@@ -4,12 +4,14 @@
 mod common;
 
 use common::*;
-use domain::authority::{Session, authorize};
+use domain::authority::authorize;
 use domain::bulk::{JobOptions, Selection};
-use domain::sessions::Purpose;
-use domain::{Db, DomainError, both_engines, bulk, directory, users};
+use domain::sessions::{self, Purpose};
+use domain::tokens::SecretToken;
+use domain::{Db, DomainError, both_engines, bulk, directory};
 use model::bulk::BulkKind;
-use model::user::{Permission, Role};
+use model::time::Timestamp;
+use model::user::{Permission, Role, UserId};
 
 async fn denied(s: &domain::Services) -> Vec<(String, String)> {
     sqlx::query_as("SELECT action, detail FROM audit_events WHERE outcome = 'denied' ORDER BY id")
@@ -18,53 +20,60 @@ async fn denied(s: &domain::Services) -> Vec<(String, String)> {
         .unwrap()
 }
 
+/// A live session for `user`, as a sign-in makes it.
+async fn session_of(s: &domain::Services, user: &UserId, purpose: Purpose) -> SecretToken {
+    let mut tx = s.db.begin().await.unwrap();
+    let token = sessions::create(
+        &mut tx,
+        user,
+        purpose,
+        &s.sessions,
+        &client(),
+        Timestamp::now(),
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    token
+}
+
 both_engines!(
     authority_comes_only_from_a_permitted_session,
     |db: Db| async move {
         let s = services(db);
-        let admin_id = create(&s, "admin", Role::Administrator).await;
-        let helpdesk_id = create(&s, "helpdesk", Role::PasswordManager).await;
-        let admin = users::get(s.db.pool(), &admin_id).await.unwrap().unwrap();
-        let helpdesk = users::get(s.db.pool(), &helpdesk_id)
-            .await
-            .unwrap()
-            .unwrap();
-        let session = |user, purpose| Session {
-            user,
-            purpose,
-            ip: Some("192.0.2.9".into()),
-        };
+        let admin = create(&s, "admin", Role::Administrator).await;
+        let helpdesk = create(&s, "helpdesk", Role::PasswordManager).await;
+        let ip = || Some("192.0.2.9".to_owned());
 
-        let minted = authorize(
-            &s,
-            session(&admin, Purpose::Full),
-            Permission::UserManagement,
-            "op",
-        )
-        .await
-        .unwrap();
+        let token = session_of(&s, &admin, Purpose::Full).await;
+        let minted = authorize(&s, &token, Permission::UserManagement, "op", ip())
+            .await
+            .unwrap();
         assert_eq!(minted.username(), "admin");
-        authorize(
-            &s,
-            session(&helpdesk, Purpose::Full),
-            Permission::SetPasswords,
-            "op",
-        )
-        .await
-        .unwrap();
+        let token = session_of(&s, &helpdesk, Purpose::Full).await;
+        authorize(&s, &token, Permission::SetPasswords, "op", ip())
+            .await
+            .unwrap();
 
         let refusals = [
             (&helpdesk, Purpose::Full, Permission::UserManagement),
             (&admin, Purpose::PasswordChange, Permission::SetPasswords),
         ];
         for (user, purpose, permission) in refusals {
-            let refused = authorize(&s, session(user, purpose), permission, "/api/x").await;
+            let token = session_of(&s, user, purpose).await;
+            let refused = authorize(&s, &token, permission, "/api/x", ip()).await;
             assert!(matches!(refused, Err(DomainError::Forbidden)));
         }
         let rows = denied(&s).await;
         assert_eq!(rows.len(), 2, "{rows:?}");
         assert!(rows.iter().all(|(action, _)| action == "access.denied"));
         assert!(rows[1].1.contains("may only set a new password"));
+
+        // A token that names no live session is no authority, and nothing to audit.
+        let forged = SecretToken::from_client("not-a-session-token-at-all-not-one-at-all-x");
+        let refused = authorize(&s, &forged, Permission::SetPasswords, "/api/x", ip()).await;
+        assert!(matches!(refused, Err(DomainError::Unauthenticated)));
+        assert_eq!(denied(&s).await.len(), 2);
     }
 );
 

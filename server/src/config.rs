@@ -55,49 +55,110 @@ impl KeySource {
     }
 }
 
-fn env(name: &str) -> Option<String> {
-    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
+/// Every setting, as a command-line option or (as deployments set them) an environment
+/// variable; `latchkey --help` lists them. Values are checked below with messages that name
+/// the variable, and an empty variable counts as unset.
+#[derive(clap::Args, Clone, Debug, Default)]
+pub struct Settings {
+    /// `sqlite://…` (created and migrated on start) or `postgres://…`.
+    #[arg(long, env = "DATABASE_URL", global = true)]
+    database_url: Option<String>,
+    /// The address people use: links in email and the origin check use it.
+    #[arg(long, env = "LATCHKEY_PUBLIC_URL", global = true)]
+    public_url: Option<String>,
+    /// Leptos runtime options (address, site root); `LEPTOS_*` variables override them.
+    #[arg(long, env = "LATCHKEY_LEPTOS_CONFIG", global = true)]
+    leptos_config: Option<String>,
+    /// The SMTP server; without it emails are written as `.eml` files.
+    #[arg(long, env = "LATCHKEY_SMTP_HOST", global = true)]
+    smtp_host: Option<String>,
+    /// 587, 465 or 25 by TLS mode.
+    #[arg(long, env = "LATCHKEY_SMTP_PORT", global = true)]
+    smtp_port: Option<String>,
+    /// `starttls` (default), `tls` (implicit) or `none` (a relay on loopback only).
+    #[arg(long, env = "LATCHKEY_SMTP_TLS", global = true)]
+    smtp_tls: Option<String>,
+    /// SMTP AUTH user.
+    #[arg(long, env = "LATCHKEY_SMTP_USERNAME", global = true)]
+    smtp_username: Option<String>,
+    /// SMTP AUTH password (prefer the environment: a command line is visible to other users).
+    #[arg(
+        long,
+        env = "LATCHKEY_SMTP_PASSWORD",
+        hide_env_values = true,
+        global = true
+    )]
+    smtp_password: Option<String>,
+    /// The sender of every email.
+    #[arg(long, env = "LATCHKEY_MAIL_FROM", global = true)]
+    mail_from: Option<String>,
+    /// Where `.eml` files go without SMTP.
+    #[arg(long, env = "LATCHKEY_MAIL_DIR", global = true)]
+    mail_dir: Option<String>,
+    /// How long a temporary or generated password works, 1 to 168 hours (default 24).
+    #[arg(long, env = "LATCHKEY_TEMPORARY_PASSWORD_HOURS", global = true)]
+    temporary_password_hours: Option<String>,
+    /// `false` turns off every emailed password (default `true`).
+    #[arg(long, env = "LATCHKEY_ALLOW_EMAILED_PASSWORDS", global = true)]
+    allow_emailed_passwords: Option<String>,
+    /// The secret key, 32 bytes in base64 (prefer the environment or the key file).
+    #[arg(
+        long,
+        env = "LATCHKEY_SECRET_KEY",
+        hide_env_values = true,
+        global = true
+    )]
+    secret_key: Option<String>,
+    /// The key file, created owner-only on first start (default `data/secret.key`).
+    #[arg(long, env = "LATCHKEY_SECRET_KEY_FILE", global = true)]
+    secret_key_file: Option<String>,
+}
+
+/// A setting's value, an empty one counting as unset.
+fn set(value: &Option<String>) -> Option<String> {
+    value.clone().filter(|v| !v.trim().is_empty())
 }
 
 impl Config {
-    pub fn from_env() -> Result<Self> {
-        let leptos_file = env("LATCHKEY_LEPTOS_CONFIG").unwrap_or_else(|| "Leptos.toml".into());
+    pub fn from_settings(settings: &Settings) -> Result<Self> {
+        let leptos_file = set(&settings.leptos_config).unwrap_or_else(|| "Leptos.toml".into());
         let leptos = if Path::new(&leptos_file).exists() {
             get_configuration(Some(&leptos_file))?.leptos_options
         } else {
             get_configuration(None)?.leptos_options
         };
         let public_url =
-            env("LATCHKEY_PUBLIC_URL").unwrap_or_else(|| format!("http://{}", leptos.site_addr));
+            set(&settings.public_url).unwrap_or_else(|| format!("http://{}", leptos.site_addr));
         if !(public_url.starts_with("http://") || public_url.starts_with("https://")) {
             return Err("LATCHKEY_PUBLIC_URL must start with http:// or https://".into());
         }
         Ok(Self {
-            database_url: env("DATABASE_URL").unwrap_or_else(|| DEFAULT_DATABASE_URL.into()),
+            database_url: set(&settings.database_url)
+                .unwrap_or_else(|| DEFAULT_DATABASE_URL.into()),
             public_url,
             leptos,
-            mail: mail_from_env()?,
-            resets: resets_from_env()?,
-            secret_key: match env("LATCHKEY_SECRET_KEY") {
+            mail: mail_settings(settings)?,
+            resets: reset_settings(settings)?,
+            secret_key: match set(&settings.secret_key) {
                 Some(value) => KeySource::Value(Secret::new(value)),
                 None => KeySource::File(PathBuf::from(
-                    env("LATCHKEY_SECRET_KEY_FILE").unwrap_or_else(|| "data/secret.key".into()),
+                    set(&settings.secret_key_file).unwrap_or_else(|| "data/secret.key".into()),
                 )),
             },
         })
     }
 }
 
-fn mail_from_env() -> Result<MailConfig> {
-    let transport = match env("LATCHKEY_SMTP_HOST") {
+fn mail_settings(settings: &Settings) -> Result<MailConfig> {
+    let transport = match set(&settings.smtp_host) {
         Some(host) => {
-            let tls = match env("LATCHKEY_SMTP_TLS") {
+            let tls = match set(&settings.smtp_tls) {
                 None => TlsMode::StartTls,
                 Some(value) => TlsMode::parse(&value).ok_or_else(|| {
                     format!("LATCHKEY_SMTP_TLS must be starttls, tls or none, not {value:?}")
                 })?,
             };
-            let port = match env("LATCHKEY_SMTP_PORT") {
+            let port = match set(&settings.smtp_port) {
                 None => tls.default_port(),
                 Some(value) => value.parse().map_err(|_| {
                     format!("LATCHKEY_SMTP_PORT must be a port number, not {value:?}")
@@ -107,25 +168,25 @@ fn mail_from_env() -> Result<MailConfig> {
                 host,
                 port,
                 tls,
-                username: env("LATCHKEY_SMTP_USERNAME"),
-                password: env("LATCHKEY_SMTP_PASSWORD").map(Secret::new),
+                username: set(&settings.smtp_username),
+                password: set(&settings.smtp_password).map(Secret::new),
             })
         }
         None => TransportConfig::Directory(PathBuf::from(
-            env("LATCHKEY_MAIL_DIR").unwrap_or_else(|| "data/mail".into()),
+            set(&settings.mail_dir).unwrap_or_else(|| "data/mail".into()),
         )),
     };
     Ok(MailConfig {
         transport,
-        from: env("LATCHKEY_MAIL_FROM").unwrap_or_else(|| "Latchkey <latchkey@localhost>".into()),
+        from: set(&settings.mail_from).unwrap_or_else(|| "Latchkey <latchkey@localhost>".into()),
         retry: RetryPolicy::default(),
         poll: Duration::from_secs(5),
     })
 }
 
-fn resets_from_env() -> Result<ResetSettings> {
+fn reset_settings(settings: &Settings) -> Result<ResetSettings> {
     let defaults = ResetSettings::default();
-    let hours = match env("LATCHKEY_TEMPORARY_PASSWORD_HOURS") {
+    let hours = match set(&settings.temporary_password_hours) {
         None => defaults.temporary_password_hours,
         Some(value) => value
             .parse::<i64>()
@@ -135,7 +196,7 @@ fn resets_from_env() -> Result<ResetSettings> {
                 format!("LATCHKEY_TEMPORARY_PASSWORD_HOURS must be 1 to 168 hours, not {value:?}")
             })?,
     };
-    let allow = match env("LATCHKEY_ALLOW_EMAILED_PASSWORDS").as_deref() {
+    let allow = match set(&settings.allow_emailed_passwords).as_deref() {
         None => defaults.allow_emailed_passwords,
         Some("true" | "1" | "yes") => true,
         Some("false" | "0" | "no") => false,

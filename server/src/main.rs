@@ -7,7 +7,7 @@ use std::time::Duration;
 use tracing_subscriber::EnvFilter;
 
 use server::anyhow_free::Result;
-use server::config::Config;
+use server::config::{Config, Settings};
 
 #[derive(Parser)]
 #[command(
@@ -18,6 +18,8 @@ use server::config::Config;
 struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
+    #[command(flatten)]
+    settings: Settings,
 }
 
 #[derive(Subcommand)]
@@ -46,14 +48,14 @@ async fn main() {
         )
         .init();
     let cli = Cli::parse();
-    if let Err(e) = run(cli.command.unwrap_or(Command::Serve)).await {
+    if let Err(e) = run(cli.command.unwrap_or(Command::Serve), &cli.settings).await {
         eprintln!("latchkey: {e}");
         std::process::exit(1);
     }
 }
 
-async fn run(command: Command) -> Result<()> {
-    let config = Config::from_env()?;
+async fn run(command: Command, settings: &Settings) -> Result<()> {
+    let config = Config::from_settings(settings)?;
     match command {
         Command::Serve => serve(config).await,
         Command::Seed { users } => {

@@ -4,10 +4,9 @@
 
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Response};
-use domain::authority::{Session, authorize};
-use domain::sessions;
+use domain::DomainError;
+use domain::authority::authorize;
 use http::{HeaderMap, StatusCode, header};
-use model::time::Timestamp;
 use model::user::Permission;
 
 use super::{AppState, cookies};
@@ -21,27 +20,24 @@ pub async fn download_report(
         return StatusCode::UNAUTHORIZED.into_response();
     };
     let services = &state.services;
-    let session =
-        match sessions::authenticate(&services.db, &token, &services.sessions, Timestamp::now())
-            .await
-        {
-            Ok(Some(session)) => session,
-            Ok(None) => return StatusCode::UNAUTHORIZED.into_response(),
-            Err(e) => {
-                tracing::error!(error = %e, "report download: session lookup failed");
-                return StatusCode::INTERNAL_SERVER_ERROR.into_response();
-            }
-        };
     let shown_id: String = id.chars().take(64).collect();
-    let caller = Session {
-        user: &session.user,
-        purpose: session.purpose,
-        ip: None,
-    };
     let operation = format!("GET /bulk/{shown_id}/report.csv");
-    let actor = match authorize(services, caller, Permission::UserManagement, &operation).await {
+    let actor = match authorize(
+        services,
+        &token,
+        Permission::UserManagement,
+        &operation,
+        None,
+    )
+    .await
+    {
         Ok(actor) => actor,
-        Err(_) => return StatusCode::FORBIDDEN.into_response(),
+        Err(DomainError::Unauthenticated) => return StatusCode::UNAUTHORIZED.into_response(),
+        Err(DomainError::Forbidden) => return StatusCode::FORBIDDEN.into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "report download: authorization failed");
+            return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+        }
     };
     if id.len() > 64 || !id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
         return StatusCode::NOT_FOUND.into_response();

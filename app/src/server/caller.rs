@@ -2,7 +2,8 @@
 //! hiding a button is never the check.
 
 use axum::extract::ConnectInfo;
-use domain::authority::{Actor, Session, authorize};
+use domain::DomainError;
+use domain::authority::{Actor, authorize};
 use domain::sessions::{self, ClientInfo, Purpose};
 use domain::users::User;
 use http::request::Parts;
@@ -78,18 +79,26 @@ pub async fn current_caller() -> Result<Option<Caller>, AppError> {
     }))
 }
 
-/// The caller's authority for `permission`, minted by the domain from the live session. A
-/// signed-in caller it refuses is recorded there (`access.denied`); an anonymous one gets 401.
+/// The caller's authority for `permission`, minted by the domain from the session cookie's
+/// token. A signed-in caller it refuses is recorded there (`access.denied`); an anonymous one
+/// gets 401.
 pub async fn require(permission: Permission) -> Result<Actor, AppError> {
-    let caller = current_caller().await?.ok_or(AppError::Unauthenticated)?;
     let state = state()?;
-    let operation = use_context::<Parts>()
-        .map(|p| p.uri.path().to_owned())
-        .unwrap_or_else(|| "a console function".into());
-    let session = Session {
-        user: &caller.user,
-        purpose: caller.purpose,
-        ip: client_info().ip,
-    };
-    Ok(authorize(&state.services, session, permission, &operation).await?)
+    let parts = use_context::<Parts>().ok_or(AppError::Unauthenticated)?;
+    let token =
+        cookies::read_session(&parts.headers, &state.web).ok_or(AppError::Unauthenticated)?;
+    let operation = parts.uri.path().to_owned();
+    authorize(
+        &state.services,
+        &token,
+        permission,
+        &operation,
+        client_info().ip,
+    )
+    .await
+    .map_err(|e| match e {
+        // No live session: "please sign in", not a failed sign-in.
+        DomainError::Unauthenticated => AppError::Unauthenticated,
+        other => other.into(),
+    })
 }
