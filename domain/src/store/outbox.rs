@@ -186,17 +186,7 @@ pub async fn mark_failed(
     error: &str,
     now: Timestamp,
 ) -> DomainResult<()> {
-    sqlx::query(
-        "UPDATE email_outbox SET state = 'failed', body = NULL, last_error = $2, \
-         lease_until = NULL, updated_at = $3 WHERE id = $1 AND state = 'sending' AND attempts = $4",
-    )
-    .bind(id)
-    .bind(error)
-    .bind(now.millis())
-    .bind(attempt)
-    .execute(db.pool())
-    .await?;
-    Ok(())
+    end_unsent(db, id, attempt, DeliveryState::Failed, error, now).await
 }
 
 /// Withdraws a claimed email at the moment it would have been sent, with the reason the
@@ -208,14 +198,28 @@ pub async fn mark_withdrawn(
     reason: &str,
     now: Timestamp,
 ) -> DomainResult<()> {
+    end_unsent(db, id, attempt, DeliveryState::Cancelled, reason, now).await
+}
+
+/// Ends a claimed email without sending it: its body is erased, the reason kept. Fenced by the
+/// attempt, so a sender whose lease ran out cannot overwrite a later claim's outcome.
+async fn end_unsent(
+    db: &Db,
+    id: &str,
+    attempt: i64,
+    state: DeliveryState,
+    reason: &str,
+    now: Timestamp,
+) -> DomainResult<()> {
     sqlx::query(
-        "UPDATE email_outbox SET state = 'cancelled', body = NULL, last_error = $2, \
+        "UPDATE email_outbox SET state = $5, body = NULL, last_error = $2, \
          lease_until = NULL, updated_at = $3 WHERE id = $1 AND state = 'sending' AND attempts = $4",
     )
     .bind(id)
     .bind(reason)
     .bind(now.millis())
     .bind(attempt)
+    .bind(state.as_str())
     .execute(db.pool())
     .await?;
     Ok(())
