@@ -6,7 +6,7 @@
 use model::eligibility::Operation;
 use model::fields::FieldError;
 use model::time::Timestamp;
-use model::user::{Role, UserId};
+use model::user::UserId;
 
 use crate::Services;
 use crate::audit::{self, AuditAction, AuditEvent};
@@ -238,8 +238,9 @@ pub async fn change_own(
     Ok(token)
 }
 
-/// Unlock: ends the lock that repeated failed sign-ins set, before it runs out. Administrators
-/// only (a helpdesk's delegation covers setting passwords, nothing else).
+/// Reset beside the failed-sign-in count (seed 004): the count goes back to 0 and a lock ends
+/// before it runs out. Administrators, and Password Managers for the users they may manage
+/// (the seeds delegate "resetting local users' passwords and locked user accounts").
 pub async fn unlock(services: &Services, actor: &Actor, target: &UserId) -> DomainResult<()> {
     let result = try_unlock(services, actor, target).await;
     audit::audited(
@@ -254,14 +255,14 @@ pub async fn unlock(services: &Services, actor: &Actor, target: &UserId) -> Doma
 
 /// The steps, unaudited: the public function records how they ended.
 async fn try_unlock(services: &Services, actor: &Actor, target: &UserId) -> DomainResult<()> {
-    if actor.role() != Role::Administrator {
-        return Err(DomainError::Forbidden);
-    }
     let now = Timestamp::now();
     let mut tx = services.db.begin().await?;
     let user = load(&mut tx, target).await?;
-    if !user.is_locked(now) {
-        return Err(DomainError::Conflict("This account is not locked.".into()));
+    must_apply(actor, Operation::ResetFailedSignIns, &user)?;
+    if user.failed_logins == 0 && !user.is_locked(now) {
+        return Err(DomainError::Conflict(
+            "This user has no failed sign-ins to reset.".into(),
+        ));
     }
     users::clear_failed_sign_ins(&mut tx, target, now).await?;
     let detail = format!("after {} failed sign-in(s)", user.failed_logins);

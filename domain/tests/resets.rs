@@ -605,7 +605,7 @@ both_engines!(
 );
 
 both_engines!(
-    unlock_clears_the_lock_and_only_an_administrator_may,
+    reset_clears_failed_sign_ins_for_whoever_may_manage_the_user,
     |db: Db| async move {
         let s = services(db);
         let admin = actor(&s, "admin", Role::Administrator).await;
@@ -619,13 +619,25 @@ both_engines!(
             signs_in(&s, "ada", "wrong password, quite long").await;
         }
         assert_eq!(signs_in(&s, "ada", OLD).await, None, "locked");
+        // The helpdesk may reset a plain user's lock (seed 004), not an administrator's.
+        let boss = create(&s, "boss", Role::Administrator).await;
+        signs_in(&s, "boss", "wrong password, quite long").await;
         assert!(matches!(
-            passwords::unlock(&s, &helpdesk, &ada).await,
+            passwords::unlock(&s, &helpdesk, &boss).await,
             Err(DomainError::Forbidden)
         ));
-        passwords::unlock(&s, &admin, &ada).await.unwrap();
+        passwords::unlock(&s, &helpdesk, &ada).await.unwrap();
         assert_eq!(last_action(&s).await.0, "account.unlocked");
         assert_eq!(signs_in(&s, "ada", OLD).await, Some(Purpose::Full));
+        // One failure, no lock: Reset is offered all the same and sets the count to 0.
+        signs_in(&s, "ada", "wrong password, quite long").await;
+        passwords::unlock(&s, &admin, &ada).await.unwrap();
+        let failures: (i64,) = sqlx::query_as("SELECT failed_logins FROM users WHERE id = $1")
+            .bind(&ada.0)
+            .fetch_one(s.db.pool())
+            .await
+            .unwrap();
+        assert_eq!(failures.0, 0);
     }
 );
 

@@ -117,7 +117,7 @@ test('a signed-in user changes their own password with the current one', async (
   await user.context.close();
 });
 
-test('Unlock lets a user locked by failed sign-ins in again', async ({ page, browser }) => {
+test('Reset beside the failed sign-ins lets a locked user in again', async ({ page, browser }) => {
   const { username } = await openSomeUser(page, 9);
   await changePassword(page, FIRST, false);
   const user = await asUser(browser);
@@ -131,8 +131,11 @@ test('Unlock lets a user locked by failed sign-ins in again', async ({ page, bro
   await open(page, page.url());
   const panel = page.getByRole('complementary');
   await expect(panel.getByText('locked', { exact: true })).toBeVisible();
-  await panel.getByRole('button', { name: 'Unlock' }).click();
-  await expect(panel.getByRole('status')).toContainText('Account unlocked');
+  const failures = panel.getByRole('group', { name: 'Failed sign-ins' });
+  await expect(failures).toContainText('5 failed sign-in(s) in a row; locked until');
+  await failures.getByRole('button', { name: 'Reset', exact: true }).click();
+  await expect(panel.getByRole('status')).toContainText('Failed sign-ins reset to 0');
+  await expect(failures).toBeHidden();
   await signIn(user.page, server.url, username, FIRST);
   await expect(user.page).toHaveURL(/\/account$/);
   await user.context.close();

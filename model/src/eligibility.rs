@@ -15,12 +15,14 @@ pub enum Operation {
     /// Send Password Change Link, Copy link, Generate Temporary Password, Generate New
     /// Password; `emailed` when the user is to receive an email.
     IssueReset { emailed: bool },
+    /// Reset beside the failed-sign-in count: back to 0, and any lock released.
+    ResetFailedSignIns,
 }
 
 impl Operation {
     fn emails(self) -> bool {
         match self {
-            Operation::ForceReset => false,
+            Operation::ForceReset | Operation::ResetFailedSignIns => false,
             Operation::SetPassword { emailed } | Operation::IssueReset { emailed } => emailed,
         }
     }
@@ -60,7 +62,8 @@ pub fn refusal(actor: Role, operation: Operation, target: &Target) -> Option<Ski
         Some(SkipReason::External)
     } else if !permitted {
         Some(SkipReason::NotPermitted)
-    } else if !target.active {
+    } else if !target.active && operation != Operation::ResetFailedSignIns {
+        // Clearing a count only makes an account safer, disabled or not.
         Some(SkipReason::Inactive)
     } else if operation == Operation::ForceReset && target.must_change_password {
         Some(SkipReason::AlreadyFlagged)
@@ -163,5 +166,21 @@ mod tests {
             refusal(Role::User, SET, &plain()),
             Some(SkipReason::NotPermitted)
         );
+        // The seeds delegate resetting local users' locks to the helpdesk too.
+        let reset = Operation::ResetFailedSignIns;
+        assert_eq!(refusal(helpdesk, reset, &plain()), None);
+        let boss = Target {
+            role: Role::Administrator,
+            ..plain()
+        };
+        assert_eq!(
+            refusal(helpdesk, reset, &boss),
+            Some(SkipReason::NotPermitted)
+        );
+        let disabled = Target {
+            active: false,
+            ..plain()
+        };
+        assert_eq!(refusal(Role::Administrator, reset, &disabled), None);
     }
 }

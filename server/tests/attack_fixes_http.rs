@@ -37,9 +37,8 @@ both_engines!(refusals_at_the_door_are_audited, |db: Db| async move {
         ("q", "ada"),
         ("request_key", "k"),
     ];
-    let attempts: [(&str, &[(&str, &str)]); 5] = [
+    let attempts: [(&str, &[(&str, &str)]); 4] = [
         ("passwords/force-reset", &[("id", id)]),
-        ("accounts/unlock", &[("id", id)]),
         ("bulk/preview", &bulk[..3]),
         ("bulk/start", &bulk),
         ("users/activity", &[("id", id)]),

@@ -90,13 +90,14 @@ pub async fn change_my_password(
     Ok(())
 }
 
-/// Unlock: ends a lock from repeated failed sign-ins. Administrators only.
+/// Reset beside the failed-sign-in count: back to 0, any lock released. Administrators, and
+/// Password Managers for the users they may manage.
 #[server(endpoint = "accounts/unlock")]
 pub async fn unlock_account(id: UserId) -> Result<(), AppError> {
     use crate::server::{require, state};
     use model::user::Permission;
 
-    let actor = require(Permission::UserManagement).await?;
+    let actor = require(Permission::SetPasswords).await?;
     let state = state()?;
     domain::passwords::unlock(&state.services, &actor, &id).await?;
     Ok(())

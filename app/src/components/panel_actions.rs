@@ -157,7 +157,7 @@ impl PanelActions {
         });
         Effect::new(move |_| {
             if let Some(Ok(())) = self.unlock.value().get() {
-                say("Account unlocked. The user can sign in again.".into());
+                say("Failed sign-ins reset to 0. The user can sign in again.".into());
             }
         });
         Effect::new(move |_| {

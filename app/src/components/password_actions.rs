@@ -111,24 +111,31 @@ pub fn PasswordActions(
         }
     });
 
-    let unlock_section = user
-        .locked_until
-        .filter(|until| *until > details.now && actor.has(model::Permission::UserManagement))
-        .map(|until| {
-            let id = id.clone();
-            view! {
-                <div role="group" aria-label="Account lock" class="password-op">
-                    <ActionForm action=actions.unlock>
-                        <input type="hidden" name="id" value=id/>
-                        <p class="field-hint">
-                            "Locked after repeated failed sign-ins, until " {until.to_string()} "."
-                        </p>
-                        <FormError error=action_error(actions.unlock)/>
-                        <button type="submit" class="button">"Unlock"</button>
-                    </ActionForm>
-                </div>
-            }
-        });
+    // Seed 004: "If a user has one or more failed login attempts, click the Reset button
+    // beside his or her name to reset the number back to 0", locked or not.
+    let locked_until = user.locked_until.filter(|until| *until > details.now);
+    let failures = details.failed_logins;
+    let unlock_section = ((failures > 0 || locked_until.is_some())
+        && refused(Operation::ResetFailedSignIns).is_none())
+    .then(|| {
+        let id = id.clone();
+        view! {
+            <div role="group" aria-label="Failed sign-ins" class="password-op">
+                <ActionForm action=actions.unlock>
+                    <input type="hidden" name="id" value=id/>
+                    <p class="field-hint" id="failed-sign-ins">
+                        {failures} " failed sign-in(s) in a row"
+                        {locked_until.map(|until| format!("; locked until {until}"))}
+                        "."
+                    </p>
+                    <FormError error=action_error(actions.unlock)/>
+                    <button type="submit" class="button" aria-describedby="failed-sign-ins">
+                        "Reset"
+                    </button>
+                </ActionForm>
+            </div>
+        }
+    });
 
     let allowed = details.emailed_passwords_allowed;
     let email_password_blocker = password_email_blocker(
