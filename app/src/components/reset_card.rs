@@ -43,9 +43,9 @@ pub fn ResetCard(
                 <dd>{reset.kind.label()}</dd>
                 <dt>"State"</dt>
                 <dd class="reset-state">{standing(&reset, now)}</dd>
-                <dt>"Sent at"</dt>
+                <dt>"Issued at"</dt>
                 <dd>{reset.created_at.to_string()}</dd>
-                <dt>"Sent by"</dt>
+                <dt>"Issued by"</dt>
                 <dd>{reset.created_by.clone().unwrap_or_else(|| "the user (Forgot your password?)".into())}</dd>
                 <dt>"Expires at"</dt>
                 <dd>{reset.expires_at.to_string()}</dd>
