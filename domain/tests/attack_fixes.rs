@@ -8,7 +8,7 @@ mod common;
 use common::*;
 use domain::bulk::{JobOptions, Selection};
 use domain::db::Engine;
-use domain::mail::{MailConfig, Mailer, RetryPolicy, SmtpConfig, TlsMode, TransportConfig};
+use domain::mail::{Mailer, RetryPolicy};
 use domain::passwords::AfterSet;
 use domain::resets::{self, LinkDelivery, LinkRequest};
 use domain::smtp_sink::SmtpSink;
@@ -17,7 +17,6 @@ use model::bulk::BulkKind;
 use model::reset::DeliveryState;
 use model::time::Timestamp;
 use model::user::Role;
-use std::time::Duration;
 
 const EMAILED_LINK: LinkRequest = LinkRequest {
     minutes: 5,
@@ -26,19 +25,7 @@ const EMAILED_LINK: LinkRequest = LinkRequest {
 };
 
 fn mailer(s: &Services, port: u16) -> Mailer {
-    let config = MailConfig {
-        transport: TransportConfig::Smtp(SmtpConfig {
-            host: "127.0.0.1".into(),
-            port,
-            tls: TlsMode::None,
-            username: None,
-            password: None,
-        }),
-        from: "Latchkey <latchkey@example.com>".into(),
-        retry: RetryPolicy::default(),
-        poll: Duration::from_secs(3600),
-    };
-    Mailer::new(s.db.clone(), &config, s.mail.clone(), s.keys.clone()).unwrap()
+    mailer_with(s, port, RetryPolicy::default())
 }
 
 /// Every byte the database keeps on disk: SQLite's file, WAL and shared memory, or the heap

@@ -4,7 +4,7 @@
 mod common;
 
 use common::*;
-use domain::mail::{MailConfig, Mailer, RetryPolicy, SmtpConfig, TlsMode, TransportConfig};
+use domain::mail::{Mailer, RetryPolicy};
 use domain::passwords::AfterSet;
 use domain::resets::{self, LinkDelivery, LinkRequest};
 use domain::sessions::Purpose;
@@ -27,23 +27,12 @@ const LINK: LinkRequest = LinkRequest {
 const RETRY_AFTER: Duration = Duration::from_millis(400);
 
 fn mailer(s: &Services, port: u16) -> Mailer {
-    let config = MailConfig {
-        transport: TransportConfig::Smtp(SmtpConfig {
-            host: "127.0.0.1".into(),
-            port,
-            tls: TlsMode::None,
-            username: None,
-            password: None,
-        }),
-        from: "Latchkey <latchkey@example.com>".into(),
-        retry: RetryPolicy {
-            max_attempts: 2,
-            first_delay: RETRY_AFTER,
-            factor: 1,
-        },
-        poll: Duration::from_secs(3600),
+    let retry = RetryPolicy {
+        max_attempts: 2,
+        first_delay: RETRY_AFTER,
+        factor: 1,
     };
-    Mailer::new(s.db.clone(), &config, s.mail.clone(), s.keys.clone()).unwrap()
+    mailer_with(s, port, retry)
 }
 
 /// Sends the queued email through the sink and returns the link it carried.

@@ -4,12 +4,14 @@
 
 use domain::auth;
 use domain::authority::Actor;
+use domain::mail::{MailConfig, Mailer, RetryPolicy, SmtpConfig, TlsMode, TransportConfig};
 use domain::sessions::{ClientInfo, Purpose};
 use domain::users::{self, NewUser};
 use domain::{Db, Hasher, Password, Services};
 use model::time::Timestamp;
 use model::user::{Role, UserId};
 use std::sync::OnceLock;
+use std::time::Duration;
 
 pub const OLD: &str = "correct horse battery staple";
 pub const NEW: &str = "violet tractor mirror lantern";
@@ -63,4 +65,22 @@ pub async fn last_action(s: &Services) -> (String, Option<String>) {
         .fetch_one(s.db.pool())
         .await
         .unwrap()
+}
+
+/// A mailer delivering to the SMTP server on loopback at `port` (a test's `SmtpSink`), which
+/// runs only when a test calls `deliver_due`.
+pub fn mailer_with(s: &Services, port: u16, retry: RetryPolicy) -> Mailer {
+    let config = MailConfig {
+        transport: TransportConfig::Smtp(SmtpConfig {
+            host: "127.0.0.1".into(),
+            port,
+            tls: TlsMode::None,
+            username: None,
+            password: None,
+        }),
+        from: "Latchkey <latchkey@example.com>".into(),
+        retry,
+        poll: Duration::from_secs(3600),
+    };
+    Mailer::new(s.db.clone(), &config, s.mail.clone(), s.keys.clone()).unwrap()
 }
