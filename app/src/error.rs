@@ -15,6 +15,9 @@ pub enum AppError {
     InvalidCredentials,
     #[error("You do not have permission to do that.")]
     Forbidden,
+    /// Sudo mode: a dangerous operation, and the password was typed too long ago.
+    #[error("Confirm your password to continue: you last entered it more than 15 minutes ago.")]
+    ConfirmationRequired,
     #[error("That was not found.")]
     NotFound,
     /// Bad input: which field, and what to change.
@@ -44,7 +47,7 @@ impl AppError {
     pub fn status(&self) -> u16 {
         match self {
             AppError::Unauthenticated | AppError::InvalidCredentials => 401,
-            AppError::Forbidden => 403,
+            AppError::Forbidden | AppError::ConfirmationRequired => 403,
             AppError::NotFound => 404,
             AppError::Invalid { .. } => 400,
             AppError::Conflict(_) => 409,
@@ -105,6 +108,7 @@ impl From<domain::DomainError> for AppError {
             D::NotFound => AppError::NotFound,
             D::Conflict(message) => AppError::Conflict(message),
             D::Forbidden => AppError::Forbidden,
+            D::ConfirmationRequired => AppError::ConfirmationRequired,
             D::LinkInvalid => AppError::LinkInvalid,
             D::Unauthenticated => AppError::InvalidCredentials,
             D::Database(cause) => {
@@ -130,6 +134,7 @@ mod tests {
             (AppError::Unauthenticated, 401),
             (AppError::InvalidCredentials, 401),
             (AppError::Forbidden, 403),
+            (AppError::ConfirmationRequired, 403),
             (AppError::NotFound, 404),
             (
                 AppError::invalid("email", "Enter an address like name@example.com."),
@@ -146,6 +151,7 @@ mod tests {
                 AppError::Unauthenticated
                 | AppError::InvalidCredentials
                 | AppError::Forbidden
+                | AppError::ConfirmationRequired
                 | AppError::NotFound
                 | AppError::Invalid { .. }
                 | AppError::Conflict(_)

@@ -49,6 +49,12 @@ pub enum AuditAction {
     BulkPreviewed,
     BulkStarted,
     BulkStopped,
+    /// Sudo mode: the signed-in person typed their password again.
+    PasswordConfirmed,
+    UserCreated,
+    UserEdited,
+    UserDeleted,
+    RoleChanged,
 }
 
 impl AuditAction {
@@ -71,6 +77,11 @@ impl AuditAction {
             AuditAction::BulkPreviewed => "bulk.previewed",
             AuditAction::BulkStarted => "bulk.started",
             AuditAction::BulkStopped => "bulk.stopped",
+            AuditAction::PasswordConfirmed => "session.password_confirmed",
+            AuditAction::UserCreated => "user.created",
+            AuditAction::UserEdited => "user.edited",
+            AuditAction::UserDeleted => "user.deleted",
+            AuditAction::RoleChanged => "user.role_changed",
         }
     }
 }
@@ -167,7 +178,7 @@ pub(crate) async fn audited<T>(
         return result;
     };
     let outcome = match error {
-        DomainError::Forbidden => Outcome::Denied,
+        DomainError::Forbidden | DomainError::ConfirmationRequired => Outcome::Denied,
         _ => Outcome::Failure,
     };
     // What the administrator was told, never the database's own text.

@@ -2,6 +2,7 @@
 //! exists, and a lock after repeated failures.
 
 use model::PasswordPolicy;
+use model::fields::FieldError;
 use model::time::Timestamp;
 use tracing::info;
 
@@ -155,6 +156,73 @@ pub async fn sign_in(
         user,
         purpose,
     })
+}
+
+/// Sudo mode: the signed-in person types their password again, and for
+/// [`crate::authority::CONFIRMATION_MINUTES`] this session may do the dangerous operations.
+/// A wrong password counts as a failed sign-in, so a stolen session cannot guess it freely.
+pub async fn confirm_password(
+    services: &Services,
+    token: &SecretToken,
+    password: &Password,
+    client: &ClientInfo,
+) -> DomainResult<()> {
+    let now = Timestamp::now();
+    let session = sessions::authenticate(&services.db, token, &services.sessions, now)
+        .await?
+        .ok_or(DomainError::Unauthenticated)?;
+    if session.purpose != Purpose::Full {
+        return Err(DomainError::Forbidden);
+    }
+    let user = &session.user;
+    let too_long = password.as_str().len() > services.policy.max_input_bytes();
+    let ok = !too_long
+        && !user.is_locked(now)
+        && services
+            .hasher
+            .verify(password, user.password_hash.as_ref())
+            .await;
+    let me = Party {
+        id: user.id.clone(),
+        name: user.username.clone(),
+    };
+    let mut tx = services.db.begin().await?;
+    if ok {
+        sessions::mark_verified(&mut tx, token, now).await?;
+    } else if !user.is_locked(now) {
+        users::record_failed_sign_in(
+            &mut tx,
+            &user.id,
+            LOCK_THRESHOLD,
+            now.plus_seconds(LOCK_SECONDS),
+            now,
+        )
+        .await?;
+    }
+    let event = AuditEvent {
+        at: now,
+        actor: Some(me.clone()),
+        target: Some(me),
+        action: AuditAction::PasswordConfirmed,
+        outcome: if ok {
+            Outcome::Success
+        } else {
+            Outcome::Failure
+        },
+        ip: client.ip.clone(),
+        detail: (!ok).then(|| "wrong password or account locked".to_owned()),
+    };
+    audit::record(&mut *tx, &event).await?;
+    tx.commit().await?;
+    if ok {
+        Ok(())
+    } else if user.is_locked(now) {
+        Err(DomainError::Conflict(
+            "Your account is locked after too many failed attempts. Try again later.".into(),
+        ))
+    } else {
+        Err(FieldError::new("password", "That is not your password.").into())
+    }
 }
 
 /// Ends the session a token names and records it.

@@ -20,7 +20,13 @@ pub struct Actor {
     username: String,
     role: Role,
     ip: Option<String>,
+    /// When the person last typed their password in this session.
+    verified_at: Timestamp,
 }
+
+/// How long a typed password vouches for the dangerous operations (GitHub's "sudo mode"):
+/// after that a borrowed or stolen console session must know the password to do them.
+pub const CONFIRMATION_MINUTES: i64 = 15;
 
 impl Actor {
     pub fn id(&self) -> &UserId {
@@ -55,14 +61,28 @@ impl Actor {
         }
     }
 
+    /// Refuses a dangerous operation (Bulk Change, roles, adding, deleting and importing
+    /// people, another administrator's password) when the password was last typed more than
+    /// [`CONFIRMATION_MINUTES`] ago.
+    pub(crate) fn must_be_confirmed(&self) -> DomainResult<()> {
+        let fresh_from = Timestamp::now().plus_seconds(-CONFIRMATION_MINUTES * 60);
+        if self.verified_at >= fresh_from {
+            Ok(())
+        } else {
+            Err(DomainError::ConfirmationRequired)
+        }
+    }
+
     /// A stored job's authority, as its creator had it; the runner re-checks it before each
-    /// batch against the creator's current row.
+    /// batch against the creator's current row. Starting the job needed a confirmed password,
+    /// so its batches do not ask again.
     pub(crate) fn restored(id: UserId, username: String, role: Role, ip: Option<String>) -> Self {
         Self {
             id,
             username,
             role,
             ip,
+            verified_at: Timestamp::now(),
         }
     }
 
@@ -74,6 +94,16 @@ impl Actor {
             username: username.to_owned(),
             role,
             ip: Some("192.0.2.1".into()),
+            verified_at: Timestamp::now(),
+        }
+    }
+
+    /// For tests only: the same authority, with the password last typed at `at`.
+    #[cfg(feature = "test-support")]
+    pub fn confirmed_at(self, at: Timestamp) -> Self {
+        Self {
+            verified_at: at,
+            ..self
         }
     }
 }
@@ -119,5 +149,6 @@ pub async fn authorize(
         username: user.username.clone(),
         role: user.role,
         ip,
+        verified_at: session.verified_at,
     })
 }

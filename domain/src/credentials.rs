@@ -10,7 +10,7 @@ use model::bulk::SkipReason;
 use model::eligibility::{Operation, Target, refusal};
 use model::fields::FieldError;
 use model::time::Timestamp;
-use model::user::UserId;
+use model::user::{Role, UserId};
 
 use crate::audit::{self, AuditAction, AuditEvent, Party};
 use crate::authority::Actor;
@@ -44,8 +44,14 @@ pub(crate) fn target_of(actor: &Actor, user: &User) -> Target {
 
 /// The eligibility rule ([`model::eligibility::refusal`]) as the operations' check, refused
 /// with the words the details panel shows for the same user.
+///
+/// An administrator's credentials are the keys to everything: changing them asks for the
+/// actor's own password again when it was typed long ago (sudo mode).
 pub(crate) fn must_apply(actor: &Actor, operation: Operation, user: &User) -> DomainResult<()> {
     match refusal(actor.role(), operation, &target_of(actor, user)) {
+        None if user.role == Role::Administrator && operation != Operation::ResetFailedSignIns => {
+            actor.must_be_confirmed()
+        }
         None => Ok(()),
         Some(SkipReason::NotPermitted) => Err(DomainError::Forbidden),
         // Change Password refuses the option, not the change: said beside its check box.

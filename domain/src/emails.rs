@@ -39,6 +39,38 @@ pub fn reset_link(user: &User, link: &str, expires_at: Timestamp) -> Option<Outg
     addressed(user, "reset_link", "Set a new password", body)
 }
 
+/// Add user with "Send a welcome email": the new person's first password, chosen by them.
+pub fn welcome_link(user: &User, link: &str, expires_at: Timestamp) -> Option<OutgoingEmail> {
+    let body = format!(
+        "{}\n\n         An account was created for you. Your username is \"{}\".\n\n         Open this link to choose your password:\n\n{link}\n\n         The link works once and expires at {expires_at}. If it has expired, ask your IT          helpdesk for a new one.\n",
+        greeting(user),
+        user.username,
+    );
+    addressed(user, "welcome", "Welcome: choose your password", body)
+}
+
+/// An administrator changed the email address of an account: the old address hears of it,
+/// since a hijacker's first step is to move the mailbox resets go to.
+pub fn email_changed(
+    user: &User,
+    old_address: &str,
+    administrator: &str,
+    at: Timestamp,
+) -> OutgoingEmail {
+    let body = format!(
+        "{}\n\n         The administrator \"{administrator}\" changed the email address of your account          \"{}\" at {at}. Emails about your password now go to the new address, and any          password change link sent before no longer works.\n\n         If you did not expect this, contact your IT helpdesk at once.\n",
+        greeting(user),
+        user.username,
+    );
+    OutgoingEmail {
+        user_id: Some(user.id.clone()),
+        kind: "email_changed",
+        to: old_address.to_owned(),
+        subject: "The email address of your account was changed".into(),
+        body,
+    }
+}
+
 /// "Forgot your password?": the user asked, so the text says so.
 pub fn requested_link(user: &User, link: &str, expires_at: Timestamp) -> Option<OutgoingEmail> {
     let body = format!(

@@ -21,6 +21,9 @@ pub enum DomainError {
     LinkInvalid,
     #[error("forbidden")]
     Forbidden,
+    /// A dangerous operation from a session whose password was typed too long ago.
+    #[error("confirm your password to continue")]
+    ConfirmationRequired,
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
     #[error("internal error: {0}")]

@@ -17,6 +17,7 @@ pub mod hashing;
 pub mod keys;
 pub mod mail;
 pub mod passwords;
+pub mod people;
 pub mod resets;
 pub mod seed;
 pub mod setup;

@@ -138,10 +138,12 @@ both_engines!(
                 Err(DomainError::Forbidden)
             ));
         }
-        assert!(matches!(
-            passwords::force_reset(&s, &helpdesk, &ada).await,
-            Err(DomainError::Forbidden)
-        ));
+        for target in [&admin, &peer] {
+            assert!(matches!(
+                passwords::force_reset(&s, &helpdesk, target).await,
+                Err(DomainError::Forbidden)
+            ));
+        }
         passwords::set_password(&s, &helpdesk, &ada, &new, &new, AfterSet::MustReset)
             .await
             .unwrap();

@@ -67,3 +67,25 @@ pub async fn get_session() -> Result<Option<SessionInfo>, AppError> {
         password_change_required: caller.purpose == Purpose::PasswordChange,
     }))
 }
+
+/// Sudo mode: the signed-in person types their password again before a dangerous operation.
+#[server(endpoint = "confirm-password")]
+pub async fn confirm_password(password: Secret) -> Result<(), AppError> {
+    use crate::server::{client_info, cookies, state};
+
+    let state = state()?;
+    let token = use_context::<http::request::Parts>()
+        .and_then(|parts| cookies::read_session(&parts.headers, &state.web))
+        .ok_or(AppError::Unauthenticated)?;
+    domain::auth::confirm_password(
+        &state.services,
+        &token,
+        &domain::Password::new(password.into_inner()),
+        &client_info(),
+    )
+    .await
+    .map_err(|e| match e {
+        domain::DomainError::Unauthenticated => AppError::Unauthenticated,
+        other => other.into(),
+    })
+}

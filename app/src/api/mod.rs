@@ -4,6 +4,7 @@
 pub mod auth;
 pub mod bulk;
 pub mod passwords;
+pub mod people;
 pub mod resets;
 pub mod setup;
 pub mod users;

@@ -7,13 +7,14 @@ use model::user::UserId;
 
 use crate::error::AppError;
 
-/// Force Password Reset on Next Login. Administrators only.
+/// Force Password Reset on Next Login. Administrators, and Password Managers for plain local
+/// users.
 #[server(endpoint = "passwords/force-reset")]
 pub async fn force_password_reset(id: UserId) -> Result<(), AppError> {
     use crate::server::{require, state};
     use model::user::Permission;
 
-    let actor = require(Permission::UserManagement).await?;
+    let actor = require(Permission::SetPasswords).await?;
     let state = state()?;
     domain::passwords::force_reset(&state.services, &actor, &id).await?;
     Ok(())

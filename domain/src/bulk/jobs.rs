@@ -50,6 +50,8 @@ async fn try_create_job(
     request_key: &str,
 ) -> DomainResult<String> {
     actor.must_hold(Permission::UserManagement)?;
+    // A borrowed console session must not be able to reset a whole organisation.
+    actor.must_be_confirmed()?;
     check_request_key(request_key)?;
     if let Some(existing) = store::bulk::job_for_key(&services.db, actor.id(), request_key).await? {
         return Ok(existing);

@@ -95,8 +95,16 @@ async fn apply(
                 invalidate_password: job.options.invalidate_password,
                 delivery: LinkDelivery::Email,
             };
-            let issued =
-                resets::issue_link(tx, services, &job.actor, &user, request, now, &note).await?;
+            let issued = resets::issue_link(
+                tx,
+                services,
+                &job.actor,
+                &user,
+                request,
+                resets::LinkText::Reset { note: &note },
+                now,
+            )
+            .await?;
             Ok((ItemOutcome::LinkQueued, None, issued.email_id))
         }
     }

@@ -56,7 +56,8 @@ async fn try_send_link(
     let user = load(&mut tx, target).await?;
     let emailed = request.delivery == LinkDelivery::Email;
     must_apply(actor, Operation::IssueReset { emailed }, &user)?;
-    let issued = issue_link(&mut tx, services, actor, &user, request, now, "").await?;
+    let text = LinkText::Reset { note: "" };
+    let issued = issue_link(&mut tx, services, actor, &user, request, text, now).await?;
     tx.commit().await?;
     if issued.email_id.is_some() || issued.notified {
         services.mail.wake();
@@ -65,6 +66,15 @@ async fn try_send_link(
         expires_at: issued.expires_at,
         link: (request.delivery == LinkDelivery::Shown).then_some(issued.link),
     })
+}
+
+/// Which text an emailed link goes out with, and what the audit row adds to its note.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum LinkText<'a> {
+    /// Send Password Change Link (and Bulk Change, with its note).
+    Reset { note: &'a str },
+    /// Add user's welcome email: the person's first password.
+    Welcome,
 }
 
 pub(crate) struct LinkInTx {
@@ -84,8 +94,8 @@ pub(crate) async fn issue_link(
     actor: &Actor,
     user: &User,
     request: LinkRequest,
+    text: LinkText<'_>,
     now: Timestamp,
-    note_suffix: &str,
 ) -> DomainResult<LinkInTx> {
     void_outstanding(tx, &user.id, "superseded by a newer reset", now).await?;
     if request.invalidate_password {
@@ -98,8 +108,11 @@ pub(crate) async fn issue_link(
     let link = services.reset_url(&token);
     let email_id = match request.delivery {
         LinkDelivery::Email => {
-            let email = emails::reset_link(user, &link, expires_at)
-                .ok_or_else(|| DomainError::Internal("no address after the check".into()))?;
+            let email = match text {
+                LinkText::Reset { .. } => emails::reset_link(user, &link, expires_at),
+                LinkText::Welcome => emails::welcome_link(user, &link, expires_at),
+            }
+            .ok_or_else(|| DomainError::Internal("no address after the check".into()))?;
             Some(outbox::enqueue(tx, &services.keys, &email, now).await?)
         }
         LinkDelivery::Shown => None,
@@ -118,6 +131,10 @@ pub(crate) async fn issue_link(
         now,
     )
     .await?;
+    let note_suffix = match text {
+        LinkText::Reset { note } => note,
+        LinkText::Welcome => "welcome email",
+    };
     let note = format!(
         "{}; valid {} min; {}{note_suffix}",
         match request.delivery {

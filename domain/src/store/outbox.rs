@@ -82,6 +82,20 @@ pub async fn cancel(tx: &mut Tx, id: &str, now: Timestamp) -> DomainResult<()> {
     Ok(())
 }
 
+/// Withdraws every email to a user that has not gone out: their account is being deleted.
+pub async fn cancel_all_for_user(tx: &mut Tx, user: &UserId, now: Timestamp) -> DomainResult<()> {
+    sqlx::query(
+        "UPDATE email_outbox SET state = 'cancelled', body = NULL, lease_until = NULL, \
+         last_error = 'the account was deleted', updated_at = $2 \
+         WHERE user_id = $1 AND state IN ('queued', 'sending')",
+    )
+    .bind(&user.0)
+    .bind(now.millis())
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
 /// An email claimed for one delivery attempt.
 pub struct Claimed {
     pub id: String,

@@ -57,6 +57,8 @@ pub struct ClientInfo {
 pub struct Session {
     pub user: User,
     pub purpose: Purpose,
+    /// When the owner last typed their password in this session.
+    pub verified_at: Timestamp,
 }
 
 fn millis(d: Duration) -> i64 {
@@ -98,6 +100,7 @@ struct SessionRow {
     user_id: String,
     purpose: String,
     last_seen_at: i64,
+    verified_at: i64,
 }
 
 /// The live session a token names, if any: not expired (idle or absolute), and its user still
@@ -111,7 +114,8 @@ pub async fn authenticate(
     let digest = token.digest();
     let idle_cutoff = now.millis().saturating_sub(millis(policy.idle));
     let row = sqlx::query_as::<_, SessionRow>(
-        "SELECT user_id, purpose, last_seen_at FROM sessions \
+        "SELECT user_id, purpose, last_seen_at, COALESCE(verified_at, created_at) AS verified_at \
+         FROM sessions \
          WHERE id_hash = $1 AND expires_at > $2 AND last_seen_at > $3",
     )
     .bind(&digest.0)
@@ -138,7 +142,21 @@ pub async fn authenticate(
     } else {
         Purpose::Full
     };
-    Ok(Some(Session { user, purpose }))
+    Ok(Some(Session {
+        user,
+        purpose,
+        verified_at: Timestamp(row.verified_at),
+    }))
+}
+
+/// The owner typed their password again in this session (sudo mode).
+pub async fn mark_verified(tx: &mut Tx, token: &SecretToken, now: Timestamp) -> DomainResult<bool> {
+    let done = sqlx::query("UPDATE sessions SET verified_at = $2 WHERE id_hash = $1")
+        .bind(token.digest().0)
+        .bind(now.millis())
+        .execute(&mut **tx)
+        .await?;
+    Ok(done.rows_affected() == 1)
 }
 
 pub async fn revoke(db: &Db, token: &SecretToken) -> DomainResult<bool> {

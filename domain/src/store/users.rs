@@ -1,6 +1,6 @@
 //! The users table: every query that reads or writes it.
 
-use model::fields;
+use model::fields::{self, FieldError};
 use model::time::Timestamp;
 use model::user::{Role, UserId, UserSource, UserSummary};
 use sqlx::{Any, Executor};
@@ -108,6 +108,8 @@ pub struct NewUser {
     pub role: Role,
     pub source: UserSource,
     pub must_change_password: bool,
+    /// Is Active: an inactive person cannot sign in and gets no mail.
+    pub active: bool,
 }
 
 impl NewUser {
@@ -124,6 +126,7 @@ impl NewUser {
             role,
             source: UserSource::Local,
             must_change_password: false,
+            active: true,
         })
     }
 }
@@ -150,7 +153,7 @@ pub async fn insert(
         "INSERT INTO users (id, username, username_key, display_name, email, email_key, \
          search_text, active, source, role, password_hash, must_change_password, \
          password_changed_at, failed_logins, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, 1, $8, $9, $10, $11, $12, 0, $13, $13)",
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $14, $8, $9, $10, $11, $12, 0, $13, $13)",
     )
     .bind(&id.0)
     .bind(&new.username)
@@ -169,6 +172,7 @@ pub async fn insert(
     .bind(flag(new.must_change_password))
     .bind(password.map(|_| now.millis()))
     .bind(now.millis())
+    .bind(flag(new.active))
     .execute(&mut **tx)
     .await
     .map_err(|e| {
@@ -192,6 +196,102 @@ pub async fn get<'e>(
         .await?
         .map(User::try_from)
         .transpose()
+}
+
+/// Which of a username and an email address another account already has, ignoring case:
+/// `(username_taken, email_taken)`. `except` is the account being edited.
+pub async fn taken<'e>(
+    exec: impl Executor<'e, Database = Any>,
+    username: Option<&str>,
+    email: Option<&str>,
+    except: Option<&UserId>,
+) -> DomainResult<(bool, bool)> {
+    let (names, emails): (i64, i64) = sqlx::query_as(
+        "SELECT COALESCE(SUM(CASE WHEN username_key = $1 THEN 1 ELSE 0 END), 0), \
+         COALESCE(SUM(CASE WHEN email_key = $2 THEN 1 ELSE 0 END), 0) \
+         FROM users WHERE (username_key = $1 OR email_key = $2) AND id <> $3",
+    )
+    .bind(username.map(fields::username_key))
+    .bind(email.map(fields::email_key))
+    .bind(except.map_or("", |id| id.0.as_str()))
+    .fetch_one(exec)
+    .await?;
+    Ok((names > 0, emails > 0))
+}
+
+/// What an administrator may edit of a local account.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Profile {
+    pub display_name: String,
+    pub email: Option<String>,
+    pub active: bool,
+}
+
+pub async fn update_profile(
+    tx: &mut Tx,
+    user: &User,
+    profile: &Profile,
+    now: Timestamp,
+) -> DomainResult<()> {
+    sqlx::query(
+        "UPDATE users SET display_name = $2, email = $3, email_key = $4, search_text = $5, \
+         active = $6, updated_at = $7 WHERE id = $1",
+    )
+    .bind(&user.id.0)
+    .bind(&profile.display_name)
+    .bind(profile.email.as_deref())
+    .bind(profile.email.as_deref().map(fields::email_key))
+    .bind(search_text(
+        &user.username,
+        &profile.display_name,
+        profile.email.as_deref(),
+    ))
+    .bind(flag(profile.active))
+    .bind(now.millis())
+    .execute(&mut **tx)
+    .await
+    .map_err(|e| {
+        if is_unique_violation(&e) {
+            FieldError::new("email", "Another user already has that email address.").into()
+        } else {
+            DomainError::from(e)
+        }
+    })?;
+    Ok(())
+}
+
+pub async fn set_role(tx: &mut Tx, id: &UserId, role: Role, now: Timestamp) -> DomainResult<()> {
+    sqlx::query("UPDATE users SET role = $2, updated_at = $3 WHERE id = $1")
+        .bind(&id.0)
+        .bind(role.as_str())
+        .bind(now.millis())
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+/// Deletes the account; its sessions and resets go with it (foreign keys), its emails keep
+/// their delivery record without it.
+pub async fn delete(tx: &mut Tx, id: &UserId) -> DomainResult<()> {
+    sqlx::query("DELETE FROM users WHERE id = $1")
+        .bind(&id.0)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+/// Locks every active administrator's row for the rest of the transaction and returns their
+/// ids. Two administrators demoting each other at once then take turns, and the second sees
+/// the first's change: the "last administrator" check cannot be raced.
+pub async fn lock_active_administrators(tx: &mut Tx) -> DomainResult<Vec<UserId>> {
+    sqlx::query("UPDATE users SET id = id WHERE role = 'administrator' AND active = 1")
+        .execute(&mut **tx)
+        .await?;
+    let ids: Vec<(String,)> =
+        sqlx::query_as("SELECT id FROM users WHERE role = 'administrator' AND active = 1")
+            .fetch_all(&mut **tx)
+            .await?;
+    Ok(ids.into_iter().map(|(id,)| UserId(id)).collect())
 }
 
 /// The account a sign-in name refers to: a username first, else an email address.

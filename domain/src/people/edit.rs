@@ -1,0 +1,175 @@
+//! Edit (display name, email, Is Active) and Delete, from the details panel.
+
+use model::fields::{self, FieldError};
+use model::people::AccountChange;
+use model::time::Timestamp;
+use model::user::{Permission, UserId};
+
+use super::{keep_an_administrator, may_change};
+use crate::Services;
+use crate::audit::{self, AuditAction, AuditEvent};
+use crate::authority::Actor;
+use crate::credentials::{load, party, void_outstanding};
+use crate::emails;
+use crate::error::DomainResult;
+use crate::sessions;
+use crate::store::outbox;
+use crate::users::{self, Profile};
+
+/// Saves the details panel's Edit form. Changing the email voids outstanding links and
+/// temporary passwords and tells the old address; deactivating ends every session and voids
+/// them too.
+pub async fn edit(
+    services: &Services,
+    actor: &Actor,
+    target: &UserId,
+    display_name: &str,
+    email: &str,
+    active: bool,
+) -> DomainResult<()> {
+    let result = try_edit(services, actor, target, display_name, email, active).await;
+    audit::audited(
+        &services.db,
+        actor,
+        Some(target),
+        AuditAction::UserEdited,
+        result,
+    )
+    .await
+}
+
+async fn try_edit(
+    services: &Services,
+    actor: &Actor,
+    target: &UserId,
+    display_name: &str,
+    email: &str,
+    active: bool,
+) -> DomainResult<()> {
+    actor.must_hold(Permission::UserManagement)?;
+    let profile = Profile {
+        display_name: fields::display_name(display_name)?,
+        email: fields::email(email)?,
+        active,
+    };
+    let now = Timestamp::now();
+    let mut tx = services.db.begin().await?;
+    let user = load(&mut tx, target).await?;
+    may_change(actor, AccountChange::Edit, &user)?;
+    let deactivating = user.active && !active;
+    if user.active != active {
+        may_change(actor, AccountChange::SetActive, &user)?;
+    }
+    if deactivating {
+        keep_an_administrator(&mut tx, actor, &user).await?;
+    }
+    let email_changed = profile.email.as_deref().map(fields::email_key)
+        != user.email.as_deref().map(fields::email_key);
+    if email_changed
+        && users::taken(&mut *tx, None, profile.email.as_deref(), Some(target))
+            .await?
+            .1
+    {
+        return Err(
+            FieldError::new("email", "Another user already has that email address.").into(),
+        );
+    }
+    let mut changes = Vec::new();
+    if profile.display_name != user.display_name {
+        changes.push(format!(
+            "display name {:?} → {:?}",
+            user.display_name, profile.display_name
+        ));
+    }
+    if profile.email != user.email {
+        changes.push(format!(
+            "email {} → {}",
+            user.email.as_deref().unwrap_or("none"),
+            profile.email.as_deref().unwrap_or("none")
+        ));
+    }
+    if user.active != active {
+        changes.push(if active { "activated" } else { "deactivated" }.to_owned());
+    }
+    if changes.is_empty() {
+        return Ok(());
+    }
+    users::update_profile(&mut tx, &user, &profile, now).await?;
+    let mut notified = false;
+    if email_changed || deactivating {
+        let reason = if deactivating {
+            "the account was deactivated"
+        } else {
+            "the email address changed"
+        };
+        void_outstanding(&mut tx, target, reason, now).await?;
+    }
+    if deactivating {
+        let ended = sessions::revoke_all_for_user(&mut tx, target).await?;
+        changes.push(format!("{ended} session(s) ended"));
+    }
+    if email_changed
+        && active
+        && let Some(old) = &user.email
+    {
+        let notice = emails::email_changed(&user, old, actor.username(), now);
+        outbox::enqueue(&mut tx, &services.keys, &notice, now).await?;
+        notified = true;
+    }
+    let event = AuditEvent::success(
+        now,
+        AuditAction::UserEdited,
+        actor.party(),
+        party(&user),
+        actor.ip().map(str::to_owned),
+    );
+    audit::record(&mut *tx, &event.with_detail(Some(changes.join("; ")))).await?;
+    tx.commit().await?;
+    if notified {
+        services.mail.wake();
+    }
+    Ok(())
+}
+
+/// Delete, after a confirmation that names the user. The audit trail keeps what happened to
+/// them under their username; their unsent emails are withdrawn.
+pub async fn delete(services: &Services, actor: &Actor, target: &UserId) -> DomainResult<()> {
+    let result = try_delete(services, actor, target).await;
+    audit::audited(
+        &services.db,
+        actor,
+        Some(target),
+        AuditAction::UserDeleted,
+        result,
+    )
+    .await
+}
+
+async fn try_delete(services: &Services, actor: &Actor, target: &UserId) -> DomainResult<()> {
+    actor.must_hold(Permission::UserManagement)?;
+    actor.must_be_confirmed()?;
+    let now = Timestamp::now();
+    let mut tx = services.db.begin().await?;
+    let user = load(&mut tx, target).await?;
+    may_change(actor, AccountChange::Delete, &user)?;
+    keep_an_administrator(&mut tx, actor, &user).await?;
+    void_outstanding(&mut tx, target, "the account was deleted", now).await?;
+    outbox::cancel_all_for_user(&mut tx, target, now).await?;
+    let event = AuditEvent::success(
+        now,
+        AuditAction::UserDeleted,
+        actor.party(),
+        party(&user),
+        actor.ip().map(str::to_owned),
+    );
+    let detail = format!(
+        "{} ({}), {}",
+        user.display_name,
+        user.role.label(),
+        user.email.as_deref().unwrap_or("no email")
+    );
+    audit::record(&mut *tx, &event.with_detail(Some(detail))).await?;
+    users::delete(&mut tx, target).await?;
+    tx.commit().await?;
+    Ok(())
+}

@@ -1,0 +1,53 @@
+//! People: adding them, keeping their accounts current, deleting them, and the roles that say
+//! what they may do in the console. Administrators only; each change is one transaction with
+//! its audit row, and none of them may leave the organisation without an active
+//! administrator.
+
+mod add;
+mod edit;
+mod roles;
+
+pub use add::{Added, NewPerson, add};
+pub use edit::{delete, edit};
+pub use roles::set_role;
+
+use model::eligibility::Target;
+use model::people::{AccountChange, account_refusal};
+use model::user::Role;
+
+use crate::authority::Actor;
+use crate::credentials::target_of;
+use crate::db::Tx;
+use crate::error::{DomainError, DomainResult};
+use crate::users::{self, User};
+
+/// The account rule ([`model::people::account_refusal`]) as the operations' check, in the
+/// words the details panel shows for the same user.
+fn may_change(actor: &Actor, change: AccountChange, user: &User) -> DomainResult<()> {
+    let target: Target = target_of(actor, user);
+    match account_refusal(actor.role(), change, &target) {
+        None => Ok(()),
+        Some(_) if actor.role() != Role::Administrator => Err(DomainError::Forbidden),
+        Some(reason) => Err(DomainError::Conflict(reason.into())),
+    }
+}
+
+/// Refuses a change that takes `user` (an active administrator) out of the active
+/// administrators when no other would be left, and a change by an actor who is no longer one. Every active administrator's row
+/// is locked first, so two administrators demoting each other at once take turns and the
+/// second is refused.
+async fn keep_an_administrator(tx: &mut Tx, actor: &Actor, user: &User) -> DomainResult<()> {
+    let administrators = users::lock_active_administrators(tx).await?;
+    if !administrators.contains(actor.id()) {
+        // The actor's own role was revoked, or the account disabled, since the request began.
+        return Err(DomainError::Forbidden);
+    }
+    let others = administrators.iter().filter(|id| **id != user.id).count();
+    if user.active && user.role == Role::Administrator && others == 0 {
+        return Err(DomainError::Conflict(format!(
+            "{} is the last active administrator. Make someone else an administrator first.",
+            user.username
+        )));
+    }
+    Ok(())
+}

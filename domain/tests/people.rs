@@ -1,0 +1,414 @@
+//! People: Add user with each way in, Edit, Delete, roles, the last administrator, and the
+//! password confirmation the dangerous ones ask for. Both engines.
+
+mod common;
+
+use common::*;
+use domain::mail::RetryPolicy;
+use domain::people::{self, NewPerson};
+use domain::smtp_sink::SmtpSink;
+use domain::tokens::SecretToken;
+use domain::{Db, DomainError, Password, Services, both_engines, resets, users};
+use model::people::Access;
+use model::time::Timestamp;
+use model::user::{Role, UserId};
+use std::time::Duration;
+
+fn person(username: &str, access: Access) -> NewPerson {
+    NewPerson {
+        username: username.into(),
+        display_name: format!("{username} Example"),
+        email: format!("{username}@example.com"),
+        role: Role::User,
+        active: true,
+        access,
+        link_minutes: 60,
+    }
+}
+
+async fn user(s: &Services, id: &UserId) -> Option<users::User> {
+    users::get(s.db.pool(), id).await.unwrap()
+}
+
+async fn count_users(s: &Services) -> u64 {
+    users::count(&s.db).await.unwrap()
+}
+
+fn confirm<T>(result: &Result<T, DomainError>) -> bool {
+    matches!(result, Err(DomainError::ConfirmationRequired))
+}
+
+fn field_of<T: std::fmt::Debug>(result: Result<T, DomainError>) -> String {
+    match result {
+        Err(DomainError::Invalid(field)) => field.field,
+        other => panic!("expected a field error, got {other:?}"),
+    }
+}
+
+both_engines!(
+    a_welcome_link_from_the_real_smtp_server_sets_the_first_password,
+    |db: Db| async move {
+        let s = services(db);
+        let admin = actor(&s, "root", Role::Administrator).await;
+        let sink = SmtpSink::start().await;
+        let added = people::add(&s, &admin, person("grace", Access::WelcomeLink))
+            .await
+            .unwrap();
+        assert!(added.temporary.is_none());
+        assert!(added.link_expires_at.is_some());
+        assert_eq!(signs_in(&s, "grace", OLD).await, None, "no password yet");
+
+        let retry = RetryPolicy {
+            max_attempts: 1,
+            first_delay: Duration::from_millis(100),
+            factor: 1,
+        };
+        mailer_with(&s, sink.port, retry)
+            .deliver_due()
+            .await
+            .unwrap();
+        let email = sink.wait_for("grace@example.com").await;
+        assert!(email.data.contains("Welcome"));
+        let link = email.reset_link().expect("a link in the welcome email");
+        let token = SecretToken::from_client(link.rsplit('/').next().unwrap());
+        let new = Password::new(NEW);
+        resets::complete_link(&s, &token, &new, &new, &client())
+            .await
+            .unwrap();
+        assert!(signs_in(&s, "grace", NEW).await.is_some());
+    }
+);
+
+both_engines!(
+    a_temporary_password_is_shown_once_and_opens_only_the_change_page,
+    |db: Db| async move {
+        let s = services(db);
+        let admin = actor(&s, "root", Role::Administrator).await;
+        let added = people::add(&s, &admin, person("alan", Access::TemporaryPassword))
+            .await
+            .unwrap();
+        let temporary = added.temporary.expect("a temporary password");
+        assert_eq!(
+            signs_in(&s, "alan", temporary.password.expose()).await,
+            Some(domain::sessions::Purpose::PasswordChange)
+        );
+        let nothing = people::add(&s, &admin, person("edsger", Access::Nothing))
+            .await
+            .unwrap();
+        assert!(nothing.temporary.is_none() && nothing.link_expires_at.is_none());
+        let edsger = user(&s, &nothing.id).await.unwrap();
+        assert!(edsger.password_hash.is_none());
+    }
+);
+
+both_engines!(
+    bad_input_names_its_field_and_adds_no_one,
+    |db: Db| async move {
+        let s = services(db);
+        let admin = actor(&s, "root", Role::Administrator).await;
+        people::add(&s, &admin, person("ada", Access::Nothing))
+            .await
+            .unwrap();
+        let before = count_users(&s).await;
+        let cases = [
+            (
+                NewPerson {
+                    username: "ADA".into(),
+                    email: "other@example.com".into(),
+                    ..person("x", Access::Nothing)
+                },
+                "username",
+            ),
+            (
+                NewPerson {
+                    email: "Ada@Example.com".into(),
+                    ..person("ada2", Access::Nothing)
+                },
+                "email",
+            ),
+            (
+                NewPerson {
+                    username: "has space".into(),
+                    ..person("x", Access::Nothing)
+                },
+                "username",
+            ),
+            (
+                NewPerson {
+                    display_name: "line\nbreak".into(),
+                    ..person("y", Access::Nothing)
+                },
+                "display_name",
+            ),
+            (
+                NewPerson {
+                    email: String::new(),
+                    ..person("z", Access::WelcomeLink)
+                },
+                "email",
+            ),
+            (
+                NewPerson {
+                    active: false,
+                    ..person("w", Access::TemporaryPassword)
+                },
+                "access",
+            ),
+        ];
+        for (bad, field) in cases {
+            assert_eq!(field_of(people::add(&s, &admin, bad).await), field);
+        }
+        assert_eq!(count_users(&s).await, before);
+        let outcome: (String,) = sqlx::query_as(
+            "SELECT outcome FROM audit_events WHERE action = 'user.created' ORDER BY id DESC",
+        )
+        .fetch_one(s.db.pool())
+        .await
+        .unwrap();
+        assert_eq!(outcome.0, "failure");
+    }
+);
+
+both_engines!(
+    changing_the_email_voids_links_and_tells_the_old_address,
+    |db: Db| async move {
+        let s = services(db);
+        let admin = actor(&s, "root", Role::Administrator).await;
+        let sink = SmtpSink::start().await;
+        let added = people::add(&s, &admin, person("ada", Access::WelcomeLink))
+            .await
+            .unwrap();
+        people::edit(
+            &s,
+            &admin,
+            &added.id,
+            "Ada Lovelace",
+            "ada@new.example.com",
+            true,
+        )
+        .await
+        .unwrap();
+        let retry = RetryPolicy {
+            max_attempts: 1,
+            first_delay: Duration::from_millis(100),
+            factor: 1,
+        };
+        mailer_with(&s, sink.port, retry)
+            .deliver_due()
+            .await
+            .unwrap();
+        let notice = sink.wait_for("ada@example.com").await;
+        assert!(
+            notice
+                .data
+                .contains("email address of your account was changed")
+        );
+        assert!(
+            notice.reset_link().is_none(),
+            "the welcome link was withdrawn, not sent to the old address"
+        );
+        let ada = user(&s, &added.id).await.unwrap();
+        assert_eq!(ada.display_name, "Ada Lovelace");
+        assert_eq!(ada.email.as_deref(), Some("ada@new.example.com"));
+        let status = resets::status(&s.db, &added.id).await.unwrap().unwrap();
+        assert!(status.voided_at.is_some());
+    }
+);
+
+both_engines!(
+    deactivating_ends_sessions_and_stops_sign_in,
+    |db: Db| async move {
+        let s = services(db);
+        let admin = actor(&s, "root", Role::Administrator).await;
+        let ada = create(&s, "ada", Role::User).await;
+        assert!(signs_in(&s, "ada", OLD).await.is_some());
+        assert_eq!(sessions_of(&s, &ada).await, 1);
+        people::edit(&s, &admin, &ada, "ada", "ada@example.com", false)
+            .await
+            .unwrap();
+        assert_eq!(sessions_of(&s, &ada).await, 0);
+        assert_eq!(signs_in(&s, "ada", OLD).await, None);
+        people::edit(&s, &admin, &ada, "ada", "ada@example.com", true)
+            .await
+            .unwrap();
+        assert!(signs_in(&s, "ada", OLD).await.is_some());
+    }
+);
+
+both_engines!(
+    delete_keeps_the_trail_under_the_username,
+    |db: Db| async move {
+        let s = services(db);
+        let admin = actor(&s, "root", Role::Administrator).await;
+        let ada = create(&s, "ada", Role::User).await;
+        assert!(signs_in(&s, "ada", OLD).await.is_some());
+        people::delete(&s, &admin, &ada).await.unwrap();
+        assert!(user(&s, &ada).await.is_none());
+        let rows: Vec<(String, Option<String>)> = sqlx::query_as(
+            "SELECT action, target_name FROM audit_events WHERE target_id = $1 ORDER BY id",
+        )
+        .bind(&ada.0)
+        .fetch_all(s.db.pool())
+        .await
+        .unwrap();
+        let actions: Vec<&str> = rows.iter().map(|(a, _)| a.as_str()).collect();
+        assert_eq!(actions, ["sign_in", "user.deleted"]);
+        assert!(rows.iter().all(|(_, name)| name.as_deref() == Some("ada")));
+    }
+);
+
+both_engines!(the_last_active_administrator_stays, |db: Db| async move {
+    let s = services(db);
+    let root = actor(&s, "root", Role::Administrator).await;
+    let other = create(&s, "other", Role::Administrator).await;
+    // Yourself: never from the console.
+    for refused in [
+        people::set_role(&s, &root, root.id(), Role::User).await,
+        people::delete(&s, &root, root.id()).await,
+        people::edit(&s, &root, root.id(), "root", "root@example.com", false).await,
+    ] {
+        assert!(
+            matches!(refused, Err(DomainError::Conflict(_))),
+            "{refused:?}"
+        );
+    }
+    // Another administrator may go while one stays.
+    people::set_role(&s, &root, &other, Role::PasswordManager)
+        .await
+        .unwrap();
+    assert_eq!(user(&s, &other).await.unwrap().role, Role::PasswordManager);
+    // An administrator whose own role was revoked meanwhile is refused, even with an
+    // authority minted before.
+    people::set_role(&s, &root, &other, Role::Administrator)
+        .await
+        .unwrap();
+    let other_actor =
+        domain::authority::Actor::for_tests(other.clone(), "other", Role::Administrator);
+    people::set_role(&s, &root, &other, Role::User)
+        .await
+        .unwrap();
+    assert!(matches!(
+        people::set_role(&s, &other_actor, root.id(), Role::User).await,
+        Err(DomainError::Forbidden)
+    ));
+    assert_eq!(user(&s, root.id()).await.unwrap().role, Role::Administrator);
+});
+
+both_engines!(
+    two_administrators_demoting_each_other_at_once_leave_one,
+    |db: Db| async move {
+        let s = services(db);
+        let a = actor(&s, "a", Role::Administrator).await;
+        let b = actor(&s, "b", Role::Administrator).await;
+        for _ in 0..3 {
+            let (first, second) = tokio::join!(
+                people::set_role(&s, &a, b.id(), Role::User),
+                people::set_role(&s, &b, a.id(), Role::User),
+            );
+            assert!(first.is_ok() != second.is_ok(), "{first:?} {second:?}");
+            let admins = users::count_administrators(s.db.pool()).await.unwrap();
+            assert_eq!(admins, 1);
+            // Put both back for the next round.
+            let (winner, loser) = if first.is_ok() { (&a, &b) } else { (&b, &a) };
+            people::set_role(&s, winner, loser.id(), Role::Administrator)
+                .await
+                .unwrap();
+        }
+    }
+);
+
+both_engines!(
+    a_role_change_ends_the_targets_sessions,
+    |db: Db| async move {
+        let s = services(db);
+        let root = actor(&s, "root", Role::Administrator).await;
+        let ada = create(&s, "ada", Role::User).await;
+        assert!(signs_in(&s, "ada", OLD).await.is_some());
+        people::set_role(&s, &root, &ada, Role::PasswordManager)
+            .await
+            .unwrap();
+        assert_eq!(sessions_of(&s, &ada).await, 0);
+        let (action, _) = last_action(&s).await;
+        assert_eq!(action, "user.role_changed");
+    }
+);
+
+both_engines!(
+    dangerous_operations_ask_for_the_password_after_fifteen_minutes,
+    |db: Db| async move {
+        let s = services(db);
+        let stale = Timestamp::now().plus_seconds(-16 * 60);
+        let root = actor(&s, "root", Role::Administrator)
+            .await
+            .confirmed_at(stale);
+        let boss = create(&s, "boss", Role::Administrator).await;
+        let ada = create(&s, "ada", Role::User).await;
+        let before = count_users(&s).await;
+        assert!(confirm(
+            &people::add(&s, &root, person("new", Access::Nothing)).await
+        ));
+        assert!(confirm(&people::delete(&s, &root, &ada).await));
+        assert!(confirm(
+            &people::set_role(&s, &root, &ada, Role::PasswordManager).await
+        ));
+        let new = Password::new(NEW);
+        let set = domain::passwords::set_password(
+            &s,
+            &root,
+            &boss,
+            &new,
+            &new,
+            domain::passwords::AfterSet::Keep,
+        )
+        .await;
+        assert!(confirm(&set));
+        assert_eq!(count_users(&s).await, before);
+        assert_eq!(user(&s, &ada).await.unwrap().role, Role::User);
+        assert!(signs_in(&s, "boss", OLD).await.is_some());
+        // A plain user's password is the helpdesk's daily work: no confirmation.
+        domain::passwords::set_password(
+            &s,
+            &root,
+            &ada,
+            &new,
+            &new,
+            domain::passwords::AfterSet::Keep,
+        )
+        .await
+        .unwrap();
+        let denied: (i64,) = sqlx::query_as(
+            "SELECT COUNT(*) FROM audit_events WHERE outcome = 'denied' \
+             AND detail = 'confirm your password to continue'",
+        )
+        .fetch_one(s.db.pool())
+        .await
+        .unwrap();
+        assert_eq!(denied.0, 4);
+    }
+);
+
+both_engines!(the_helpdesk_changes_no_accounts, |db: Db| async move {
+    let s = services(db);
+    let helpdesk = actor(&s, "helpdesk", Role::PasswordManager).await;
+    let ada = create(&s, "ada", Role::User).await;
+    let before = count_users(&s).await;
+    assert!(matches!(
+        people::add(&s, &helpdesk, person("new", Access::Nothing)).await,
+        Err(DomainError::Forbidden)
+    ));
+    assert!(matches!(
+        people::edit(&s, &helpdesk, &ada, "Renamed", "", true).await,
+        Err(DomainError::Forbidden)
+    ));
+    assert!(matches!(
+        people::delete(&s, &helpdesk, &ada).await,
+        Err(DomainError::Forbidden)
+    ));
+    assert!(matches!(
+        people::set_role(&s, &helpdesk, &ada, Role::Administrator).await,
+        Err(DomainError::Forbidden)
+    ));
+    assert_eq!(count_users(&s).await, before);
+    let ada = user(&s, &ada).await.unwrap();
+    assert_eq!((ada.display_name.as_str(), ada.role), ("ada", Role::User));
+});
