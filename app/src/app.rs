@@ -6,9 +6,9 @@ use leptos_router::{SsrMode, path};
 use crate::auth::AuthContext;
 use crate::components::admin_shell::AdminShell;
 use crate::pages::{
-    account::AccountPage, bulk_job::BulkJobPage, change_password::ChangePasswordPage,
-    forgot::ForgotPage, home::HomePage, login::LoginPage, not_found::NotFound, reset::ResetPage,
-    setup::SetupPage, users::UsersPage,
+    account::AccountPage, add_user::AddUserPage, bulk_job::BulkJobPage,
+    change_password::ChangePasswordPage, forgot::ForgotPage, home::HomePage, login::LoginPage,
+    not_found::NotFound, reset::ResetPage, setup::SetupPage, users::UsersPage,
 };
 
 /// The end user's pages: served as plain HTML with no WASM at all, because people open reset
@@ -91,6 +91,7 @@ pub fn App() -> impl IntoView {
                 <ParentRoute path=path!("/users") view=AdminShell ssr=SsrMode::Async>
                     <Route path=path!("") view=UsersPage ssr=SsrMode::Async/>
                     <Route path=path!("bulk/:id") view=BulkJobPage ssr=SsrMode::Async/>
+                    <Route path=path!("new") view=AddUserPage ssr=SsrMode::Async/>
                 </ParentRoute>
             </Routes>
         </Router>

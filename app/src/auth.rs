@@ -47,3 +47,12 @@ impl AuthContext {
 pub fn expect_auth() -> AuthContext {
     expect_context::<AuthContext>()
 }
+
+/// The signed-in person's role (a plain user's when signed out), awaited inside a Suspense so
+/// the hydrated view is built from what the server rendered.
+pub async fn caller_role(auth: AuthContext) -> model::Role {
+    match auth.session.await {
+        Ok(Some(info)) => info.me.role,
+        _ => model::Role::User,
+    }
+}

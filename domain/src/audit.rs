@@ -177,8 +177,12 @@ pub(crate) async fn audited<T>(
     let Err(error) = &result else {
         return result;
     };
+    // Refused by a rule (who may, to whom, in what state) is `denied`; bad input or a fault
+    // is a `failure`.
     let outcome = match error {
-        DomainError::Forbidden | DomainError::ConfirmationRequired => Outcome::Denied,
+        DomainError::Forbidden | DomainError::ConfirmationRequired | DomainError::Conflict(_) => {
+            Outcome::Denied
+        }
         _ => Outcome::Failure,
     };
     // What the administrator was told, never the database's own text.

@@ -171,10 +171,23 @@ pub async fn confirm_password(
     let session = sessions::authenticate(&services.db, token, &services.sessions, now)
         .await?
         .ok_or(DomainError::Unauthenticated)?;
+    let user = &session.user;
+    let me = Party {
+        id: user.id.clone(),
+        name: user.username.clone(),
+    };
     if session.purpose != Purpose::Full {
+        let reason = "the session may only set a new password";
+        audit::record_refused_request(
+            &services.db,
+            me,
+            client.ip.clone(),
+            "confirm password",
+            reason,
+        )
+        .await;
         return Err(DomainError::Forbidden);
     }
-    let user = &session.user;
     let too_long = password.as_str().len() > services.policy.max_input_bytes();
     let ok = !too_long
         && !user.is_locked(now)
@@ -182,10 +195,6 @@ pub async fn confirm_password(
             .hasher
             .verify(password, user.password_hash.as_ref())
             .await;
-    let me = Party {
-        id: user.id.clone(),
-        name: user.username.clone(),
-    };
     let mut tx = services.db.begin().await?;
     if ok {
         sessions::mark_verified(&mut tx, token, now).await?;

@@ -38,7 +38,7 @@ both_engines!(refusals_at_the_door_are_audited, |db: Db| async move {
         ("request_key", "k"),
     ];
     let attempts: [(&str, &[(&str, &str)]); 4] = [
-        ("passwords/force-reset", &[("id", id)]),
+        ("people/delete", &[("id", id)]),
         ("bulk/preview", &bulk[..3]),
         ("bulk/start", &bulk),
         ("users/activity", &[("id", id)]),

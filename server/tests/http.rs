@@ -488,6 +488,8 @@ both_engines!(
                         "kind" => "force_reset",
                         "scope" => "ids",
                         "delivery" => "email",
+                        "role" => "user",
+                        "access" => "nothing",
                         "password" | "confirm" => "a perfectly fine new password",
                         _ => "x",
                     };

@@ -1,5 +1,6 @@
 use leptos::prelude::*;
 
+use super::confirm_password::ConfirmPasswordPrompt;
 use crate::error::AppError;
 
 /// The error a form's last submission got, announced to screen readers as it appears.
@@ -13,6 +14,8 @@ pub fn FormError(
         <div class="form-error" role="alert" aria-live="assertive">
             {move || error.get().map(|e| view! { <p>{e.to_string()}</p> })}
         </div>
+        {move || (error.get() == Some(AppError::ConfirmationRequired))
+            .then(|| view! { <ConfirmPasswordPrompt/> })}
     }
 }
 

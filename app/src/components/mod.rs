@@ -1,8 +1,11 @@
 //! Reusable pieces of the console.
 
+pub mod account_actions;
 pub mod admin_shell;
 pub mod bulk_change;
+pub mod checked_field;
 pub mod confirm_dialog;
+pub mod confirm_password;
 pub mod confirmed_form;
 pub mod email_list;
 pub mod form_error;

@@ -3,6 +3,7 @@ use model::secret::Secret;
 use model::time::Timestamp;
 
 use crate::api::passwords::{ForcePasswordReset, SetUserPassword, UnlockAccount};
+use crate::api::people::{DeleteUser, EditUser, SetUserRole};
 use crate::api::resets::{
     GenerateNewPassword, GenerateTemporaryPassword, ResendResetEmail, RevokeReset,
     SendPasswordChangeLink,
@@ -29,6 +30,9 @@ pub struct PanelActions {
     pub revoke: ServerAction<RevokeReset>,
     pub resend: ServerAction<ResendResetEmail>,
     pub unlock: ServerAction<UnlockAccount>,
+    pub edit: ServerAction<EditUser>,
+    pub role: ServerAction<SetUserRole>,
+    pub delete: ServerAction<DeleteUser>,
     /// What the last completed operation did. Cleared when another starts, so the message
     /// never describes an earlier one.
     pub outcome: RwSignal<Option<String>>,
@@ -57,6 +61,9 @@ impl PanelActions {
             revoke: ServerAction::new(),
             resend: ServerAction::new(),
             unlock: ServerAction::new(),
+            edit: ServerAction::new(),
+            role: ServerAction::new(),
+            delete: ServerAction::new(),
             outcome: RwSignal::new(None),
             secret: RwSignal::new(None),
             succeeded: RwSignal::new(0),
@@ -86,6 +93,9 @@ impl PanelActions {
             || self.revoke.pending().get()
             || self.resend.pending().get()
             || self.unlock.pending().get()
+            || self.edit.pending().get()
+            || self.role.pending().get()
+            || self.delete.pending().get()
     }
 
     fn announce(self) {
@@ -158,6 +168,16 @@ impl PanelActions {
         Effect::new(move |_| {
             if let Some(Ok(())) = self.unlock.value().get() {
                 say("Failed sign-ins reset to 0. The user can sign in again.".into());
+            }
+        });
+        Effect::new(move |_| {
+            if let Some(Ok(())) = self.edit.value().get() {
+                say("Saved.".into());
+            }
+        });
+        Effect::new(move |_| {
+            if let Some(Ok(())) = self.role.value().get() {
+                say("Role changed. The user was signed out everywhere.".into());
             }
         });
         Effect::new(move |_| {

@@ -26,12 +26,7 @@ pub fn PasswordActions(
     /// The panel's operations; the panel re-reads the user when one completes.
     actions: PanelActions,
 ) -> impl IntoView {
-    let PanelActions {
-        force,
-        set,
-        outcome,
-        ..
-    } = actions;
+    let PanelActions { force, set, .. } = actions;
     let user = details.summary.clone();
     // The same rule the server checks, so the panel offers exactly what it would allow.
     let target = Target {
@@ -158,9 +153,6 @@ pub fn PasswordActions(
     view! {
         <section class="password-actions" aria-labelledby="password-heading">
             <h3 id="password-heading">"Password"</h3>
-            <p role="status" class="notice" hidden=move || outcome.get().is_none()>
-                {move || outcome.get().unwrap_or_default()}
-            </p>
             {unlock_section}
             {force_section}
             <button

@@ -2,6 +2,7 @@ use leptos::prelude::*;
 use leptos_router::components::A;
 use model::user::{AuditEntry, Permission, UserDetails, UserId};
 
+use super::account_actions::AccountActions;
 use super::email_list::EmailList;
 use super::form_error::{ErrorNotice, error_fallback};
 use super::panel_actions::PanelActions;
@@ -84,7 +85,11 @@ pub fn UserPanel(
                     let body = match details {
                         Ok(d) => view! {
                             <DetailsList details=d.clone()/>
+                            <p role="status" class="notice" hidden=move || actions.outcome.get().is_none()>
+                                {move || actions.outcome.get().unwrap_or_default()}
+                            </p>
                             <PasswordActions details=d.clone() actor=actor me=me.clone() actions=actions/>
+                            <AccountActions details=d.clone() actor=actor me=me.clone() actions=actions close_href=close_href/>
                             <EmailList emails=d.emails/>
                         }
                             .into_any(),

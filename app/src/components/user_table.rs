@@ -19,6 +19,8 @@ pub fn UserTable(
     after: Option<String>,
     /// Which rows are ticked.
     checked: RwSignal<HashSet<UserId>>,
+    /// Rows have check boxes (for Bulk Change): administrators only.
+    selectable: bool,
 ) -> impl IntoView {
     let now = page.now;
     let ids: Vec<UserId> = page.users.iter().map(|u| u.id.clone()).collect();
@@ -61,7 +63,7 @@ pub fn UserTable(
                     class:reset-pending=pending
                     title=pending.then_some("A password reset is already pending for this user.")
                 >
-                    <td class="select">
+                    <td class="select" hidden=!selectable>
                         <input
                             type="checkbox"
                             aria-label=label
@@ -95,7 +97,7 @@ pub fn UserTable(
             <caption class="sr-only">"Users"</caption>
             <thead>
                 <tr>
-                    <th scope="col" class="select">
+                    <th scope="col" class="select" hidden=!selectable>
                         <input
                             type="checkbox"
                             aria-label="Select all users on this page"

@@ -1,6 +1,7 @@
 //! One file per route.
 
 pub mod account;
+pub mod add_user;
 pub mod bulk_job;
 pub mod change_password;
 pub mod forgot;

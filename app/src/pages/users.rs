@@ -5,16 +5,19 @@ use model::user::UserId;
 use std::collections::HashSet;
 
 use crate::api::users::list_users;
+use crate::auth::{caller_role, expect_auth};
 use crate::components::bulk_change::BulkChange;
 use crate::components::form_error::ErrorNotice;
 use crate::components::links::with_query;
 use crate::components::user_panel::UserPanel;
 use crate::components::user_table::UserTable;
+use model::Role;
 
 /// Accounts > Users: search, a page of users, and the selected user's panel. The search, the
 /// page and the selected user live in the URL, so any view can be shared and reloaded.
 #[component]
 pub fn UsersPage() -> impl IntoView {
+    let auth = expect_auth();
     let query = use_query_map();
     let q = Memo::new(move |_| query.read().get("q").unwrap_or_default());
     let after = Memo::new(move |_| query.read().get("after").filter(|a| !a.is_empty()));
@@ -49,18 +52,27 @@ pub fn UsersPage() -> impl IntoView {
                         }}
                     </p>
                 </div>
-                <div class="bulk-bar">
-                    <div class="field checkbox">
-                        <input
-                            type="checkbox"
-                            id="select-all-matching"
-                            prop:checked=move || all_matching.get()
-                            on:change:target=move |ev| all_matching.set(ev.target().checked())
-                        />
-                        <label for="select-all-matching">"Select all matching this search"</label>
-                    </div>
-                    <BulkChange checked=checked all_matching=all_matching q=q/>
-                </div>
+                // Bulk Change and Add user are an administrator's; a Password Manager's console
+                // shows only what they may do (the server refuses the rest regardless).
+                <Suspense>
+                    {move || Suspend::new(async move {
+                        (caller_role(auth).await == Role::Administrator).then(|| view! {
+                            <div class="bulk-bar">
+                                <div class="field checkbox">
+                                    <input
+                                        type="checkbox"
+                                        id="select-all-matching"
+                                        prop:checked=move || all_matching.get()
+                                        on:change:target=move |ev| all_matching.set(ev.target().checked())
+                                    />
+                                    <label for="select-all-matching">"Select all matching this search"</label>
+                                </div>
+                                <BulkChange checked=checked all_matching=all_matching q=q/>
+                                <A href="/users/new" attr:class="button">"Add user"</A>
+                            </div>
+                        })
+                    })}
+                </Suspense>
                 <Form method="GET" action="/users" attr:class="search" attr:role="search">
                     <label for="user-search">"Search users"</label>
                     <input
@@ -75,11 +87,12 @@ pub fn UsersPage() -> impl IntoView {
                 </Form>
                 <Transition fallback=|| view! { <p class="loading">"Loading users…"</p> }>
                     {move || Suspend::new(async move {
+                        let selectable = caller_role(auth).await == Role::Administrator;
                         match page.await {
                             Ok(page) => {
                                 let next = page.next.clone();
                                 view! {
-                                    <UserTable page=page q=q.get_untracked() after=after.get_untracked() checked=checked/>
+                                    <UserTable page=page q=q.get_untracked() after=after.get_untracked() checked=checked selectable=selectable/>
                                     <nav class="pager" aria-label="Pages">
                                         {after.get_untracked().map(|_| view! {
                                             <A href=with_query("/users", &[("q", Some(q.get_untracked().as_str()))])>

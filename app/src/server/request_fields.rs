@@ -8,7 +8,7 @@ use server_fn::ServerFn;
 use std::collections::HashMap;
 use std::fmt;
 
-use crate::api::{auth, bulk, passwords, resets, setup, users};
+use crate::api::{auth, bulk, passwords, people, resets, setup, users};
 
 /// Captures the field names serde asks for, then stops.
 struct FieldNames(&'static [&'static str]);
@@ -75,6 +75,11 @@ pub fn request_fields() -> HashMap<&'static str, &'static [&'static str]> {
         entry::<auth::Login>(),
         entry::<auth::Logout>(),
         entry::<auth::GetSession>(),
+        entry::<auth::ConfirmPassword>(),
+        entry::<people::AddUser>(),
+        entry::<people::EditUser>(),
+        entry::<people::DeleteUser>(),
+        entry::<people::SetUserRole>(),
         entry::<setup::SetupLinkValid>(),
         entry::<setup::CreateFirstAdmin>(),
         entry::<users::ListUsers>(),
