@@ -28,8 +28,9 @@ pub enum AppError {
     /// An expired, used or unknown reset link: one message for all three.
     #[error("This link is not valid any more. It may have expired or been used already.")]
     LinkInvalid,
-    #[error("Too many attempts. Wait a moment and try again.")]
-    RateLimited,
+    /// The answer carries `Retry-After` with the same number of seconds.
+    #[error("Too many attempts. Try again in {}.", model::time::in_words(*retry_after))]
+    RateLimited { retry_after: u64 },
     #[error("The server could not be reached. Check your connection and try again.")]
     Unavailable,
     #[error("Something went wrong on the server. It has been logged; please try again.")]
@@ -52,7 +53,7 @@ impl AppError {
             AppError::Invalid { .. } => 400,
             AppError::Conflict(_) => 409,
             AppError::LinkInvalid => 410,
-            AppError::RateLimited => 429,
+            AppError::RateLimited { .. } => 429,
             AppError::Unavailable => 503,
             AppError::Internal => 500,
         }
@@ -109,6 +110,9 @@ impl From<domain::DomainError> for AppError {
             D::Conflict(message) => AppError::Conflict(message),
             D::Forbidden => AppError::Forbidden,
             D::ConfirmationRequired => AppError::ConfirmationRequired,
+            D::RateLimited { retry_after_secs } => AppError::RateLimited {
+                retry_after: retry_after_secs,
+            },
             D::LinkInvalid => AppError::LinkInvalid,
             D::Unauthenticated => AppError::InvalidCredentials,
             D::Database(cause) => {
@@ -142,7 +146,7 @@ mod tests {
             ),
             (AppError::Conflict("taken".into()), 409),
             (AppError::LinkInvalid, 410),
-            (AppError::RateLimited, 429),
+            (AppError::RateLimited { retry_after: 90 }, 429),
             (AppError::Unavailable, 503),
             (AppError::Internal, 500),
         ];
@@ -156,7 +160,7 @@ mod tests {
                 | AppError::Invalid { .. }
                 | AppError::Conflict(_)
                 | AppError::LinkInvalid
-                | AppError::RateLimited
+                | AppError::RateLimited { .. }
                 | AppError::Unavailable
                 | AppError::Internal => {}
             }

@@ -12,12 +12,36 @@ use crate::credentials;
 use crate::error::{DomainError, DomainResult};
 use crate::hashing::Password;
 use crate::sessions::{self, ClientInfo, Purpose};
+use crate::throttle::{self, Gate};
 use crate::tokens::SecretToken;
-use crate::users::{self, User};
+use crate::users::{self, Lockout, User};
 
-/// Consecutive failures that lock an account, and for how long.
+/// Consecutive failures that lock an account.
 pub const LOCK_THRESHOLD: i64 = 5;
-pub const LOCK_SECONDS: i64 = 15 * 60;
+/// How an account locks: each lock in a row lasts longer, so a patient guesser gets a few
+/// dozen tries a day, not hundreds.
+pub const LOCKOUT: Lockout = Lockout {
+    threshold: LOCK_THRESHOLD,
+    durations: [15 * 60, 60 * 60, 4 * 60 * 60],
+};
+/// The last active administrator locks only after this many failures in a row: anyone who
+/// knows the name could otherwise lock the only person who can unlock everyone. The address
+/// limits stop a guesser long before, and a lock never blocks "Forgot your password?".
+pub const LAST_ADMINISTRATOR_THRESHOLD: i64 = 100;
+
+/// The lockout for `user`: the ordinary one, unless they are the last active administrator.
+async fn lockout_of(services: &Services, user: &User) -> DomainResult<Lockout> {
+    if user.role == model::Role::Administrator
+        && user.active
+        && users::count_administrators(services.db.pool()).await? <= 1
+    {
+        return Ok(Lockout {
+            threshold: LAST_ADMINISTRATOR_THRESHOLD,
+            ..LOCKOUT
+        });
+    }
+    Ok(LOCKOUT)
+}
 
 pub struct SignedIn {
     pub token: SecretToken,
@@ -59,6 +83,11 @@ pub async fn sign_in(
     {
         return Err(DomainError::Unauthenticated);
     }
+    // Limited before any argon2 work, and the same way whether or not the account exists.
+    let address = client.ip.as_deref();
+    throttle::check(&services.db, Gate::FailuresFromAddress, address).await?;
+    throttle::admit(&services.db, Gate::SignInFromAddress, address).await?;
+    throttle::admit(&services.db, Gate::SignInToAccount, Some(login_name)).await?;
     let user = users::find_by_login_name(&services.db, login_name).await?;
     let password_ok = services
         .hasher
@@ -69,6 +98,7 @@ pub async fn sign_in(
         .await;
     let now = Timestamp::now();
     let Some(user) = user else {
+        throttle::record(&services.db, Gate::FailuresFromAddress, address).await?;
         info!("sign-in failed: unknown account");
         return Err(DomainError::Unauthenticated);
     };
@@ -76,17 +106,16 @@ pub async fn sign_in(
         id: user.id.clone(),
         name: user.username.clone(),
     };
+    let refused = refusal(&user, password_ok, now);
+    if refused.is_some() {
+        // Outside the transaction: it is a write of its own.
+        throttle::record(&services.db, Gate::FailuresFromAddress, address).await?;
+    }
     let mut tx = services.db.begin().await?;
-    if let Some(reason) = refusal(&user, password_ok, now) {
+    if let Some(reason) = refused {
         if reason == "wrong password" {
-            users::record_failed_sign_in(
-                &mut tx,
-                &user.id,
-                LOCK_THRESHOLD,
-                now.plus_seconds(LOCK_SECONDS),
-                now,
-            )
-            .await?;
+            let lockout = lockout_of(services, &user).await?;
+            users::record_failed_sign_in(&mut tx, &user.id, lockout, now).await?;
         }
         audit::record(
             &mut *tx,
@@ -199,14 +228,8 @@ pub async fn confirm_password(
     if ok {
         sessions::mark_verified(&mut tx, token, now).await?;
     } else if !user.is_locked(now) {
-        users::record_failed_sign_in(
-            &mut tx,
-            &user.id,
-            LOCK_THRESHOLD,
-            now.plus_seconds(LOCK_SECONDS),
-            now,
-        )
-        .await?;
+        let lockout = lockout_of(services, user).await?;
+        users::record_failed_sign_in(&mut tx, &user.id, lockout, now).await?;
     }
     let event = AuditEvent {
         at: now,

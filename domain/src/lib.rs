@@ -22,6 +22,7 @@ pub mod resets;
 pub mod seed;
 pub mod setup;
 pub mod store;
+pub mod throttle;
 pub mod tokens;
 
 #[cfg(feature = "test-support")]

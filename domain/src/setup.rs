@@ -47,6 +47,14 @@ pub async fn create_first_admin(
     form: FirstAdmin<'_>,
     ip: Option<String>,
 ) -> DomainResult<UserId> {
+    // The setup token is the secret; this keeps anyone from guessing at it, or from spending
+    // argon2 work on it, without end.
+    crate::throttle::admit(
+        &services.db,
+        crate::throttle::Gate::SetupFromAddress,
+        ip.as_deref(),
+    )
+    .await?;
     let new = NewUser::new(
         form.username,
         form.display_name,

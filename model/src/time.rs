@@ -60,6 +60,17 @@ fn civil_from_days(days: i64) -> (i64, u32, u32) {
     (y, m, d)
 }
 
+/// A wait in words, rounded up to what a person would say: "45 seconds", "3 minutes",
+/// "2 hours".
+pub fn in_words(seconds: u64) -> String {
+    let plural = |n: u64, unit: &str| format!("{n} {unit}{}", if n == 1 { "" } else { "s" });
+    match seconds {
+        0..=59 => plural(seconds.max(1), "second"),
+        60..=3599 => plural(seconds.div_ceil(60), "minute"),
+        _ => plural(seconds.div_ceil(3600), "hour"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -75,5 +86,14 @@ mod tests {
             Timestamp(951_782_400_000).to_string(),
             "2000-02-29 00:00 UTC"
         );
+    }
+
+    #[test]
+    fn waits_read_as_a_person_says_them() {
+        assert_eq!(in_words(0), "1 second");
+        assert_eq!(in_words(45), "45 seconds");
+        assert_eq!(in_words(61), "2 minutes");
+        assert_eq!(in_words(3600), "1 hour");
+        assert_eq!(in_words(3601), "2 hours");
     }
 }

@@ -151,6 +151,9 @@ fn spawn_session_purger(db: domain::Db) {
             if let Err(e) = domain::sessions::purge_expired(&db, now).await {
                 tracing::warn!(error = %e, "could not purge expired sessions");
             }
+            if let Err(e) = domain::throttle::purge(&db).await {
+                tracing::warn!(error = %e, "could not purge old rate-limit counters");
+            }
         }
     });
 }

@@ -189,7 +189,7 @@ pub async fn request_password_reset(login: String) -> Result<(), AppError> {
 
     let login = model::fields::login_name("login", &login)?;
     let state = state()?;
-    domain::resets::request_by_user(&state.services, &login, &client_info()).await;
+    domain::resets::request_by_user(&state.services, &login, &client_info()).await?;
     // A plain form post (no JavaScript) lands on the same answer.
     leptos_axum::redirect("/forgot?sent=1");
     Ok(())

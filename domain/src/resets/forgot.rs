@@ -13,6 +13,7 @@ use crate::error::{DomainError, DomainResult};
 use crate::hashing::Password;
 use crate::sessions::ClientInfo;
 use crate::store::{self, outbox};
+use crate::throttle::{self, Gate};
 use crate::tokens::SecretToken;
 use crate::users;
 
@@ -28,7 +29,15 @@ const FORGOT_FLOOR: std::time::Duration = std::time::Duration::from_millis(600);
 ///
 /// The work runs in the background and the caller is answered after a fixed time, whatever
 /// the account: neither the answer, its timing, nor a database error tells whether it exists.
-pub async fn request_by_user(services: &Services, login_name: &str, client: &ClientInfo) {
+/// Refused only when the address or the typed name has asked too often, which is counted the
+/// same way for every name.
+pub async fn request_by_user(
+    services: &Services,
+    login_name: &str,
+    client: &ClientInfo,
+) -> DomainResult<()> {
+    throttle::admit(&services.db, Gate::ForgotFromAddress, client.ip.as_deref()).await?;
+    throttle::admit(&services.db, Gate::ForgotForAccount, Some(login_name)).await?;
     let answer_at = tokio::time::Instant::now() + FORGOT_FLOOR;
     let (services, login_name, client) = (services.clone(), login_name.to_owned(), client.clone());
     let work = tokio::spawn(async move {
@@ -39,6 +48,7 @@ pub async fn request_by_user(services: &Services, login_name: &str, client: &Cli
     // Usually done well before the answer is due; if not, it goes on in the background.
     let _ = tokio::time::timeout_at(answer_at, work).await;
     tokio::time::sleep_until(answer_at).await;
+    Ok(())
 }
 
 /// The work behind [`request_by_user`], without its fixed answer time: for tests, which must

@@ -7,6 +7,7 @@ pub mod audit;
 pub mod bulk;
 pub mod db;
 pub mod lease;
+pub mod limits;
 pub mod outbox;
 pub mod resets;
 pub mod sessions;

@@ -365,26 +365,43 @@ pub async fn count_administrators<'e>(
     Ok(count)
 }
 
-/// Counts a failed sign-in and locks the account once `threshold` failures run together. One
-/// statement, so concurrent failures cannot lose a count.
+/// How an account locks after failed sign-ins.
+#[derive(Clone, Copy, Debug)]
+pub struct Lockout {
+    /// Failures in a row that lock it.
+    pub threshold: i64,
+    /// The first lock's length, the second's, and every later one's (seconds).
+    pub durations: [i64; 3],
+}
+
+/// Counts a failed sign-in and, once `lockout.threshold` failures run together and no lock is
+/// running, locks the account for longer than the lock before. One statement, so concurrent
+/// failures cannot lose a count or lock twice.
 pub async fn record_failed_sign_in(
     tx: &mut Tx,
     id: &UserId,
-    threshold: i64,
-    locked_until: Timestamp,
+    lockout: Lockout,
     now: Timestamp,
 ) -> DomainResult<()> {
-    sqlx::query(
+    // Every SET expression reads the row as it was, so the condition is spelled twice.
+    let locks = "failed_logins + 1 >= $2 AND (locked_until IS NULL OR locked_until <= $3)";
+    let sql = format!(
         "UPDATE users SET failed_logins = failed_logins + 1, \
-         locked_until = CASE WHEN failed_logins + 1 >= $2 THEN $3 ELSE locked_until END, \
-         updated_at = $4 WHERE id = $1",
-    )
-    .bind(&id.0)
-    .bind(threshold)
-    .bind(locked_until.millis())
-    .bind(now.millis())
-    .execute(&mut **tx)
-    .await?;
+         locked_until = CASE WHEN {locks} THEN $3 + 1000 * CASE lock_count WHEN 0 THEN $4 \
+         WHEN 1 THEN $5 ELSE $6 END ELSE locked_until END, \
+         lock_count = CASE WHEN {locks} THEN lock_count + 1 ELSE lock_count END, \
+         updated_at = $3 WHERE id = $1"
+    );
+    let [first, second, later] = lockout.durations;
+    sqlx::query(&sql)
+        .bind(&id.0)
+        .bind(lockout.threshold)
+        .bind(now.millis())
+        .bind(first)
+        .bind(second)
+        .bind(later)
+        .execute(&mut **tx)
+        .await?;
     Ok(())
 }
 
@@ -402,8 +419,8 @@ pub async fn lock_row(tx: &mut Tx, id: &UserId) -> DomainResult<()> {
 /// password written or reset issued, and Unlock all come here.
 pub async fn clear_failed_sign_ins(tx: &mut Tx, id: &UserId, now: Timestamp) -> DomainResult<()> {
     sqlx::query(
-        "UPDATE users SET failed_logins = 0, locked_until = NULL, updated_at = $2 \
-         WHERE id = $1 AND (failed_logins <> 0 OR locked_until IS NOT NULL)",
+        "UPDATE users SET failed_logins = 0, locked_until = NULL, lock_count = 0, updated_at = $2 \
+         WHERE id = $1 AND (failed_logins <> 0 OR locked_until IS NOT NULL OR lock_count <> 0)",
     )
     .bind(&id.0)
     .bind(now.millis())

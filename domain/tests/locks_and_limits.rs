@@ -1,0 +1,193 @@
+//! Failed sign-ins: locks that grow, the last administrator who stays reachable, and the rate
+//! limits every instance shares. Both engines.
+
+mod common;
+
+use common::*;
+use domain::auth::{self, LAST_ADMINISTRATOR_THRESHOLD, LOCK_THRESHOLD};
+use domain::sessions::ClientInfo;
+use domain::throttle::Gate;
+use domain::{Db, DomainError, Password, Services, both_engines, passwords, resets, users};
+use model::time::Timestamp;
+use model::user::{Role, UserId};
+
+fn from(ip: &str) -> ClientInfo {
+    ClientInfo {
+        ip: Some(ip.into()),
+        user_agent: None,
+    }
+}
+
+/// `n` wrong passwords for `username`, each from its own address and with the per-minute
+/// counters cleared as they fill, as a slow guesser's would be: only the account's lock is in
+/// play.
+async fn guess(s: &Services, username: &str, n: i64, round: &str) {
+    for i in 0..n {
+        if i % 20 == 19 {
+            sqlx::query("DELETE FROM rate_limits")
+                .execute(s.db.pool())
+                .await
+                .unwrap();
+        }
+        let ip = format!("198.51.100.{}", (i % 250) + 1);
+        let _ = auth::sign_in(
+            s,
+            username,
+            &Password::new(&format!("wrong {round} {i}")),
+            &from(&ip),
+        )
+        .await;
+    }
+}
+
+/// How long the account's current lock runs from now, in whole minutes.
+async fn lock_minutes(s: &Services, id: &UserId) -> Option<i64> {
+    let user = users::get(s.db.pool(), id).await.unwrap().unwrap();
+    let now = Timestamp::now();
+    user.locked_until
+        .filter(|until| *until > now)
+        .map(|until| (until.millis() - now.millis() + 30_000) / 60_000)
+}
+
+/// Ends the current lock as if its time had run out.
+async fn expire_lock(s: &Services, id: &UserId) {
+    sqlx::query("UPDATE users SET locked_until = $2 WHERE id = $1")
+        .bind(&id.0)
+        .bind(Timestamp::now().millis() - 1)
+        .execute(s.db.pool())
+        .await
+        .unwrap();
+}
+
+both_engines!(each_lock_in_a_row_lasts_longer, |db: Db| async move {
+    let s = services(db);
+    create(&s, "root", Role::Administrator).await;
+    create(&s, "other", Role::Administrator).await;
+    let ada = create(&s, "ada", Role::User).await;
+    guess(&s, "ada", LOCK_THRESHOLD, "a").await;
+    assert_eq!(lock_minutes(&s, &ada).await, Some(15));
+    expire_lock(&s, &ada).await;
+    // After a lock, one more failure locks again, for longer.
+    guess(&s, "ada", 1, "b").await;
+    assert_eq!(lock_minutes(&s, &ada).await, Some(60));
+    expire_lock(&s, &ada).await;
+    guess(&s, "ada", 1, "c").await;
+    assert_eq!(lock_minutes(&s, &ada).await, Some(240));
+    expire_lock(&s, &ada).await;
+    guess(&s, "ada", 1, "d").await;
+    assert_eq!(
+        lock_minutes(&s, &ada).await,
+        Some(240),
+        "four hours at most"
+    );
+    // Failures while locked are refused without counting towards a longer lock.
+    guess(&s, "ada", 3, "e").await;
+    assert_eq!(lock_minutes(&s, &ada).await, Some(240));
+
+    // Reset (seed 004) releases it and starts the ladder again.
+    let root = actor(&s, "admin2", Role::Administrator).await;
+    passwords::unlock(&s, &root, &ada).await.unwrap();
+    assert!(signs_in(&s, "ada", OLD).await.is_some());
+    guess(&s, "ada", LOCK_THRESHOLD, "f").await;
+    assert_eq!(lock_minutes(&s, &ada).await, Some(15));
+});
+
+both_engines!(a_completed_reset_releases_the_lock, |db: Db| async move {
+    let s = services(db);
+    let root = actor(&s, "root", Role::Administrator).await;
+    let ada = create(&s, "ada", Role::User).await;
+    guess(&s, "ada", LOCK_THRESHOLD, "a").await;
+    assert!(lock_minutes(&s, &ada).await.is_some());
+    let new = Password::new(NEW);
+    passwords::set_password(&s, &root, &ada, &new, &new, passwords::AfterSet::Keep)
+        .await
+        .unwrap();
+    assert_eq!(lock_minutes(&s, &ada).await, None);
+    assert!(signs_in(&s, "ada", NEW).await.is_some());
+});
+
+both_engines!(
+    a_lock_never_blocks_forgot_your_password,
+    |db: Db| async move {
+        let s = services(db);
+        let ada = create(&s, "ada", Role::User).await;
+        guess(&s, "ada", LOCK_THRESHOLD, "a").await;
+        assert!(lock_minutes(&s, &ada).await.is_some());
+        resets::handle_request(&s, "ada", &client()).await.unwrap();
+        let status = resets::status(&s.db, &ada).await.unwrap().unwrap();
+        assert!(status.is_outstanding(Timestamp::now()));
+    }
+);
+
+both_engines!(
+    the_last_administrator_is_not_locked_by_a_handful_of_guesses,
+    |db: Db| async move {
+        let s = services(db);
+        let root = create(&s, "root", Role::Administrator).await;
+        guess(&s, "root", LOCK_THRESHOLD * 4, "a").await;
+        assert_eq!(lock_minutes(&s, &root).await, None);
+        assert!(signs_in(&s, "root", OLD).await.is_some());
+        // Never more than a hundred failures without a lock.
+        guess(&s, "root", LAST_ADMINISTRATOR_THRESHOLD, "b").await;
+        assert_eq!(lock_minutes(&s, &root).await, Some(15));
+    }
+);
+
+both_engines!(
+    an_address_that_keeps_failing_is_stopped_before_the_accounts_it_tries,
+    |db: Db| async move {
+        let s = services(db);
+        let (limit, _) = Gate::FailuresFromAddress.limit();
+        let names: Vec<String> = (0..limit).map(|i| format!("user{i}")).collect();
+        // One wrong password each for many accounts (real and not) from one address.
+        for (i, name) in names.iter().enumerate() {
+            if i % 2 == 0 {
+                create(&s, name, Role::User).await;
+            }
+            let _ = auth::sign_in(&s, name, &Password::new("guess"), &from("203.0.113.9")).await;
+        }
+        create(&s, "ada", Role::User).await;
+        let refused = auth::sign_in(&s, "ada", &Password::new(OLD), &from("203.0.113.9")).await;
+        let Err(DomainError::RateLimited { retry_after_secs }) = refused else {
+            panic!("expected a rate limit, got {:?}", refused.map(|_| ()));
+        };
+        assert!((1..=15 * 60).contains(&retry_after_secs));
+        // Another address is not affected, and the account is not locked.
+        assert!(
+            auth::sign_in(&s, "ada", &Password::new(OLD), &from("203.0.113.10"))
+                .await
+                .is_ok()
+        );
+    }
+);
+
+both_engines!(
+    a_limited_name_answers_alike_whether_or_not_it_exists,
+    |db: Db| async move {
+        let s = services(db);
+        create(&s, "ada", Role::User).await;
+        let (limit, _) = Gate::ForgotForAccount.limit();
+        for name in ["ada", "nobody-by-this-name"] {
+            for i in 0..limit {
+                let ip = format!("198.51.100.{}", i + 1);
+                resets::request_by_user(&s, name, &from(&ip)).await.unwrap();
+            }
+            let refused = resets::request_by_user(&s, name, &from("198.51.100.200")).await;
+            assert!(
+                matches!(refused, Err(DomainError::RateLimited { .. })),
+                "{name}: {refused:?}"
+            );
+        }
+        // Nothing about the names is kept in the clear.
+        let buckets: Vec<(String,)> = sqlx::query_as("SELECT bucket FROM rate_limits")
+            .fetch_all(s.db.pool())
+            .await
+            .unwrap();
+        assert!(!buckets.is_empty());
+        assert!(
+            buckets
+                .iter()
+                .all(|(b,)| !b.contains("ada") && !b.contains("nobody"))
+        );
+    }
+);
