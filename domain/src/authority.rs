@@ -86,6 +86,19 @@ impl Actor {
         }
     }
 
+    /// The operator at the server's command line (`latchkey users …`). Whoever can run the
+    /// binary against the database already holds everything in it, so the command line acts
+    /// as an administrator, named in the audit trail by the system account that ran it.
+    pub fn command_line(system_user: &str) -> Self {
+        Self {
+            id: UserId("command-line".into()),
+            username: format!("{system_user} (command line)"),
+            role: Role::Administrator,
+            ip: None,
+            verified_at: Timestamp::now(),
+        }
+    }
+
     /// For tests and benchmarks only: an authority without a session.
     #[cfg(feature = "test-support")]
     pub fn for_tests(id: UserId, username: &str, role: Role) -> Self {

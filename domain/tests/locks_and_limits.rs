@@ -33,7 +33,7 @@ async fn guess(s: &Services, username: &str, n: i64, round: &str) {
         let _ = auth::sign_in(
             s,
             username,
-            &Password::new(&format!("wrong {round} {i}")),
+            &Password::new(format!("wrong {round} {i}")),
             &from(&ip),
         )
         .await;

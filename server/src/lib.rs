@@ -5,6 +5,7 @@
 pub mod config;
 pub mod middleware;
 pub mod router;
+pub mod users_cli;
 
 use app::server::{AppState, WebConfig};
 use domain::{Db, Hasher, Services};

@@ -34,6 +34,11 @@ enum Command {
     },
     /// Create or update the database schema, then exit.
     Migrate,
+    /// Add users, import them from CSV, or send one a password change link.
+    Users {
+        #[command(subcommand)]
+        command: server::users_cli::UsersCommand,
+    },
     /// After the secret key was lost: adopt the current one. Emails still queued were sealed
     /// with the lost key and cannot be read; they are withdrawn (send their resets again).
     ReplaceSecretKey,
@@ -72,6 +77,10 @@ async fn run(command: Command, settings: &Settings) -> Result<()> {
             domain::Db::connect(&config.database_url).await?;
             println!("Database is up to date.");
             Ok(())
+        }
+        Command::Users { command } => {
+            let state = server::build_state(&config).await?;
+            server::users_cli::run(&state.services, command).await
         }
         Command::ReplaceSecretKey => {
             let db = domain::Db::connect(&config.database_url).await?;

@@ -14,6 +14,7 @@ mod runner;
 
 pub use jobs::{create_job, job};
 pub use preview::preview;
+pub(crate) use report::defuse;
 pub use report::{ItemReport, items, report_csv};
 pub use runner::{run_next, spawn_runner};
 

@@ -102,7 +102,7 @@ const FORMULA_STARTS: [char; 6] = ['=', '+', '-', '@', '\t', '\r'];
 
 /// Defuses a leading formula character, so a spreadsheet shows the cell instead of running it.
 /// (Quoting is the CSV writer's.)
-fn defuse(value: &str) -> String {
+pub(crate) fn defuse(value: &str) -> String {
     if value.starts_with(FORMULA_STARTS) {
         format!("'{value}")
     } else {

@@ -10,11 +10,13 @@ use crate::Services;
 use crate::audit::{self, AuditAction, AuditEvent};
 use crate::authority::Actor;
 use crate::credentials::{load, party, void_outstanding};
+use crate::db::Tx;
 use crate::emails;
 use crate::error::DomainResult;
+use crate::keys::Keyring;
 use crate::sessions;
 use crate::store::outbox;
-use crate::users::{self, Profile};
+use crate::users::{self, Profile, User};
 
 /// Saves the details panel's Edit form. Changing the email voids outstanding links and
 /// temporary passwords and tells the old address; deactivating ends every session and voids
@@ -55,18 +57,38 @@ async fn try_edit(
     let now = Timestamp::now();
     let mut tx = services.db.begin().await?;
     let user = load(&mut tx, target).await?;
-    may_change(actor, AccountChange::Edit, &user)?;
-    let deactivating = user.active && !active;
-    if user.active != active {
-        may_change(actor, AccountChange::SetActive, &user)?;
+    let notified = edit_in_tx(&mut tx, &services.keys, actor, &user, &profile, now).await?;
+    tx.commit().await?;
+    if notified {
+        services.mail.wake();
+    }
+    Ok(())
+}
+
+/// The steps of an edit inside the caller's transaction, for a user read with their row
+/// locked: the rules, the change, what it voids and ends, the notice to an old address and
+/// the audit row (nothing when nothing changes). Import runs the same per row. Returns
+/// whether a notice was queued.
+pub(crate) async fn edit_in_tx(
+    tx: &mut Tx,
+    keys: &Keyring,
+    actor: &Actor,
+    user: &User,
+    profile: &Profile,
+    now: Timestamp,
+) -> DomainResult<bool> {
+    may_change(actor, AccountChange::Edit, user)?;
+    let deactivating = user.active && !profile.active;
+    if user.active != profile.active {
+        may_change(actor, AccountChange::SetActive, user)?;
     }
     if deactivating {
-        keep_an_administrator(&mut tx, actor, &user).await?;
+        keep_an_administrator(tx, actor, user).await?;
     }
     let email_changed = profile.email.as_deref().map(fields::email_key)
         != user.email.as_deref().map(fields::email_key);
     if email_changed
-        && users::taken(&mut *tx, None, profile.email.as_deref(), Some(target))
+        && users::taken(&mut **tx, None, profile.email.as_deref(), Some(&user.id))
             .await?
             .1
     {
@@ -74,6 +96,45 @@ async fn try_edit(
             FieldError::new("email", "Another user already has that email address.").into(),
         );
     }
+    let mut changes = changes(user, profile);
+    if changes.is_empty() {
+        return Ok(false);
+    }
+    users::update_profile(tx, user, profile, now).await?;
+    if email_changed || deactivating {
+        let reason = if deactivating {
+            "the account was deactivated"
+        } else {
+            "the email address changed"
+        };
+        void_outstanding(tx, &user.id, reason, now).await?;
+    }
+    if deactivating {
+        let ended = sessions::revoke_all_for_user(tx, &user.id).await?;
+        changes.push(format!("{ended} session(s) ended"));
+    }
+    let mut notified = false;
+    if email_changed
+        && profile.active
+        && let Some(old) = &user.email
+    {
+        let notice = emails::email_changed(user, old, actor.username(), now);
+        outbox::enqueue(tx, keys, &notice, now).await?;
+        notified = true;
+    }
+    let event = AuditEvent::success(
+        now,
+        AuditAction::UserEdited,
+        actor.party(),
+        party(user),
+        actor.ip().map(str::to_owned),
+    );
+    audit::record(&mut **tx, &event.with_detail(Some(changes.join("; ")))).await?;
+    Ok(notified)
+}
+
+/// What an edit changes, in the audit trail's words; empty when nothing does.
+pub(crate) fn changes(user: &User, profile: &Profile) -> Vec<String> {
     let mut changes = Vec::new();
     if profile.display_name != user.display_name {
         changes.push(format!(
@@ -88,47 +149,17 @@ async fn try_edit(
             profile.email.as_deref().unwrap_or("none")
         ));
     }
-    if user.active != active {
-        changes.push(if active { "activated" } else { "deactivated" }.to_owned());
+    if user.active != profile.active {
+        changes.push(
+            if profile.active {
+                "activated"
+            } else {
+                "deactivated"
+            }
+            .to_owned(),
+        );
     }
-    if changes.is_empty() {
-        return Ok(());
-    }
-    users::update_profile(&mut tx, &user, &profile, now).await?;
-    let mut notified = false;
-    if email_changed || deactivating {
-        let reason = if deactivating {
-            "the account was deactivated"
-        } else {
-            "the email address changed"
-        };
-        void_outstanding(&mut tx, target, reason, now).await?;
-    }
-    if deactivating {
-        let ended = sessions::revoke_all_for_user(&mut tx, target).await?;
-        changes.push(format!("{ended} session(s) ended"));
-    }
-    if email_changed
-        && active
-        && let Some(old) = &user.email
-    {
-        let notice = emails::email_changed(&user, old, actor.username(), now);
-        outbox::enqueue(&mut tx, &services.keys, &notice, now).await?;
-        notified = true;
-    }
-    let event = AuditEvent::success(
-        now,
-        AuditAction::UserEdited,
-        actor.party(),
-        party(&user),
-        actor.ip().map(str::to_owned),
-    );
-    audit::record(&mut *tx, &event.with_detail(Some(changes.join("; ")))).await?;
-    tx.commit().await?;
-    if notified {
-        services.mail.wake();
-    }
-    Ok(())
+    changes
 }
 
 /// Delete, after a confirmation that names the user. The audit trail keeps what happened to

@@ -5,6 +5,7 @@
 
 mod add;
 mod edit;
+pub mod import;
 mod roles;
 
 pub use add::{Added, NewPerson, add};

@@ -219,6 +219,45 @@ pub async fn taken<'e>(
     Ok((names > 0, emails > 0))
 }
 
+/// The accounts with these username keys (an import's batch of rows).
+pub async fn by_username_keys(db: &Db, keys: &[String]) -> DomainResult<Vec<User>> {
+    if keys.is_empty() {
+        return Ok(Vec::new());
+    }
+    let marks: Vec<String> = (1..=keys.len()).map(|i| format!("${i}")).collect();
+    let sql = format!(
+        "SELECT {COLUMNS} FROM users WHERE username_key IN ({})",
+        marks.join(", ")
+    );
+    let mut query = sqlx::query_as::<_, UserRow>(&sql);
+    for key in keys {
+        query = query.bind(key);
+    }
+    query
+        .fetch_all(db.pool())
+        .await?
+        .into_iter()
+        .map(User::try_from)
+        .collect()
+}
+
+/// Who has each of these email keys: (email key, username).
+pub async fn email_owners(db: &Db, keys: &[String]) -> DomainResult<Vec<(String, String)>> {
+    if keys.is_empty() {
+        return Ok(Vec::new());
+    }
+    let marks: Vec<String> = (1..=keys.len()).map(|i| format!("${i}")).collect();
+    let sql = format!(
+        "SELECT email_key, username FROM users WHERE email_key IN ({})",
+        marks.join(", ")
+    );
+    let mut query = sqlx::query_as::<_, (String, String)>(&sql);
+    for key in keys {
+        query = query.bind(key);
+    }
+    Ok(query.fetch_all(db.pool()).await?)
+}
+
 /// What an administrator may edit of a local account.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Profile {

@@ -1,0 +1,474 @@
+//! Import users from CSV, the usual export of HR systems and directories: the file read and
+//! refused whole when it is not a CSV Latchkey can trust, every row sorted into new, updated,
+//! unchanged or error before anything changes, then applied in batches, each one transaction.
+//! Idempotent by username: importing the same file twice changes nothing the second time.
+
+use model::Role;
+use model::fields::{self, FieldError};
+use model::people::{AccountChange, account_refusal};
+use model::time::Timestamp;
+use model::user::Permission;
+use std::collections::HashMap;
+
+use super::edit::{changes, edit_in_tx};
+use crate::Services;
+use crate::audit::{self, AuditAction, AuditEvent};
+use crate::authority::Actor;
+use crate::credentials::{load, party, target_of};
+use crate::error::{DomainError, DomainResult};
+use crate::resets::{LinkDelivery, LinkRequest, LinkText, issue_link};
+use crate::users::{self, NewUser, Profile, User};
+
+/// The largest file accepted: a directory of a few hundred thousand people.
+pub const MAX_BYTES: usize = 50 * 1024 * 1024;
+/// Rows per transaction when applying: short enough to keep the write lock brief.
+const BATCH: usize = 500;
+
+/// One data row of the file, as typed.
+#[derive(Clone, Debug)]
+pub struct ImportRow {
+    /// The row's line in the file (the header is line 1).
+    pub line: u64,
+    pub username: String,
+    pub display_name: Option<String>,
+    pub email: Option<String>,
+    pub role: Option<String>,
+    pub active: Option<String>,
+}
+
+fn refused(reason: impl Into<String>) -> DomainError {
+    FieldError::new("file", reason).into()
+}
+
+/// The columns a header may name, by what directories and HR exports call them.
+fn column_of(header: &str) -> Option<&'static str> {
+    let key: String = header
+        .trim()
+        .to_lowercase()
+        .chars()
+        .filter(|c| c.is_alphanumeric())
+        .collect();
+    match key.as_str() {
+        "username" | "user" | "login" | "loginname" | "samaccountname" | "uid" => Some("username"),
+        "displayname" | "name" | "fullname" | "cn" => Some("display_name"),
+        "email" | "mail" | "emailaddress" | "userprincipalname" => Some("email"),
+        "role" => Some("role"),
+        "active" | "isactive" | "enabled" | "status" => Some("active"),
+        _ => None,
+    }
+}
+
+/// Refuses a file over [`MAX_BYTES`] before it is read.
+pub fn check_size(len: u64) -> DomainResult<()> {
+    if len > MAX_BYTES as u64 {
+        return Err(refused(
+            "The file is larger than 50 MB. Split it into smaller files and import each.",
+        ));
+    }
+    Ok(())
+}
+
+/// Reads a CSV file, or refuses it whole with a reason that says how to fix it: too large, not
+/// UTF-8 (with the line where it stops being so), not CSV, no username column, no rows.
+pub fn parse(bytes: &[u8]) -> DomainResult<Vec<ImportRow>> {
+    check_size(bytes.len() as u64)?;
+    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    if let Err(e) = std::str::from_utf8(bytes) {
+        let line = bytes[..e.valid_up_to()]
+            .iter()
+            .filter(|b| **b == b'\n')
+            .count()
+            + 1;
+        return Err(refused(format!(
+            "The file is not UTF-8 text (line {line}). Save it as \"CSV UTF-8\" and import it \
+             again."
+        )));
+    }
+    let mut reader = csv::ReaderBuilder::new()
+        .trim(csv::Trim::All)
+        .from_reader(bytes);
+    let headers = reader
+        .headers()
+        .map_err(|e| refused(format!("The first line is not a CSV header: {e}.")))?
+        .clone();
+    let mut at: HashMap<&'static str, usize> = HashMap::new();
+    for (i, header) in headers.iter().enumerate() {
+        if let Some(column) = column_of(header) {
+            at.entry(column).or_insert(i);
+        }
+    }
+    let Some(&username_at) = at.get("username") else {
+        return Err(refused(
+            "The file has no username column. Its first line must name the columns, for \
+             example: username,display_name,email,role,active",
+        ));
+    };
+    let mut rows = Vec::new();
+    for record in reader.records() {
+        let record = record.map_err(|e| {
+            let line = e.position().map_or(0, csv::Position::line);
+            match e.kind() {
+                csv::ErrorKind::UnequalLengths {
+                    expected_len, len, ..
+                } => refused(format!(
+                    "Line {line} has {len} fields where the header has {expected_len}. Check \
+                     for a missing or extra comma, or an unclosed quote."
+                )),
+                _ => refused(format!("Line {line} is not valid CSV.")),
+            }
+        })?;
+        let line = record.position().map_or(0, csv::Position::line);
+        let cell = |column: &str| {
+            at.get(column)
+                .and_then(|&i| record.get(i))
+                .filter(|v| !v.is_empty())
+                .map(str::to_owned)
+        };
+        if record.iter().all(str::is_empty) {
+            continue;
+        }
+        rows.push(ImportRow {
+            line,
+            username: record.get(username_at).unwrap_or_default().to_owned(),
+            display_name: cell("display_name"),
+            email: cell("email"),
+            role: cell("role"),
+            active: cell("active"),
+        });
+    }
+    if rows.is_empty() {
+        return Err(refused("The file has a header but no rows to import."));
+    }
+    Ok(rows)
+}
+
+/// What importing a row would do.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Verdict {
+    New,
+    /// With what changes, in the audit trail's words.
+    Updated(String),
+    Unchanged,
+    /// Why the row cannot be imported; the other rows still can.
+    Error(String),
+}
+
+impl Verdict {
+    pub fn label(&self) -> &'static str {
+        match self {
+            Verdict::New => "new",
+            Verdict::Updated(_) => "updated",
+            Verdict::Unchanged => "unchanged",
+            Verdict::Error(_) => "error",
+        }
+    }
+
+    pub fn detail(&self) -> &str {
+        match self {
+            Verdict::Updated(d) | Verdict::Error(d) => d,
+            _ => "",
+        }
+    }
+}
+
+/// A row, checked against the directory.
+#[derive(Clone, Debug)]
+pub struct Planned {
+    pub line: u64,
+    pub username: String,
+    pub verdict: Verdict,
+    change: Change,
+}
+
+#[derive(Clone, Debug)]
+enum Change {
+    None,
+    Create(NewUser),
+    Edit(Box<User>, Profile),
+}
+
+fn parse_active(raw: Option<&str>) -> Result<Option<bool>, String> {
+    let Some(raw) = raw else { return Ok(None) };
+    match raw.to_lowercase().as_str() {
+        "1" | "true" | "yes" | "y" | "active" | "enabled" => Ok(Some(true)),
+        "0" | "false" | "no" | "n" | "inactive" | "disabled" => Ok(Some(false)),
+        other => Err(format!("active must be yes or no, not {other:?}")),
+    }
+}
+
+fn parse_role(raw: Option<&str>) -> Result<Option<Role>, String> {
+    let Some(raw) = raw else { return Ok(None) };
+    let key: String = raw
+        .to_lowercase()
+        .chars()
+        .filter(char::is_ascii_alphabetic)
+        .collect();
+    match key.as_str() {
+        "user" => Ok(Some(Role::User)),
+        "passwordmanager" | "helpdesk" => Ok(Some(Role::PasswordManager)),
+        "administrator" | "admin" => Ok(Some(Role::Administrator)),
+        _ => Err(format!(
+            "role must be User or Password Manager, not {raw:?}"
+        )),
+    }
+}
+
+/// Sorts every row into new, updated, unchanged or error, changing nothing: the preview.
+pub async fn plan(
+    services: &Services,
+    actor: &Actor,
+    rows: &[ImportRow],
+) -> DomainResult<Vec<Planned>> {
+    actor.must_hold(Permission::UserManagement)?;
+    let mut existing: HashMap<String, User> = HashMap::new();
+    let keys: Vec<String> = rows
+        .iter()
+        .map(|r| fields::username_key(&r.username))
+        .collect();
+    for chunk in keys.chunks(BATCH) {
+        for user in users::by_username_keys(&services.db, chunk).await? {
+            existing.insert(fields::username_key(&user.username), user);
+        }
+    }
+    let emails: Vec<String> = rows
+        .iter()
+        .filter_map(|r| r.email.as_deref().map(fields::email_key))
+        .collect();
+    let mut email_owner: HashMap<String, String> = HashMap::new();
+    for chunk in emails.chunks(BATCH) {
+        for (key, username) in users::email_owners(&services.db, chunk).await? {
+            email_owner.insert(key, username);
+        }
+    }
+    let mut seen_names: HashMap<String, u64> = HashMap::new();
+    let mut seen_emails: HashMap<String, u64> = HashMap::new();
+    Ok(rows
+        .iter()
+        .map(|row| {
+            let (verdict, change) = judge(
+                actor,
+                row,
+                &existing,
+                &email_owner,
+                &mut seen_names,
+                &mut seen_emails,
+            )
+            .unwrap_or_else(|reason| (Verdict::Error(reason), Change::None));
+            Planned {
+                line: row.line,
+                username: row.username.clone(),
+                verdict,
+                change,
+            }
+        })
+        .collect())
+}
+
+fn judge(
+    actor: &Actor,
+    row: &ImportRow,
+    existing: &HashMap<String, User>,
+    email_owner: &HashMap<String, String>,
+    seen_names: &mut HashMap<String, u64>,
+    seen_emails: &mut HashMap<String, u64>,
+) -> Result<(Verdict, Change), String> {
+    let username = fields::username(&row.username).map_err(|e| e.reason)?;
+    let key = fields::username_key(&username);
+    if let Some(first) = seen_names.insert(key.clone(), row.line) {
+        return Err(format!("the same username is on line {first}"));
+    }
+    let email = fields::email(row.email.as_deref().unwrap_or_default()).map_err(|e| e.reason)?;
+    if let Some(email) = &email {
+        let email_key = fields::email_key(email);
+        if let Some(first) = seen_emails.insert(email_key.clone(), row.line) {
+            return Err(format!("the same email address is on line {first}"));
+        }
+        if let Some(owner) = email_owner.get(&email_key)
+            && fields::username_key(owner) != key
+        {
+            return Err(format!("{owner} already has that email address"));
+        }
+    }
+    let active = parse_active(row.active.as_deref())?;
+    let role = parse_role(row.role.as_deref())?;
+    let display_name = row.display_name.as_deref();
+    match existing.get(&key) {
+        None => {
+            if role == Some(Role::Administrator) {
+                return Err("administrators are added one at a time with Add user".into());
+            }
+            let display_name = display_name.unwrap_or(&username);
+            let mut new = NewUser::new(
+                &username,
+                display_name,
+                email.as_deref().unwrap_or_default(),
+                role.unwrap_or(Role::User),
+            )
+            .map_err(|e| e.reason)?;
+            new.active = active.unwrap_or(true);
+            Ok((Verdict::New, Change::Create(new)))
+        }
+        Some(user) => {
+            let profile = Profile {
+                display_name: match display_name {
+                    Some(name) => fields::display_name(name).map_err(|e| e.reason)?,
+                    None => user.display_name.clone(),
+                },
+                // A file without an email column leaves addresses alone; a row with an empty
+                // cell in that column does too: an import never removes an address.
+                email: email.or_else(|| user.email.clone()),
+                active: active.unwrap_or(user.active),
+            };
+            let changed = changes(user, &profile);
+            if changed.is_empty() {
+                return Ok((Verdict::Unchanged, Change::None));
+            }
+            let target = target_of(actor, user);
+            let change = if user.active == profile.active {
+                AccountChange::Edit
+            } else {
+                AccountChange::SetActive
+            };
+            if let Some(reason) = account_refusal(actor.role(), change, &target) {
+                return Err(reason.trim_end_matches('.').to_lowercase());
+            }
+            if user.role == Role::Administrator {
+                return Err("administrators are changed one at a time in the console".into());
+            }
+            Ok((
+                Verdict::Updated(changed.join("; ")),
+                Change::Edit(Box::new(user.clone()), profile),
+            ))
+        }
+    }
+}
+
+/// What an import did to one row.
+#[derive(Clone, Debug)]
+pub struct RowResult {
+    pub line: u64,
+    pub username: String,
+    pub result: &'static str,
+    pub detail: String,
+}
+
+/// Applies a plan: new people created (and sent a welcome link when asked, if they have an
+/// address and are active), changed ones edited, each batch of rows one transaction; a row
+/// the directory no longer allows (changed since the preview) fails alone. `progress` hears
+/// how many rows are done after each batch. Administrators, with a recently confirmed password.
+pub async fn apply(
+    services: &Services,
+    actor: &Actor,
+    plan: &[Planned],
+    send_links: bool,
+    mut progress: impl FnMut(usize),
+) -> DomainResult<Vec<RowResult>> {
+    actor.must_hold(Permission::UserManagement)?;
+    actor.must_be_confirmed()?;
+    let mut results = Vec::with_capacity(plan.len());
+    let mut done = 0;
+    for batch in plan.chunks(BATCH) {
+        match apply_batch(services, actor, batch, send_links).await {
+            Ok(batch_results) => results.extend(batch_results),
+            // One row the directory refuses now spoils its batch's transaction: the batch is
+            // redone a row at a time, so only that row fails.
+            Err(_) => {
+                for planned in batch {
+                    match apply_batch(services, actor, std::slice::from_ref(planned), send_links)
+                        .await
+                    {
+                        Ok(mut one) => results.append(&mut one),
+                        Err(e) => results.push(RowResult {
+                            line: planned.line,
+                            username: planned.username.clone(),
+                            result: "failed",
+                            detail: e.to_string(),
+                        }),
+                    }
+                }
+            }
+        }
+        done += batch.len();
+        progress(done);
+    }
+    services.mail.wake();
+    Ok(results)
+}
+
+async fn apply_batch(
+    services: &Services,
+    actor: &Actor,
+    batch: &[Planned],
+    send_links: bool,
+) -> DomainResult<Vec<RowResult>> {
+    let now = Timestamp::now();
+    let mut tx = services.db.begin().await?;
+    let mut results = Vec::with_capacity(batch.len());
+    for planned in batch {
+        let (result, detail) = match &planned.change {
+            Change::None => (planned.verdict.label(), planned.verdict.detail().to_owned()),
+            Change::Create(new) => {
+                let id = users::insert(&mut tx, new, None, now).await?;
+                let user = load(&mut tx, &id).await?;
+                let event = AuditEvent::success(
+                    now,
+                    AuditAction::UserCreated,
+                    actor.party(),
+                    party(&user),
+                    actor.ip().map(str::to_owned),
+                );
+                let note = format!("imported from line {}; {}", planned.line, user.role.label());
+                audit::record(&mut *tx, &event.with_detail(Some(note))).await?;
+                let linked = send_links && user.active && user.email.is_some();
+                if linked {
+                    let request = LinkRequest {
+                        minutes: model::reset::LINK_MINUTES_MAX,
+                        invalidate_password: false,
+                        delivery: LinkDelivery::Email,
+                    };
+                    issue_link(
+                        &mut tx,
+                        services,
+                        actor,
+                        &user,
+                        request,
+                        LinkText::Welcome,
+                        now,
+                    )
+                    .await?;
+                }
+                let detail = if linked { "welcome email queued" } else { "" };
+                ("created", detail.to_owned())
+            }
+            Change::Edit(before, profile) => {
+                let user = load(&mut tx, &before.id).await?;
+                edit_in_tx(&mut tx, &services.keys, actor, &user, profile, now).await?;
+                ("updated", changes(&user, profile).join("; "))
+            }
+        };
+        results.push(RowResult {
+            line: planned.line,
+            username: planned.username.clone(),
+            result,
+            detail,
+        });
+    }
+    tx.commit().await?;
+    Ok(results)
+}
+
+/// The report of an import as CSV, a row per line of the file, with spreadsheet formulas
+/// defused as in every CSV Latchkey writes.
+pub fn report_csv(results: &[RowResult]) -> String {
+    let mut out = csv::Writer::from_writer(Vec::new());
+    let _ = out.write_record(["line", "username", "result", "detail"]);
+    for row in results {
+        let _ = out.write_record([
+            row.line.to_string(),
+            crate::bulk::defuse(&row.username),
+            row.result.to_owned(),
+            crate::bulk::defuse(&row.detail),
+        ]);
+    }
+    String::from_utf8(out.into_inner().unwrap_or_default()).unwrap_or_default()
+}
