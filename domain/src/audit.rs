@@ -55,6 +55,7 @@ pub enum AuditAction {
     UserEdited,
     UserDeleted,
     RoleChanged,
+    UsersImported,
 }
 
 impl AuditAction {
@@ -82,6 +83,7 @@ impl AuditAction {
             AuditAction::UserEdited => "user.edited",
             AuditAction::UserDeleted => "user.deleted",
             AuditAction::RoleChanged => "user.role_changed",
+            AuditAction::UsersImported => "user.imported",
         }
     }
 }

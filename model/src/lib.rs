@@ -6,6 +6,7 @@
 pub mod bulk;
 pub mod eligibility;
 pub mod fields;
+pub mod import;
 pub mod people;
 pub mod policy;
 pub mod reset;

@@ -5,6 +5,7 @@
 
 use model::Role;
 use model::fields::{self, FieldError};
+use model::import::{ImportState, ImportSummary};
 use model::people::{AccountChange, account_refusal};
 use model::time::Timestamp;
 use model::user::Permission;
@@ -17,6 +18,7 @@ use crate::authority::Actor;
 use crate::credentials::{load, party, target_of};
 use crate::error::{DomainError, DomainResult};
 use crate::resets::{LinkDelivery, LinkRequest, LinkText, issue_link};
+use crate::store;
 use crate::users::{self, NewUser, Profile, User};
 
 /// The largest file accepted: a directory of a few hundred thousand people.
@@ -368,31 +370,45 @@ pub async fn apply(
     let mut results = Vec::with_capacity(plan.len());
     let mut done = 0;
     for batch in plan.chunks(BATCH) {
-        match apply_batch(services, actor, batch, send_links).await {
-            Ok(batch_results) => results.extend(batch_results),
-            // One row the directory refuses now spoils its batch's transaction: the batch is
-            // redone a row at a time, so only that row fails.
-            Err(_) => {
-                for planned in batch {
-                    match apply_batch(services, actor, std::slice::from_ref(planned), send_links)
-                        .await
-                    {
-                        Ok(mut one) => results.append(&mut one),
-                        Err(e) => results.push(RowResult {
-                            line: planned.line,
-                            username: planned.username.clone(),
-                            result: "failed",
-                            detail: e.to_string(),
-                        }),
-                    }
-                }
-            }
-        }
+        results.extend(apply_chunk(services, actor, batch, send_links).await);
         done += batch.len();
         progress(done);
     }
     services.mail.wake();
     Ok(results)
+}
+
+/// One batch, in one transaction. A row the directory refuses now (changed since the
+/// preview) spoils its batch's transaction: the batch is then redone a row at a time, so only
+/// that row fails.
+async fn apply_chunk(
+    services: &Services,
+    actor: &Actor,
+    batch: &[Planned],
+    send_links: bool,
+) -> Vec<RowResult> {
+    if let Ok(results) = apply_batch(services, actor, batch, send_links).await {
+        return results;
+    }
+    let mut results = Vec::with_capacity(batch.len());
+    for planned in batch {
+        match apply_batch(services, actor, std::slice::from_ref(planned), send_links).await {
+            Ok(mut one) => results.append(&mut one),
+            Err(e) => results.push(RowResult {
+                line: planned.line,
+                username: planned.username.clone(),
+                result: "failed",
+                detail: match e {
+                    DomainError::Invalid(field) => field.reason,
+                    DomainError::Database(_) | DomainError::Internal(_) => {
+                        "internal error".to_owned()
+                    }
+                    other => other.to_string(),
+                },
+            }),
+        }
+    }
+    results
 }
 
 async fn apply_batch(
@@ -471,4 +487,189 @@ pub fn report_csv(results: &[RowResult]) -> String {
         ]);
     }
     String::from_utf8(out.into_inner().unwrap_or_default()).unwrap_or_default()
+}
+
+/// How long a running import may go without a batch before it counts as interrupted.
+const HEARTBEAT_MS: i64 = 60_000;
+/// How many error rows and changes the preview lists.
+const LISTED: i64 = 200;
+
+/// Upload: reads and sorts the file, and stores its rows and their verdicts for the preview.
+/// Nothing in the directory changes. Returns the import's id.
+pub async fn stage(
+    services: &Services,
+    actor: &Actor,
+    file_name: &str,
+    bytes: &[u8],
+) -> DomainResult<String> {
+    actor.must_hold(Permission::UserManagement)?;
+    let rows = parse(bytes)?;
+    let planned = plan(services, actor, &rows).await?;
+    let id = uuid::Uuid::new_v4().to_string();
+    let name: String = file_name.chars().filter(|c| !c.is_control()).take(200).collect();
+    let mut tx = services.db.begin().await?;
+    store::imports::insert_job(
+        &mut tx,
+        store::imports::NewJob {
+            id: &id,
+            created_by_id: &actor.id().0,
+            created_by_name: actor.username(),
+            file_name: &name,
+            total: i64::try_from(rows.len()).unwrap_or(i64::MAX),
+        },
+        Timestamp::now(),
+    )
+    .await?;
+    let staged: Vec<(&ImportRow, &str, &str)> = rows
+        .iter()
+        .zip(&planned)
+        .map(|(row, p)| (row, p.verdict.label(), p.verdict.detail()))
+        .collect();
+    store::imports::insert_rows(&mut tx, &id, &staged).await?;
+    tx.commit().await?;
+    Ok(id)
+}
+
+/// The preview, and once started the progress and outcome, of the import `id` (its creator's
+/// only).
+pub async fn summary(services: &Services, actor: &Actor, id: &str) -> DomainResult<ImportSummary> {
+    actor.must_hold(Permission::UserManagement)?;
+    let job = own_job(services, actor, id).await?;
+    let counts: HashMap<String, i64> = store::imports::verdict_counts(&services.db, id)
+        .await?
+        .into_iter()
+        .collect();
+    let count = |v: &str| u64::try_from(counts.get(v).copied().unwrap_or(0)).unwrap_or(0);
+    let now = Timestamp::now().millis();
+    let state = match (job.started_at, job.finished_at, job.heartbeat_at) {
+        (None, _, _) => ImportState::Previewed,
+        (_, Some(_), _) => ImportState::Finished,
+        (_, None, Some(beat)) if now - beat > HEARTBEAT_MS => ImportState::Interrupted,
+        _ => ImportState::Running,
+    };
+    Ok(ImportSummary {
+        id: job.id.clone(),
+        file_name: job.file_name.clone(),
+        created_at: Timestamp(job.created_at),
+        total: u64::try_from(job.total).unwrap_or(0),
+        new: count("new"),
+        updated: count("updated"),
+        unchanged: count("unchanged"),
+        errors: count("error"),
+        problems: store::imports::lines(&services.db, id, &["error"], LISTED).await?,
+        changes: store::imports::lines(&services.db, id, &["new", "updated"], LISTED).await?,
+        state,
+        processed: u64::try_from(job.processed).unwrap_or(0),
+        results: store::imports::result_counts(&services.db, id)
+            .await?
+            .into_iter()
+            .map(|(r, n)| (r, u64::try_from(n).unwrap_or(0)))
+            .collect(),
+    })
+}
+
+async fn own_job(
+    services: &Services,
+    actor: &Actor,
+    id: &str,
+) -> DomainResult<store::imports::JobRow> {
+    match store::imports::job(&services.db, id).await? {
+        Some(job) if job.created_by_id == actor.id().0 => Ok(job),
+        // Another administrator's upload is theirs to start; it may hold names they were
+        // asked to keep to themselves.
+        _ => Err(DomainError::NotFound),
+    }
+}
+
+/// Start import: runs the staged rows in the background, re-checked against the directory as
+/// it is now. Once only, however many times it is asked. Administrators, with a recently
+/// confirmed password.
+pub async fn start(
+    services: &Services,
+    actor: &Actor,
+    id: &str,
+    send_links: bool,
+) -> DomainResult<()> {
+    let result = try_start(services, actor, id, send_links).await;
+    audit::audited(&services.db, actor, None, AuditAction::UsersImported, result).await
+}
+
+async fn try_start(
+    services: &Services,
+    actor: &Actor,
+    id: &str,
+    send_links: bool,
+) -> DomainResult<()> {
+    actor.must_hold(Permission::UserManagement)?;
+    actor.must_be_confirmed()?;
+    let job = own_job(services, actor, id).await?;
+    let now = Timestamp::now();
+    if !store::imports::claim_start(&services.db, id, send_links, now).await? {
+        return Ok(());
+    }
+    let event = AuditEvent {
+        at: now,
+        actor: Some(actor.party()),
+        target: None,
+        action: AuditAction::UsersImported,
+        outcome: audit::Outcome::Success,
+        ip: actor.ip().map(str::to_owned),
+        detail: Some(format!(
+            "{} ({} rows){}",
+            job.file_name,
+            job.total,
+            if send_links { "; welcome links to new users" } else { "" }
+        )),
+    };
+    audit::record(services.db.pool(), &event).await?;
+    let (services, actor, id) = (services.clone(), actor.clone(), id.to_owned());
+    tokio::spawn(async move {
+        if let Err(e) = run(&services, &actor, &id, send_links).await {
+            tracing::warn!(error = %e, import = %id, "an import stopped");
+        }
+    });
+    Ok(())
+}
+
+async fn run(services: &Services, actor: &Actor, id: &str, send_links: bool) -> DomainResult<()> {
+    let rows = store::imports::rows(&services.db, id).await?;
+    // Sorted again: the directory may have changed since the preview.
+    let planned = plan(services, actor, &rows).await?;
+    let mut done = 0u64;
+    for batch in planned.chunks(BATCH) {
+        let results = apply_chunk(services, actor, batch, send_links).await;
+        done += batch.len() as u64;
+        let recorded: Vec<(u64, &str, &str)> = results
+            .iter()
+            .map(|r| (r.line, r.result, r.detail.as_str()))
+            .collect();
+        store::imports::record_results(&services.db, id, &recorded, done, Timestamp::now())
+            .await?;
+        services.mail.wake();
+    }
+    store::imports::finish(&services.db, id, Timestamp::now()).await
+}
+
+/// The downloadable report: every row of the file and what happened to it.
+pub async fn report(services: &Services, actor: &Actor, id: &str) -> DomainResult<String> {
+    actor.must_hold(Permission::UserManagement)?;
+    own_job(services, actor, id).await?;
+    let lines = store::imports::report_lines(&services.db, id).await?;
+    let results: Vec<RowResult> = lines
+        .into_iter()
+        .map(|l| RowResult {
+            line: l.line,
+            username: l.username,
+            result: match l.verdict.as_str() {
+                "created" => "created",
+                "updated" => "updated",
+                "unchanged" => "unchanged",
+                "failed" => "failed",
+                "new" => "new (not imported)",
+                _ => "error",
+            },
+            detail: l.detail,
+        })
+        .collect();
+    Ok(report_csv(&results))
 }

@@ -8,6 +8,7 @@ pub mod bulk;
 pub mod db;
 pub mod lease;
 pub mod limits;
+pub mod imports;
 pub mod outbox;
 pub mod resets;
 pub mod sessions;

@@ -1,0 +1,247 @@
+//! The import_jobs and import_rows tables: an uploaded file's rows, their preview, and what
+//! the import did to each.
+
+use model::import::ImportLine;
+use model::time::Timestamp;
+
+use crate::db::{Db, Tx, flag};
+use crate::error::DomainResult;
+use crate::people::import::ImportRow;
+
+#[derive(sqlx::FromRow)]
+pub struct JobRow {
+    pub id: String,
+    pub created_by_id: String,
+    pub file_name: String,
+    pub created_at: i64,
+    pub total: i64,
+    pub send_links: i64,
+    pub started_at: Option<i64>,
+    pub heartbeat_at: Option<i64>,
+    pub finished_at: Option<i64>,
+    pub processed: i64,
+}
+
+pub struct NewJob<'a> {
+    pub id: &'a str,
+    pub created_by_id: &'a str,
+    pub created_by_name: &'a str,
+    pub file_name: &'a str,
+    pub total: i64,
+}
+
+pub async fn insert_job(tx: &mut Tx, job: NewJob<'_>, now: Timestamp) -> DomainResult<()> {
+    sqlx::query(
+        "INSERT INTO import_jobs (id, created_by_id, created_by_name, file_name, created_at, \
+         total) VALUES ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(job.id)
+    .bind(job.created_by_id)
+    .bind(job.created_by_name)
+    .bind(job.file_name)
+    .bind(now.millis())
+    .bind(job.total)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// Stores rows with their preview verdicts, many per statement.
+pub async fn insert_rows(
+    tx: &mut Tx,
+    job: &str,
+    rows: &[(&ImportRow, &str, &str)],
+) -> DomainResult<()> {
+    const COLS: usize = 10;
+    for chunk in rows.chunks(200) {
+        let marks: Vec<String> = (0..chunk.len())
+            .map(|r| {
+                let cells: Vec<String> = (1..=COLS).map(|c| format!("${}", r * COLS + c)).collect();
+                format!("({})", cells.join(", "))
+            })
+            .collect();
+        let sql = format!(
+            "INSERT INTO import_rows (job_id, line, username, display_name, email, role, active, \
+             verdict, detail, result) VALUES {}",
+            marks.join(", ")
+        );
+        let mut query = sqlx::query(&sql);
+        for (row, verdict, detail) in chunk {
+            query = query
+                .bind(job)
+                .bind(i64::try_from(row.line).unwrap_or(i64::MAX))
+                .bind(&row.username)
+                .bind(row.display_name.as_deref())
+                .bind(row.email.as_deref())
+                .bind(row.role.as_deref())
+                .bind(row.active.as_deref())
+                .bind(*verdict)
+                .bind(*detail)
+                .bind(None::<String>);
+        }
+        query.execute(&mut **tx).await?;
+    }
+    Ok(())
+}
+
+pub async fn job(db: &Db, id: &str) -> DomainResult<Option<JobRow>> {
+    Ok(sqlx::query_as(
+        "SELECT id, created_by_id, file_name, created_at, total, send_links, started_at, \
+         heartbeat_at, finished_at, processed FROM import_jobs WHERE id = $1",
+    )
+    .bind(id)
+    .fetch_optional(db.pool())
+    .await?)
+}
+
+/// How many rows have each preview verdict.
+pub async fn verdict_counts(db: &Db, id: &str) -> DomainResult<Vec<(String, i64)>> {
+    Ok(sqlx::query_as(
+        "SELECT verdict, COUNT(*) FROM import_rows WHERE job_id = $1 GROUP BY verdict",
+    )
+    .bind(id)
+    .fetch_all(db.pool())
+    .await?)
+}
+
+/// How many rows ended each way, once applied.
+pub async fn result_counts(db: &Db, id: &str) -> DomainResult<Vec<(String, i64)>> {
+    Ok(sqlx::query_as(
+        "SELECT result, COUNT(*) FROM import_rows WHERE job_id = $1 AND result IS NOT NULL \
+         GROUP BY result ORDER BY result",
+    )
+    .bind(id)
+    .fetch_all(db.pool())
+    .await?)
+}
+
+#[derive(sqlx::FromRow)]
+struct LineRow {
+    line: i64,
+    username: String,
+    verdict: String,
+    detail: String,
+}
+
+/// The first `limit` rows whose preview verdict is one of `verdicts`.
+pub async fn lines(db: &Db, id: &str, verdicts: &[&str], limit: i64) -> DomainResult<Vec<ImportLine>> {
+    let marks: Vec<String> = (0..verdicts.len()).map(|i| format!("${}", i + 3)).collect();
+    let sql = format!(
+        "SELECT line, username, verdict, detail FROM import_rows WHERE job_id = $1 \
+         AND verdict IN ({}) ORDER BY line LIMIT $2",
+        marks.join(", ")
+    );
+    let mut query = sqlx::query_as::<_, LineRow>(&sql).bind(id).bind(limit);
+    for verdict in verdicts {
+        query = query.bind(*verdict);
+    }
+    Ok(query
+        .fetch_all(db.pool())
+        .await?
+        .into_iter()
+        .map(|r| ImportLine {
+            line: u64::try_from(r.line).unwrap_or(0),
+            username: r.username,
+            verdict: r.verdict,
+            detail: r.detail,
+        })
+        .collect())
+}
+
+/// Every row as uploaded, in file order, for the job to apply.
+pub async fn rows(db: &Db, id: &str) -> DomainResult<Vec<ImportRow>> {
+    let rows: Vec<(i64, String, Option<String>, Option<String>, Option<String>, Option<String>)> =
+        sqlx::query_as(
+            "SELECT line, username, display_name, email, role, active FROM import_rows \
+             WHERE job_id = $1 ORDER BY line",
+        )
+        .bind(id)
+        .fetch_all(db.pool())
+        .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(line, username, display_name, email, role, active)| ImportRow {
+            line: u64::try_from(line).unwrap_or(0),
+            username,
+            display_name,
+            email,
+            role,
+            active,
+        })
+        .collect())
+}
+
+/// What the report lists: every row, with what happened to it (or its preview verdict).
+pub async fn report_lines(db: &Db, id: &str) -> DomainResult<Vec<ImportLine>> {
+    let rows: Vec<LineRow> = sqlx::query_as(
+        "SELECT line, username, COALESCE(result, verdict) AS verdict, \
+         COALESCE(result_detail, detail) AS detail FROM import_rows WHERE job_id = $1 \
+         ORDER BY line",
+    )
+    .bind(id)
+    .fetch_all(db.pool())
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| ImportLine {
+            line: u64::try_from(r.line).unwrap_or(0),
+            username: r.username,
+            verdict: r.verdict,
+            detail: r.detail,
+        })
+        .collect())
+}
+
+/// Marks the job started, once: `false` when it already was (a second click, another
+/// instance).
+pub async fn claim_start(db: &Db, id: &str, send_links: bool, now: Timestamp) -> DomainResult<bool> {
+    let done = sqlx::query(
+        "UPDATE import_jobs SET started_at = $2, heartbeat_at = $2, send_links = $3 \
+         WHERE id = $1 AND started_at IS NULL",
+    )
+    .bind(id)
+    .bind(now.millis())
+    .bind(flag(send_links))
+    .execute(db.pool())
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Records what a batch did to its rows, and the job's progress, in one transaction.
+pub async fn record_results(
+    db: &Db,
+    id: &str,
+    results: &[(u64, &str, &str)],
+    processed: u64,
+    now: Timestamp,
+) -> DomainResult<()> {
+    let mut tx = db.begin().await?;
+    for (line, result, detail) in results {
+        sqlx::query(
+            "UPDATE import_rows SET result = $3, result_detail = $4 WHERE job_id = $1 AND line = $2",
+        )
+        .bind(id)
+        .bind(i64::try_from(*line).unwrap_or(0))
+        .bind(*result)
+        .bind(*detail)
+        .execute(&mut *tx)
+        .await?;
+    }
+    sqlx::query("UPDATE import_jobs SET processed = $2, heartbeat_at = $3 WHERE id = $1")
+        .bind(id)
+        .bind(i64::try_from(processed).unwrap_or(0))
+        .bind(now.millis())
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+pub async fn finish(db: &Db, id: &str, now: Timestamp) -> DomainResult<()> {
+    sqlx::query("UPDATE import_jobs SET finished_at = $2, heartbeat_at = $2 WHERE id = $1")
+        .bind(id)
+        .bind(now.millis())
+        .execute(db.pool())
+        .await?;
+    Ok(())
+}
