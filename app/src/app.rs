@@ -6,9 +6,18 @@ use leptos_router::{SsrMode, path};
 use crate::auth::AuthContext;
 use crate::components::admin_shell::AdminShell;
 use crate::pages::{
-    account::AccountPage, add_user::AddUserPage, bulk_job::BulkJobPage,
-    change_password::ChangePasswordPage, forgot::ForgotPage, home::HomePage, login::LoginPage,
-    not_found::NotFound, reset::ResetPage, setup::SetupPage, users::UsersPage,
+    account::AccountPage,
+    add_user::AddUserPage,
+    bulk_job::BulkJobPage,
+    change_password::ChangePasswordPage,
+    forgot::ForgotPage,
+    home::HomePage,
+    import_users::{ImportJobPage, ImportUsersPage},
+    login::LoginPage,
+    not_found::NotFound,
+    reset::ResetPage,
+    setup::SetupPage,
+    users::UsersPage,
 };
 
 /// The end user's pages: served as plain HTML with no WASM at all, because people open reset
@@ -92,6 +101,8 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("") view=UsersPage ssr=SsrMode::Async/>
                     <Route path=path!("bulk/:id") view=BulkJobPage ssr=SsrMode::Async/>
                     <Route path=path!("new") view=AddUserPage ssr=SsrMode::Async/>
+                    <Route path=path!("import") view=ImportUsersPage ssr=SsrMode::Async/>
+                    <Route path=path!("import/:id") view=ImportJobPage ssr=SsrMode::Async/>
                 </ParentRoute>
             </Routes>
         </Router>

@@ -53,6 +53,8 @@ pub struct ImportSummary {
 impl ImportSummary {
     /// How far the job is, in percent.
     pub fn percent(&self) -> u64 {
-        (self.processed * 100).checked_div(self.total).unwrap_or(100)
+        (self.processed * 100)
+            .checked_div(self.total)
+            .unwrap_or(100)
     }
 }

@@ -39,6 +39,10 @@ pub fn build(state: AppState) -> Router {
             "/bulk/{id}/report.csv",
             axum::routing::get(app::server::bulk_report::download_report),
         )
+        .route(
+            "/users/import/{id}/report.csv",
+            axum::routing::get(app::server::import_upload::download_report),
+        )
         .leptos_routes_with_context(
             &state,
             hydrated,
@@ -51,6 +55,19 @@ pub fn build(state: AppState) -> Router {
             strict_fields::refuse_unknown_fields,
         ))
         .layer(from_fn(error_status::server_fn_status))
+        .layer(RequestBodyLimitLayer::new(middleware::MAX_BODY_BYTES))
+        // The one route that takes a file: its own limit, and every check below.
+        .merge(
+            Router::new()
+                .route(
+                    app::server::import_upload::UPLOAD_PATH,
+                    axum::routing::post(app::server::import_upload::upload),
+                )
+                .layer(RequestBodyLimitLayer::new(middleware::UPLOAD_MAX_BYTES))
+                .layer(axum::extract::DefaultBodyLimit::max(
+                    middleware::UPLOAD_MAX_BYTES,
+                )),
+        )
         .layer(from_fn_with_state(
             state.services.keys.clone(),
             signed_form_errors::sign_form_errors,
@@ -63,7 +80,6 @@ pub fn build(state: AppState) -> Router {
             state.web.clone(),
             same_origin::same_origin_only,
         ))
-        .layer(RequestBodyLimitLayer::new(middleware::MAX_BODY_BYTES))
         .layer(from_fn(security_headers::add_path_headers));
     security_headers::fixed_headers(router)
         .layer(request_log::trace_layer())

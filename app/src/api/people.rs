@@ -110,3 +110,31 @@ pub async fn set_user_role(id: UserId, role: Role) -> Result<(), AppError> {
     domain::people::set_role(&state.services, &actor, &id, role).await?;
     Ok(())
 }
+
+/// Import users: the preview of an uploaded file, then its progress and outcome.
+#[server(endpoint = "people/import/summary")]
+pub async fn import_summary(id: String) -> Result<model::import::ImportSummary, AppError> {
+    use crate::server::{require, state};
+    use model::user::Permission;
+
+    let actor = require(Permission::UserManagement).await?;
+    let state = state()?;
+    Ok(domain::people::import::summary(&state.services, &actor, &id).await?)
+}
+
+/// Start import, once the preview has been read.
+#[server(endpoint = "people/import/start")]
+pub async fn start_import(
+    id: String,
+    /// "Send Password Change Link to new users": present when ticked.
+    #[server(default)]
+    send_links: Option<String>,
+) -> Result<(), AppError> {
+    use crate::server::{require, state};
+    use model::user::Permission;
+
+    let actor = require(Permission::UserManagement).await?;
+    let state = state()?;
+    domain::people::import::start(&state.services, &actor, &id, send_links.is_some()).await?;
+    Ok(())
+}

@@ -11,6 +11,7 @@ pub mod email_list;
 pub mod form_error;
 pub mod link_lifetime;
 pub mod links;
+pub mod outcome_chart;
 pub mod panel_actions;
 pub mod password_actions;
 pub mod password_fields;

@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use crate::api::bulk::{bulk_job_items, get_bulk_job};
 use crate::components::form_error::ErrorNotice;
+use crate::components::outcome_chart::{Bar, OutcomeChart};
 
 /// How each result is named and coloured in the outcome chart.
 fn result_label(key: &str) -> (&'static str, &'static str) {
@@ -16,6 +17,20 @@ fn result_label(key: &str) -> (&'static str, &'static str) {
         "skipped" => ("Skipped", "bar-muted"),
         _ => ("Failed", "bar-bad"),
     }
+}
+
+fn bars(job: &BulkJob) -> Vec<Bar> {
+    job.tally
+        .iter()
+        .map(|(key, n)| {
+            let (label, class) = result_label(key);
+            Bar {
+                label,
+                class,
+                count: *n,
+            }
+        })
+        .collect()
 }
 
 /// `/users/bulk/<job>`: a Bulk Change job's progress bar while it runs (it keeps running if this
@@ -84,38 +99,9 @@ fn JobView(job: BulkJob) -> impl IntoView {
                 {if finished.is_some() { ". Done." } else { ". Still running: you can leave this page." }}
             </p>
         </div>
-        <OutcomeChart job=job.clone()/>
+        <OutcomeChart bars=bars(&job)/>
         {finished.map(|_| view! { <OutcomeTable id=id.clone()/> })}
     }
-}
-
-/// The tally as horizontal bars: one look shows how the job went.
-#[component]
-fn OutcomeChart(job: BulkJob) -> impl IntoView {
-    let largest = job.tally.iter().map(|(_, n)| *n).max().unwrap_or(0).max(1);
-    let summary = job
-        .tally
-        .iter()
-        .map(|(key, n)| format!("{}: {n}", result_label(key).0))
-        .collect::<Vec<_>>()
-        .join(", ");
-    (!job.tally.is_empty()).then(|| {
-        view! {
-            <figure class="outcome-chart" role="img" aria-label=format!("Outcomes: {summary}")>
-                {job.tally.iter().map(|(key, n)| {
-                    let (label, class) = result_label(key);
-                    let width = format!("width: {}%", (*n * 100 / largest).max(1));
-                    view! {
-                        <div class="bar-row" aria-hidden="true">
-                            <span class="bar-label">{label}</span>
-                            <span class=format!("bar {class}") style=width></span>
-                            <span class="bar-count">{*n}</span>
-                        </div>
-                    }
-                }).collect_view()}
-            </figure>
-        }
-    })
 }
 
 #[component]

@@ -6,6 +6,7 @@ pub mod bulk_job;
 pub mod change_password;
 pub mod forgot;
 pub mod home;
+pub mod import_users;
 pub mod login;
 pub mod not_found;
 pub mod reset;

@@ -69,6 +69,7 @@ pub fn UsersPage() -> impl IntoView {
                                 </div>
                                 <BulkChange checked=checked all_matching=all_matching q=q/>
                                 <A href="/users/new" attr:class="button">"Add user"</A>
+                                <A href="/users/import" attr:class="button">"Import users"</A>
                             </div>
                         })
                     })}

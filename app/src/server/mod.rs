@@ -5,6 +5,7 @@ pub mod bulk_report;
 pub mod caller;
 pub mod cookies;
 pub mod csp;
+pub mod import_upload;
 pub mod request_fields;
 pub mod reset_link;
 pub mod state;

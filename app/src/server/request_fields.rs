@@ -80,6 +80,8 @@ pub fn request_fields() -> HashMap<&'static str, &'static [&'static str]> {
         entry::<people::EditUser>(),
         entry::<people::DeleteUser>(),
         entry::<people::SetUserRole>(),
+        entry::<people::ImportSummary>(),
+        entry::<people::StartImport>(),
         entry::<setup::SetupLinkValid>(),
         entry::<setup::CreateFirstAdmin>(),
         entry::<users::ListUsers>(),

@@ -506,7 +506,11 @@ pub async fn stage(
     let rows = parse(bytes)?;
     let planned = plan(services, actor, &rows).await?;
     let id = uuid::Uuid::new_v4().to_string();
-    let name: String = file_name.chars().filter(|c| !c.is_control()).take(200).collect();
+    let name: String = file_name
+        .chars()
+        .filter(|c| !c.is_control())
+        .take(200)
+        .collect();
     let mut tx = services.db.begin().await?;
     store::imports::insert_job(
         &mut tx,
@@ -591,7 +595,14 @@ pub async fn start(
     send_links: bool,
 ) -> DomainResult<()> {
     let result = try_start(services, actor, id, send_links).await;
-    audit::audited(&services.db, actor, None, AuditAction::UsersImported, result).await
+    audit::audited(
+        &services.db,
+        actor,
+        None,
+        AuditAction::UsersImported,
+        result,
+    )
+    .await
 }
 
 async fn try_start(
@@ -618,7 +629,11 @@ async fn try_start(
             "{} ({} rows){}",
             job.file_name,
             job.total,
-            if send_links { "; welcome links to new users" } else { "" }
+            if send_links {
+                "; welcome links to new users"
+            } else {
+                ""
+            }
         )),
     };
     audit::record(services.db.pool(), &event).await?;
@@ -643,8 +658,7 @@ async fn run(services: &Services, actor: &Actor, id: &str, send_links: bool) -> 
             .iter()
             .map(|r| (r.line, r.result, r.detail.as_str()))
             .collect();
-        store::imports::record_results(&services.db, id, &recorded, done, Timestamp::now())
-            .await?;
+        store::imports::record_results(&services.db, id, &recorded, done, Timestamp::now()).await?;
         services.mail.wake();
     }
     store::imports::finish(&services.db, id, Timestamp::now()).await

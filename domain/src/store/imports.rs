@@ -124,7 +124,12 @@ struct LineRow {
 }
 
 /// The first `limit` rows whose preview verdict is one of `verdicts`.
-pub async fn lines(db: &Db, id: &str, verdicts: &[&str], limit: i64) -> DomainResult<Vec<ImportLine>> {
+pub async fn lines(
+    db: &Db,
+    id: &str,
+    verdicts: &[&str],
+    limit: i64,
+) -> DomainResult<Vec<ImportLine>> {
     let marks: Vec<String> = (0..verdicts.len()).map(|i| format!("${}", i + 3)).collect();
     let sql = format!(
         "SELECT line, username, verdict, detail FROM import_rows WHERE job_id = $1 \
@@ -148,25 +153,34 @@ pub async fn lines(db: &Db, id: &str, verdicts: &[&str], limit: i64) -> DomainRe
         .collect())
 }
 
+#[derive(sqlx::FromRow)]
+struct StagedRow {
+    line: i64,
+    username: String,
+    display_name: Option<String>,
+    email: Option<String>,
+    role: Option<String>,
+    active: Option<String>,
+}
+
 /// Every row as uploaded, in file order, for the job to apply.
 pub async fn rows(db: &Db, id: &str) -> DomainResult<Vec<ImportRow>> {
-    let rows: Vec<(i64, String, Option<String>, Option<String>, Option<String>, Option<String>)> =
-        sqlx::query_as(
-            "SELECT line, username, display_name, email, role, active FROM import_rows \
-             WHERE job_id = $1 ORDER BY line",
-        )
-        .bind(id)
-        .fetch_all(db.pool())
-        .await?;
+    let rows: Vec<StagedRow> = sqlx::query_as(
+        "SELECT line, username, display_name, email, role, active FROM import_rows \
+         WHERE job_id = $1 ORDER BY line",
+    )
+    .bind(id)
+    .fetch_all(db.pool())
+    .await?;
     Ok(rows
         .into_iter()
-        .map(|(line, username, display_name, email, role, active)| ImportRow {
-            line: u64::try_from(line).unwrap_or(0),
-            username,
-            display_name,
-            email,
-            role,
-            active,
+        .map(|r| ImportRow {
+            line: u64::try_from(r.line).unwrap_or(0),
+            username: r.username,
+            display_name: r.display_name,
+            email: r.email,
+            role: r.role,
+            active: r.active,
         })
         .collect())
 }
@@ -194,7 +208,12 @@ pub async fn report_lines(db: &Db, id: &str) -> DomainResult<Vec<ImportLine>> {
 
 /// Marks the job started, once: `false` when it already was (a second click, another
 /// instance).
-pub async fn claim_start(db: &Db, id: &str, send_links: bool, now: Timestamp) -> DomainResult<bool> {
+pub async fn claim_start(
+    db: &Db,
+    id: &str,
+    send_links: bool,
+    now: Timestamp,
+) -> DomainResult<bool> {
     let done = sqlx::query(
         "UPDATE import_jobs SET started_at = $2, heartbeat_at = $2, send_links = $3 \
          WHERE id = $1 AND started_at IS NULL",

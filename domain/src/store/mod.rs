@@ -6,9 +6,9 @@
 pub mod audit;
 pub mod bulk;
 pub mod db;
+pub mod imports;
 pub mod lease;
 pub mod limits;
-pub mod imports;
 pub mod outbox;
 pub mod resets;
 pub mod sessions;

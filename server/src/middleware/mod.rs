@@ -10,3 +10,6 @@ pub mod strict_fields;
 
 /// No form or server function needs more; larger bodies are refused before they are read.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
+/// Import users: the file's own limit (refused with its own message), and room for the form
+/// around it.
+pub const UPLOAD_MAX_BYTES: usize = domain::people::import::MAX_BYTES + 64 * 1024;
