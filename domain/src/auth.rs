@@ -9,6 +9,7 @@ use tracing::info;
 use crate::Services;
 use crate::audit::{self, AuditAction, AuditEvent, Outcome, Party};
 use crate::credentials;
+use crate::db::Tx;
 use crate::error::{DomainError, DomainResult};
 use crate::hashing::Password;
 use crate::sessions::{self, ClientInfo, Purpose};
@@ -30,10 +31,11 @@ pub const LOCKOUT: Lockout = Lockout {
 pub const LAST_ADMINISTRATOR_THRESHOLD: i64 = 100;
 
 /// The lockout for `user`: the ordinary one, unless they are the last active administrator.
-async fn lockout_of(services: &Services, user: &User) -> DomainResult<Lockout> {
+/// Read in the caller's transaction, which holds SQLite's write lock.
+async fn lockout_of(tx: &mut Tx, user: &User) -> DomainResult<Lockout> {
     if user.role == model::Role::Administrator
         && user.active
-        && users::count_administrators(services.db.pool()).await? <= 1
+        && users::count_administrators(&mut **tx).await? <= 1
     {
         return Ok(Lockout {
             threshold: LAST_ADMINISTRATOR_THRESHOLD,
@@ -114,7 +116,7 @@ pub async fn sign_in(
     let mut tx = services.db.begin().await?;
     if let Some(reason) = refused {
         if reason == "wrong password" {
-            let lockout = lockout_of(services, &user).await?;
+            let lockout = lockout_of(&mut tx, &user).await?;
             users::record_failed_sign_in(&mut tx, &user.id, lockout, now).await?;
         }
         audit::record(
@@ -201,6 +203,8 @@ pub async fn confirm_password(
         .await?
         .ok_or(DomainError::Unauthenticated)?;
     let user = &session.user;
+    // The lock stops a guesser too, but the last administrator locks only after a hundred.
+    throttle::admit(&services.db, Gate::SignInToAccount, Some(&user.username)).await?;
     let me = Party {
         id: user.id.clone(),
         name: user.username.clone(),
@@ -228,7 +232,7 @@ pub async fn confirm_password(
     if ok {
         sessions::mark_verified(&mut tx, token, now).await?;
     } else if !user.is_locked(now) {
-        let lockout = lockout_of(services, user).await?;
+        let lockout = lockout_of(&mut tx, user).await?;
         users::record_failed_sign_in(&mut tx, &user.id, lockout, now).await?;
     }
     let event = AuditEvent {

@@ -99,6 +99,11 @@ impl Actor {
         }
     }
 
+    /// Whether this is the operator at the command line, who has no account of their own.
+    pub(crate) fn is_command_line(&self) -> bool {
+        self.id.0 == "command-line" && self.ip.is_none()
+    }
+
     /// For tests and benchmarks only: an authority without a session.
     #[cfg(feature = "test-support")]
     pub fn for_tests(id: UserId, username: &str, role: Role) -> Self {

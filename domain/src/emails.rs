@@ -42,7 +42,11 @@ pub fn reset_link(user: &User, link: &str, expires_at: Timestamp) -> Option<Outg
 /// Add user with "Send a welcome email": the new person's first password, chosen by them.
 pub fn welcome_link(user: &User, link: &str, expires_at: Timestamp) -> Option<OutgoingEmail> {
     let body = format!(
-        "{}\n\n         An account was created for you. Your username is \"{}\".\n\n         Open this link to choose your password:\n\n{link}\n\n         The link works once and expires at {expires_at}. If it has expired, ask your IT          helpdesk for a new one.\n",
+        "{}\n\n\
+         An account was created for you. Your username is \"{}\".\n\n\
+         Open this link to choose your password:\n\n{link}\n\n\
+         The link works once and expires at {expires_at}. If it has expired, ask your IT \
+         helpdesk for a new one.\n",
         greeting(user),
         user.username,
     );
@@ -58,7 +62,11 @@ pub fn email_changed(
     at: Timestamp,
 ) -> OutgoingEmail {
     let body = format!(
-        "{}\n\n         The administrator \"{administrator}\" changed the email address of your account          \"{}\" at {at}. Emails about your password now go to the new address, and any          password change link sent before no longer works.\n\n         If you did not expect this, contact your IT helpdesk at once.\n",
+        "{}\n\n\
+         The administrator \"{administrator}\" changed the email address of your account \
+         \"{}\" at {at}. Emails about your password now go to the new address, and any \
+         password change link sent before no longer works.\n\n\
+         If you did not expect this, contact your IT helpdesk at once.\n",
         greeting(user),
         user.username,
     );

@@ -18,13 +18,14 @@ pub enum Gate {
     /// Failed sign-ins from one address: anyone who knows a username can lock it, so an
     /// address guessing is stopped first, before it locks the accounts it tries.
     FailuresFromAddress,
-    /// Sign-in attempts at one typed name, from anywhere.
+    /// Sign-in attempts at one typed name, from anywhere (and a signed-in person confirming
+    /// their password, by username).
     SignInToAccount,
     /// "Forgot your password?" requests from one address.
     ForgotFromAddress,
     /// "Forgot your password?" requests for one typed name.
     ForgotForAccount,
-    /// First-run setup and confirming one's password, from one address.
+    /// First-run setup, from one address.
     SetupFromAddress,
 }
 

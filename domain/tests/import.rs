@@ -168,3 +168,51 @@ both_engines!(the_helpdesk_cannot_import, |db: Db| async move {
         Err(DomainError::Forbidden)
     ));
 });
+
+both_engines!(
+    a_console_edit_after_the_preview_is_not_overwritten,
+    |db: Db| async move {
+        let s = services(db);
+        let admin = actor(&s, "root", Role::Administrator).await;
+        let ada = create(&s, "ada", Role::User).await;
+        let rows = import::parse(b"username,display_name\nada,Ada From The File\n").unwrap();
+        let planned = import::plan(&s, &admin, &rows).await.unwrap();
+        assert!(matches!(planned[0].verdict, Verdict::Updated(_)));
+        // Meanwhile, in the console.
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        domain::people::edit(
+            &s,
+            &admin,
+            &ada,
+            "Ada From The Console",
+            "ada@example.com",
+            true,
+        )
+        .await
+        .unwrap();
+        let results = import::apply(&s, &admin, &planned, false, |_| {})
+            .await
+            .unwrap();
+        assert_eq!(results[0].result, "failed");
+        assert!(results[0].detail.contains("changed since the preview"));
+        let ada = users::get(s.db.pool(), &ada).await.unwrap().unwrap();
+        assert_eq!(ada.display_name, "Ada From The Console");
+    }
+);
+
+both_engines!(
+    the_command_line_may_deactivate_by_import,
+    |db: Db| async move {
+        let s = services(db);
+        create(&s, "root", Role::Administrator).await;
+        let ada = create(&s, "ada", Role::User).await;
+        let operator = domain::authority::Actor::command_line("ops");
+        let rows = import::parse(b"username,active\nada,no\n").unwrap();
+        let planned = import::plan(&s, &operator, &rows).await.unwrap();
+        let results = import::apply(&s, &operator, &planned, false, |_| {})
+            .await
+            .unwrap();
+        assert_eq!(results[0].result, "updated", "{:?}", results[0]);
+        assert!(!users::get(s.db.pool(), &ada).await.unwrap().unwrap().active);
+    }
+);

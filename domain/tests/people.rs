@@ -412,3 +412,28 @@ both_engines!(the_helpdesk_changes_no_accounts, |db: Db| async move {
     let ada = user(&s, &ada).await.unwrap();
     assert_eq!((ada.display_name.as_str(), ada.role), ("ada", Role::User));
 });
+
+both_engines!(
+    moving_a_mailbox_or_switching_someone_off_asks_for_the_password,
+    |db: Db| async move {
+        let s = services(db);
+        let stale = Timestamp::now().plus_seconds(-16 * 60);
+        let root = actor(&s, "root", Role::Administrator)
+            .await
+            .confirmed_at(stale);
+        let boss = create(&s, "boss", Role::Administrator).await;
+        assert!(confirm(
+            &people::edit(&s, &root, &boss, "boss", "mallory@example.net", true).await
+        ));
+        assert!(confirm(
+            &people::edit(&s, &root, &boss, "boss", "boss@example.com", false).await
+        ));
+        let unchanged = user(&s, &boss).await.unwrap();
+        assert_eq!(unchanged.email.as_deref(), Some("boss@example.com"));
+        assert!(unchanged.active);
+        // A display name is not a key to the account.
+        people::edit(&s, &root, &boss, "The Boss", "boss@example.com", true)
+            .await
+            .unwrap();
+    }
+);

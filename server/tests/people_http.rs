@@ -309,3 +309,48 @@ both_engines!(
         assert_eq!(server.count("users").await, 1);
     }
 );
+
+both_engines!(
+    a_stale_console_must_confirm_the_password_before_a_role_change,
+    |db: Db| async move {
+        let server = TestServer::start(db).await;
+        server.create_user("root", Role::Administrator).await;
+        let ada = server.create_user("ada", Role::User).await;
+        let root = server.browser();
+        root.sign_in("root").await;
+        // The password was typed at sign-in, 20 minutes ago.
+        let twenty_minutes_ago = model::time::Timestamp::now().plus_seconds(-20 * 60);
+        sqlx::query("UPDATE sessions SET verified_at = $1")
+            .bind(twenty_minutes_ago.millis())
+            .execute(server.db().pool())
+            .await
+            .unwrap();
+        let grant = [("id", ada.0.as_str()), ("role", "password_manager")];
+        let (status, body) = error_of(root.call("people/role", &grant).await).await;
+        assert_eq!(status, 403);
+        assert_eq!(body, serde_json::json!("ConfirmationRequired"));
+
+        let (status, body) = error_of(
+            root.call("confirm-password", &[("password", "not my password")])
+                .await,
+        )
+        .await;
+        assert_eq!(status, 400);
+        assert_eq!(body["Invalid"]["field"], "password");
+        let (failures,): (i64,) =
+            sqlx::query_as("SELECT failed_logins FROM users WHERE username = 'root'")
+                .fetch_one(server.db().pool())
+                .await
+                .unwrap();
+        assert_eq!(
+            failures, 1,
+            "a wrong confirmation counts as a failed sign-in"
+        );
+
+        let confirmed = root
+            .call("confirm-password", &[("password", support::PASSWORD)])
+            .await;
+        assert_eq!(confirmed.status(), 200);
+        assert_eq!(root.call("people/role", &grant).await.status(), 200);
+    }
+);

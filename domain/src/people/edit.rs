@@ -5,7 +5,7 @@ use model::people::AccountChange;
 use model::time::Timestamp;
 use model::user::{Permission, UserId};
 
-use super::{keep_an_administrator, may_change};
+use super::{keep_an_administrator, lock_administrators_first, may_change};
 use crate::Services;
 use crate::audit::{self, AuditAction, AuditEvent};
 use crate::authority::Actor;
@@ -56,7 +56,17 @@ async fn try_edit(
     };
     let now = Timestamp::now();
     let mut tx = services.db.begin().await?;
+    if !active {
+        lock_administrators_first(&mut tx).await?;
+    }
     let user = load(&mut tx, target).await?;
+    // Moving someone's mailbox (where resets go) or switching them off is as good as taking
+    // their account: it asks for a recently typed password, as changing a password does.
+    let email_changes = profile.email.as_deref().map(fields::email_key)
+        != user.email.as_deref().map(fields::email_key);
+    if email_changes || user.active != active {
+        actor.must_be_confirmed()?;
+    }
     let notified = edit_in_tx(&mut tx, &services.keys, actor, &user, &profile, now).await?;
     tx.commit().await?;
     if notified {
@@ -181,6 +191,7 @@ async fn try_delete(services: &Services, actor: &Actor, target: &UserId) -> Doma
     actor.must_be_confirmed()?;
     let now = Timestamp::now();
     let mut tx = services.db.begin().await?;
+    lock_administrators_first(&mut tx).await?;
     let user = load(&mut tx, target).await?;
     may_change(actor, AccountChange::Delete, &user)?;
     keep_an_administrator(&mut tx, actor, &user).await?;

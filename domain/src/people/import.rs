@@ -370,7 +370,7 @@ pub async fn apply(
     let mut results = Vec::with_capacity(plan.len());
     let mut done = 0;
     for batch in plan.chunks(BATCH) {
-        results.extend(apply_chunk(services, actor, batch, send_links).await);
+        results.extend(apply_chunk(services, actor, batch, send_links, None).await?);
         done += batch.len();
         progress(done);
     }
@@ -380,35 +380,50 @@ pub async fn apply(
 
 /// One batch, in one transaction. A row the directory refuses now (changed since the
 /// preview) spoils its batch's transaction: the batch is then redone a row at a time, so only
-/// that row fails.
+/// that row fails. With a `job`, each row's result is recorded in the transaction that did it.
+/// Refused whole (`Forbidden`) once the actor may no longer import.
 async fn apply_chunk(
     services: &Services,
     actor: &Actor,
     batch: &[Planned],
     send_links: bool,
-) -> Vec<RowResult> {
-    if let Ok(results) = apply_batch(services, actor, batch, send_links).await {
-        return results;
+    job: Option<&str>,
+) -> DomainResult<Vec<RowResult>> {
+    match apply_batch(services, actor, batch, send_links, job).await {
+        Ok(results) => return Ok(results),
+        Err(DomainError::Forbidden) => return Err(DomainError::Forbidden),
+        Err(_) => {}
     }
     let mut results = Vec::with_capacity(batch.len());
     for planned in batch {
-        match apply_batch(services, actor, std::slice::from_ref(planned), send_links).await {
-            Ok(mut one) => results.append(&mut one),
-            Err(e) => results.push(RowResult {
-                line: planned.line,
-                username: planned.username.clone(),
-                result: "failed",
-                detail: match e {
-                    DomainError::Invalid(field) => field.reason,
-                    DomainError::Database(_) | DomainError::Internal(_) => {
-                        "internal error".to_owned()
-                    }
-                    other => other.to_string(),
-                },
-            }),
+        let one = std::slice::from_ref(planned);
+        match apply_batch(services, actor, one, send_links, job).await {
+            Ok(mut done) => results.append(&mut done),
+            Err(DomainError::Forbidden) => return Err(DomainError::Forbidden),
+            Err(e) => {
+                let failed = RowResult {
+                    line: planned.line,
+                    username: planned.username.clone(),
+                    result: "failed",
+                    detail: match e {
+                        DomainError::Invalid(field) => field.reason,
+                        DomainError::Database(_) | DomainError::Internal(_) => {
+                            "internal error".to_owned()
+                        }
+                        other => other.to_string(),
+                    },
+                };
+                if let Some(id) = job {
+                    let mut tx = services.db.begin().await?;
+                    let row = [(failed.line, failed.result, failed.detail.as_str())];
+                    store::imports::record_results(&mut tx, id, &row, Timestamp::now()).await?;
+                    tx.commit().await?;
+                }
+                results.push(failed);
+            }
         }
     }
-    results
+    Ok(results)
 }
 
 async fn apply_batch(
@@ -416,9 +431,13 @@ async fn apply_batch(
     actor: &Actor,
     batch: &[Planned],
     send_links: bool,
+    job: Option<&str>,
 ) -> DomainResult<Vec<RowResult>> {
     let now = Timestamp::now();
     let mut tx = services.db.begin().await?;
+    // The import may run for minutes: whoever started it must still be allowed to, batch by
+    // batch, as a bulk job's administrator is.
+    super::actor_still_may(&mut tx, actor).await?;
     let mut results = Vec::with_capacity(batch.len());
     for planned in batch {
         let (result, detail) = match &planned.change {
@@ -458,6 +477,13 @@ async fn apply_batch(
             }
             Change::Edit(before, profile) => {
                 let user = load(&mut tx, &before.id).await?;
+                // The row was judged against the account as it was then; a change made in the
+                // console since must not be overwritten with what the file left blank.
+                if user.updated_at != before.updated_at || user.role == Role::Administrator {
+                    return Err(DomainError::Conflict(
+                        "the account changed since the preview: import the file again".into(),
+                    ));
+                }
                 edit_in_tx(&mut tx, &services.keys, actor, &user, profile, now).await?;
                 ("updated", changes(&user, profile).join("; "))
             }
@@ -468,6 +494,13 @@ async fn apply_batch(
             result,
             detail,
         });
+    }
+    if let Some(id) = job {
+        let recorded: Vec<(u64, &str, &str)> = results
+            .iter()
+            .map(|r| (r.line, r.result, r.detail.as_str()))
+            .collect();
+        store::imports::record_results(&mut tx, id, &recorded, now).await?;
     }
     tx.commit().await?;
     Ok(results)
@@ -615,7 +648,8 @@ async fn try_start(
     actor.must_be_confirmed()?;
     let job = own_job(services, actor, id).await?;
     let now = Timestamp::now();
-    if !store::imports::claim_start(&services.db, id, send_links, now).await? {
+    let mut tx = services.db.begin().await?;
+    if !store::imports::claim_start(&mut tx, id, send_links, now).await? {
         return Ok(());
     }
     let event = AuditEvent {
@@ -636,7 +670,8 @@ async fn try_start(
             }
         )),
     };
-    audit::record(services.db.pool(), &event).await?;
+    audit::record(&mut *tx, &event).await?;
+    tx.commit().await?;
     let (services, actor, id) = (services.clone(), actor.clone(), id.to_owned());
     tokio::spawn(async move {
         if let Err(e) = run(&services, &actor, &id, send_links).await {
@@ -650,16 +685,16 @@ async fn run(services: &Services, actor: &Actor, id: &str, send_links: bool) -> 
     let rows = store::imports::rows(&services.db, id).await?;
     // Sorted again: the directory may have changed since the preview.
     let planned = plan(services, actor, &rows).await?;
-    let mut done = 0u64;
     for batch in planned.chunks(BATCH) {
-        let results = apply_chunk(services, actor, batch, send_links).await;
-        done += batch.len() as u64;
-        let recorded: Vec<(u64, &str, &str)> = results
-            .iter()
-            .map(|r| (r.line, r.result, r.detail.as_str()))
-            .collect();
-        store::imports::record_results(&services.db, id, &recorded, done, Timestamp::now()).await?;
-        services.mail.wake();
+        match apply_chunk(services, actor, batch, send_links, Some(id)).await {
+            Ok(_) => services.mail.wake(),
+            // The rest stays unapplied, and the report says so ("new (not imported)").
+            Err(DomainError::Forbidden) => {
+                tracing::warn!(import = %id, "the administrator may no longer import; stopped");
+                break;
+            }
+            Err(e) => return Err(e),
+        }
     }
     store::imports::finish(&services.db, id, Timestamp::now()).await
 }
@@ -679,8 +714,9 @@ pub async fn report(services: &Services, actor: &Actor, id: &str) -> DomainResul
                 "updated" => "updated",
                 "unchanged" => "unchanged",
                 "failed" => "failed",
-                "new" => "new (not imported)",
-                _ => "error",
+                "error" => "error",
+                // A row the job never reached (it was stopped, or not started).
+                _ => "not imported",
             },
             detail: l.detail,
         })

@@ -22,6 +22,27 @@ use crate::db::Tx;
 use crate::error::{DomainError, DomainResult};
 use crate::users::{self, User};
 
+/// Takes every active administrator's row lock before the target's: a change that may remove
+/// an administrator always locks in this order (see [`keep_an_administrator`]).
+async fn lock_administrators_first(tx: &mut Tx) -> DomainResult<()> {
+    users::lock_active_administrators(tx).await.map(drop)
+}
+
+/// Refuses, inside a long-running import, an actor who is no longer an active administrator
+/// (demoted, disabled or deleted since it started). Read inside the batch's transaction.
+pub(crate) async fn actor_still_may(tx: &mut Tx, actor: &Actor) -> DomainResult<()> {
+    if actor.is_command_line() {
+        return Ok(());
+    }
+    let current = users::get(&mut **tx, actor.id()).await?;
+    if current.is_some_and(|a| a.active && a.role == Role::Administrator && !a.must_change_password)
+    {
+        Ok(())
+    } else {
+        Err(DomainError::Forbidden)
+    }
+}
+
 /// The account rule ([`model::people::account_refusal`]) as the operations' check, in the
 /// words the details panel shows for the same user.
 fn may_change(actor: &Actor, change: AccountChange, user: &User) -> DomainResult<()> {
@@ -34,12 +55,14 @@ fn may_change(actor: &Actor, change: AccountChange, user: &User) -> DomainResult
 }
 
 /// Refuses a change that takes `user` (an active administrator) out of the active
-/// administrators when no other would be left, and a change by an actor who is no longer one. Every active administrator's row
-/// is locked first, so two administrators demoting each other at once take turns and the
-/// second is refused.
+/// administrators when no other would be left, and a change by an actor who is no longer one.
+/// Every active administrator's row is locked first, so two administrators demoting each
+/// other at once take turns and the second is refused. Callers lock the administrators before
+/// the target's row ([`lock_administrators_first`]), so the two never wait on each other in
+/// opposite orders.
 async fn keep_an_administrator(tx: &mut Tx, actor: &Actor, user: &User) -> DomainResult<()> {
     let administrators = users::lock_active_administrators(tx).await?;
-    if !administrators.contains(actor.id()) {
+    if !actor.is_command_line() && !administrators.contains(actor.id()) {
         // The actor's own role was revoked, or the account disabled, since the request began.
         return Err(DomainError::Forbidden);
     }

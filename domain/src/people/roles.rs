@@ -4,7 +4,7 @@ use model::people::AccountChange;
 use model::time::Timestamp;
 use model::user::{Permission, Role, UserId};
 
-use super::{keep_an_administrator, may_change};
+use super::{keep_an_administrator, lock_administrators_first, may_change};
 use crate::Services;
 use crate::audit::{self, AuditAction, AuditEvent};
 use crate::authority::Actor;
@@ -42,6 +42,7 @@ async fn try_set_role(
     actor.must_be_confirmed()?;
     let now = Timestamp::now();
     let mut tx = services.db.begin().await?;
+    lock_administrators_first(&mut tx).await?;
     let user = load(&mut tx, target).await?;
     may_change(actor, AccountChange::ChangeRole, &user)?;
     if user.role == role {

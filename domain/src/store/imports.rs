@@ -188,7 +188,9 @@ pub async fn rows(db: &Db, id: &str) -> DomainResult<Vec<ImportRow>> {
 /// What the report lists: every row, with what happened to it (or its preview verdict).
 pub async fn report_lines(db: &Db, id: &str) -> DomainResult<Vec<ImportLine>> {
     let rows: Vec<LineRow> = sqlx::query_as(
-        "SELECT line, username, COALESCE(result, verdict) AS verdict, \
+        "SELECT line, username, \
+         CASE WHEN result IS NOT NULL THEN result WHEN verdict = 'error' THEN 'error' \
+         ELSE 'not imported' END AS verdict, \
          COALESCE(result_detail, detail) AS detail FROM import_rows WHERE job_id = $1 \
          ORDER BY line",
     )
@@ -209,7 +211,7 @@ pub async fn report_lines(db: &Db, id: &str) -> DomainResult<Vec<ImportLine>> {
 /// Marks the job started, once: `false` when it already was (a second click, another
 /// instance).
 pub async fn claim_start(
-    db: &Db,
+    tx: &mut Tx,
     id: &str,
     send_links: bool,
     now: Timestamp,
@@ -221,20 +223,19 @@ pub async fn claim_start(
     .bind(id)
     .bind(now.millis())
     .bind(flag(send_links))
-    .execute(db.pool())
+    .execute(&mut **tx)
     .await?;
     Ok(done.rows_affected() == 1)
 }
 
-/// Records what a batch did to its rows, and the job's progress, in one transaction.
+/// Records what was done to some rows, and counts them done, in the caller's transaction: the
+/// one that did it, so the report never disagrees with the directory.
 pub async fn record_results(
-    db: &Db,
+    tx: &mut Tx,
     id: &str,
     results: &[(u64, &str, &str)],
-    processed: u64,
     now: Timestamp,
 ) -> DomainResult<()> {
-    let mut tx = db.begin().await?;
     for (line, result, detail) in results {
         sqlx::query(
             "UPDATE import_rows SET result = $3, result_detail = $4 WHERE job_id = $1 AND line = $2",
@@ -243,16 +244,17 @@ pub async fn record_results(
         .bind(i64::try_from(*line).unwrap_or(0))
         .bind(*result)
         .bind(*detail)
-        .execute(&mut *tx)
+        .execute(&mut **tx)
         .await?;
     }
-    sqlx::query("UPDATE import_jobs SET processed = $2, heartbeat_at = $3 WHERE id = $1")
-        .bind(id)
-        .bind(i64::try_from(processed).unwrap_or(0))
-        .bind(now.millis())
-        .execute(&mut *tx)
-        .await?;
-    tx.commit().await?;
+    sqlx::query(
+        "UPDATE import_jobs SET processed = processed + $2, heartbeat_at = $3 WHERE id = $1",
+    )
+    .bind(id)
+    .bind(i64::try_from(results.len()).unwrap_or(0))
+    .bind(now.millis())
+    .execute(&mut **tx)
+    .await?;
     Ok(())
 }
 
