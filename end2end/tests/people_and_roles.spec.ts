@@ -12,9 +12,9 @@ async function addUser(page: Page, person: { username: string; name: string; ema
   await signIn(page, env.server.url, ADMIN.username, ADMIN.password);
   await page.getByRole('link', { name: 'Add user' }).click();
   await expect(page.getByRole('heading', { name: 'Add user' })).toBeVisible();
-  await page.getByLabel('Username').fill(person.username);
+  await page.getByLabel('Username', { exact: true }).fill(person.username);
   await page.getByLabel('Display name').fill(person.name);
-  await page.getByLabel('Email').fill(person.email);
+  await page.getByLabel('Email', { exact: true }).fill(person.email);
   await page.getByLabel(access).check();
   await page.getByRole('button', { name: 'Add user' }).click();
   await expect(page.getByRole('status')).toContainText(`Added ${person.username}.`);
@@ -33,7 +33,7 @@ test('Add user with a welcome email: the link from the real SMTP server sets the
   // Each field is checked as it is typed, by the rule the server runs.
   await signIn(page, env.server.url, ADMIN.username, ADMIN.password);
   await open(page, `${env.server.url}/users/new`);
-  await page.getByLabel('Username').fill('has space');
+  await page.getByLabel('Username', { exact: true }).fill('has space');
   await page.getByLabel('Display name').focus();
   await expect(page.getByText('A username may contain letters, digits and . _ - @ only.')).toBeVisible();
   await expect(page.getByRole('button', { name: 'Add user' })).toBeDisabled();
@@ -44,7 +44,7 @@ test('Add user with a welcome email: the link from the real SMTP server sets the
 
   // The same username again, in other case, is refused beside the field and adds no one.
   await open(page, `${env.server.url}/users/new`);
-  await page.getByLabel('Username').fill('Grace.Hopper');
+  await page.getByLabel('Username', { exact: true }).fill('Grace.Hopper');
   await page.getByLabel('Display name').fill('Someone Else');
   await page.getByLabel('Nothing yet').check();
   await page.getByRole('button', { name: 'Add user' }).click();
@@ -66,10 +66,10 @@ test('Add user with a welcome email: the link from the real SMTP server sets the
 test('Grant Password Manager: they see a console with only what they may do', async ({ page, browser }) => {
   const helpdesk = { username: 'helpdesk.one', name: 'Helpdesk One', email: 'helpdesk@example.com' };
   await addUser(page, helpdesk, 'Generate Temporary Password (shown once)');
-  const temporary = await page.getByLabel('Temporary password').inputValue();
+  const temporary = await page.getByRole('textbox', { name: 'Temporary password' }).inputValue();
 
   const panel = await openUser(page, helpdesk.username, helpdesk.name);
-  await panel.getByLabel('Role').selectOption({ label: 'Password Manager' });
+  await panel.getByRole('combobox', { name: 'Role' }).selectOption({ label: 'Password Manager' });
   await panel.getByRole('button', { name: 'Change role' }).click();
   const dialog = page.getByRole('dialog', { name: 'Change role?' });
   await expect(dialog).toContainText('becomes Password Manager');
@@ -132,7 +132,7 @@ test('A Password Manager resets the failed sign-ins of a user locked by wrong pa
 test('Edit and Delete: deactivating signs the person out, and Delete names who goes', async ({ page, browser }) => {
   const leaver = { username: 'leaver', name: 'Leaving Soon', email: 'leaver@example.com' };
   await addUser(page, leaver, 'Generate Temporary Password (shown once)');
-  const temporary = await page.getByLabel('Temporary password').inputValue();
+  const temporary = await page.getByRole('textbox', { name: 'Temporary password' }).inputValue();
   const them = await asUser(browser);
   await signIn(them.page, env.server.url, leaver.username, temporary);
   await expect(them.page).toHaveURL(/\/account\/password$/);

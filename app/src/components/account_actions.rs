@@ -8,6 +8,10 @@ use model::user::{UserDetails, UserId};
 use super::confirmed_form::ConfirmedForm;
 use super::panel_actions::PanelActions;
 
+/// Bumped when an account shown in the Users list changes, so the list re-reads.
+#[derive(Clone, Copy)]
+pub struct ListVersion(pub RwSignal<u32>);
+
 /// The account section of a user's details, for administrators: Edit (display name, email,
 /// Is Active), the role, and Delete. Offers only what the server would allow, and says why
 /// not otherwise.
@@ -51,6 +55,17 @@ pub fn AccountActions(
             navigate(&close_href.get_untracked(), Default::default());
         }
     });
+    // The list beside the panel shows names, roles and status too: it re-reads after a change.
+    if let Some(list) = use_context::<ListVersion>() {
+        Effect::new(move |_| {
+            let changed = matches!(actions.delete.value().get(), Some(Ok(())))
+                || matches!(actions.edit.value().get(), Some(Ok(())))
+                || matches!(actions.role.value().get(), Some(Ok(())));
+            if changed {
+                list.0.update(|v| *v += 1);
+            }
+        });
+    }
     let standing = refused(AccountChange::ChangeRole);
     view! {
         <section class="account-actions" aria-labelledby="account-heading">
@@ -89,15 +104,18 @@ fn EditForm(details: UserDetails, actions: PanelActions, may_deactivate: bool) -
             editing.set(false);
         }
     });
+    let old_email = StoredValue::new(old_email);
+    // Reactive, so the dialog says what the form holds when it opens, not when it was built.
+    let deactivating = move || was_active && !active.get();
+    let email_changed =
+        move || old_email.with_value(|old| email.get().trim().to_lowercase() != old.to_lowercase());
     let message = move || {
-        let deactivating = was_active && !active.get();
-        let email_changed = email.get().trim().to_lowercase() != old_email.to_lowercase();
         view! {
             <p>"Save the changes to " {name.clone()} "?"</p>
-            {deactivating.then(|| view! {
+            {move || deactivating().then(|| view! {
                 <p>"They will be signed out everywhere and cannot sign in or receive email until made active again. Any outstanding link or temporary password stops working."</p>
             })}
-            {email_changed.then(|| view! {
+            {move || email_changed().then(|| view! {
                 <p>"Any outstanding link or temporary password stops working, and the old address is told of the change."</p>
             })}
         }
@@ -176,7 +194,7 @@ fn RoleForm(details: UserDetails, actions: PanelActions) -> impl IntoView {
     let message = move || {
         view! {
             <p>
-                {name.clone()} " becomes " {chosen.get().label()}
+                {name.clone()} " becomes " {move || chosen.get().label()}
                 ". They are signed out everywhere and sign in again with the new role."
             </p>
         }

@@ -6,6 +6,7 @@ use std::collections::HashSet;
 
 use crate::api::users::list_users;
 use crate::auth::{caller_role, expect_auth};
+use crate::components::account_actions::ListVersion;
 use crate::components::bulk_change::BulkChange;
 use crate::components::form_error::ErrorNotice;
 use crate::components::links::with_query;
@@ -22,9 +23,11 @@ pub fn UsersPage() -> impl IntoView {
     let q = Memo::new(move |_| query.read().get("q").unwrap_or_default());
     let after = Memo::new(move |_| query.read().get("after").filter(|a| !a.is_empty()));
     let selected = Memo::new(move |_| query.read().get("user").filter(|u| !u.is_empty()));
+    let list_version = ListVersion(RwSignal::new(0));
+    provide_context(list_version);
     let page = Resource::new(
-        move || (q.get(), after.get()),
-        |(q, after)| list_users(q, after),
+        move || (q.get(), after.get(), list_version.0.get()),
+        |(q, after, _)| list_users(q, after),
     );
     let checked = RwSignal::new(HashSet::<UserId>::new());
     let all_matching = RwSignal::new(false);

@@ -8,13 +8,14 @@ use model::secret::Secret;
 use model::time::Timestamp;
 use model::user::{Permission, Role, UserId};
 
+use super::{event_by, send_welcome};
 use crate::Services;
-use crate::audit::{self, AuditAction, AuditEvent};
+use crate::audit::{self, AuditAction};
 use crate::authority::Actor;
-use crate::credentials::{NewPasswordState, party, write_password};
+use crate::credentials::{NewPasswordState, write_password};
 use crate::error::{DomainError, DomainResult};
 use crate::generate::readable_password;
-use crate::resets::{LinkDelivery, LinkRequest, LinkText, TemporaryPassword, issue_link};
+use crate::resets::TemporaryPassword;
 use crate::store;
 use crate::users::{self, NewUser};
 
@@ -98,13 +99,7 @@ async fn try_add(services: &Services, actor: &Actor, person: NewPerson) -> Domai
     let user = users::get(&mut *tx, &id)
         .await?
         .ok_or_else(|| DomainError::Internal("the new user vanished".into()))?;
-    let event = AuditEvent::success(
-        now,
-        AuditAction::UserCreated,
-        actor.party(),
-        party(&user),
-        actor.ip().map(str::to_owned),
-    );
+    let event = event_by(actor, AuditAction::UserCreated, &user, now);
     let detail = format!(
         "{}; {}; {}",
         user.role.label(),
@@ -121,22 +116,9 @@ async fn try_add(services: &Services, actor: &Actor, person: NewPerson) -> Domai
     };
     match (person.access, temporary) {
         (Access::WelcomeLink, _) => {
-            let request = LinkRequest {
-                minutes: person.link_minutes,
-                invalidate_password: false,
-                delivery: LinkDelivery::Email,
-            };
-            let issued = issue_link(
-                &mut tx,
-                services,
-                actor,
-                &user,
-                request,
-                LinkText::Welcome,
-                now,
-            )
-            .await?;
-            added.link_expires_at = Some(issued.expires_at);
+            let minutes = person.link_minutes;
+            let expires = send_welcome(&mut tx, services, actor, &user, minutes, now).await?;
+            added.link_expires_at = Some(expires);
         }
         (Access::TemporaryPassword, Some((password, digest))) => {
             let expires_at = now.plus_seconds(services.resets.temporary_password_hours * 3600);

@@ -5,11 +5,11 @@ use model::people::AccountChange;
 use model::time::Timestamp;
 use model::user::{Permission, UserId};
 
-use super::{keep_an_administrator, lock_administrators_first, may_change};
+use super::{event_by, keep_an_administrator, lock_administrators_first, may_change};
 use crate::Services;
-use crate::audit::{self, AuditAction, AuditEvent};
+use crate::audit::{self, AuditAction};
 use crate::authority::Actor;
-use crate::credentials::{load, party, void_outstanding};
+use crate::credentials::{load, void_outstanding};
 use crate::db::Tx;
 use crate::emails;
 use crate::error::DomainResult;
@@ -132,13 +132,7 @@ pub(crate) async fn edit_in_tx(
         outbox::enqueue(tx, keys, &notice, now).await?;
         notified = true;
     }
-    let event = AuditEvent::success(
-        now,
-        AuditAction::UserEdited,
-        actor.party(),
-        party(user),
-        actor.ip().map(str::to_owned),
-    );
+    let event = event_by(actor, AuditAction::UserEdited, user, now);
     audit::record(&mut **tx, &event.with_detail(Some(changes.join("; ")))).await?;
     Ok(notified)
 }
@@ -197,13 +191,7 @@ async fn try_delete(services: &Services, actor: &Actor, target: &UserId) -> Doma
     keep_an_administrator(&mut tx, actor, &user).await?;
     void_outstanding(&mut tx, target, "the account was deleted", now).await?;
     outbox::cancel_all_for_user(&mut tx, target, now).await?;
-    let event = AuditEvent::success(
-        now,
-        AuditAction::UserDeleted,
-        actor.party(),
-        party(&user),
-        actor.ip().map(str::to_owned),
-    );
+    let event = event_by(actor, AuditAction::UserDeleted, &user, now);
     let detail = format!(
         "{} ({}), {}",
         user.display_name,

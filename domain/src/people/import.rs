@@ -12,12 +12,12 @@ use model::user::Permission;
 use std::collections::HashMap;
 
 use super::edit::{changes, edit_in_tx};
+use super::{event_by, send_welcome};
 use crate::Services;
 use crate::audit::{self, AuditAction, AuditEvent};
 use crate::authority::Actor;
-use crate::credentials::{load, party, target_of};
+use crate::credentials::{load, target_of};
 use crate::error::{DomainError, DomainResult};
-use crate::resets::{LinkDelivery, LinkRequest, LinkText, issue_link};
 use crate::store;
 use crate::users::{self, NewUser, Profile, User};
 
@@ -445,32 +445,13 @@ async fn apply_batch(
             Change::Create(new) => {
                 let id = users::insert(&mut tx, new, None, now).await?;
                 let user = load(&mut tx, &id).await?;
-                let event = AuditEvent::success(
-                    now,
-                    AuditAction::UserCreated,
-                    actor.party(),
-                    party(&user),
-                    actor.ip().map(str::to_owned),
-                );
+                let event = event_by(actor, AuditAction::UserCreated, &user, now);
                 let note = format!("imported from line {}; {}", planned.line, user.role.label());
                 audit::record(&mut *tx, &event.with_detail(Some(note))).await?;
                 let linked = send_links && user.active && user.email.is_some();
                 if linked {
-                    let request = LinkRequest {
-                        minutes: model::reset::LINK_MINUTES_MAX,
-                        invalidate_password: false,
-                        delivery: LinkDelivery::Email,
-                    };
-                    issue_link(
-                        &mut tx,
-                        services,
-                        actor,
-                        &user,
-                        request,
-                        LinkText::Welcome,
-                        now,
-                    )
-                    .await?;
+                    let minutes = model::reset::LINK_MINUTES_MAX;
+                    send_welcome(&mut tx, services, actor, &user, minutes, now).await?;
                 }
                 let detail = if linked { "welcome email queued" } else { "" };
                 ("created", detail.to_owned())

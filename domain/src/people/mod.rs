@@ -16,11 +16,45 @@ use model::eligibility::Target;
 use model::people::{AccountChange, account_refusal};
 use model::user::Role;
 
+use crate::Services;
+use crate::audit::{AuditAction, AuditEvent};
 use crate::authority::Actor;
-use crate::credentials::target_of;
+use crate::credentials::{party, target_of};
 use crate::db::Tx;
 use crate::error::{DomainError, DomainResult};
+use crate::resets::{LinkDelivery, LinkRequest, LinkText, issue_link};
 use crate::users::{self, User};
+use model::time::Timestamp;
+
+/// The audit row of `actor`'s change to `user`'s account.
+fn event_by(actor: &Actor, action: AuditAction, user: &User, now: Timestamp) -> AuditEvent {
+    AuditEvent::success(
+        now,
+        action,
+        actor.party(),
+        party(user),
+        actor.ip().map(str::to_owned),
+    )
+}
+
+/// The welcome email, with a single-use link to choose a first password, inside the caller's
+/// transaction (Add user and Import). Returns when the link expires.
+async fn send_welcome(
+    tx: &mut Tx,
+    services: &Services,
+    actor: &Actor,
+    user: &User,
+    minutes: i64,
+    now: Timestamp,
+) -> DomainResult<Timestamp> {
+    let request = LinkRequest {
+        minutes,
+        invalidate_password: false,
+        delivery: LinkDelivery::Email,
+    };
+    let issued = issue_link(tx, services, actor, user, request, LinkText::Welcome, now).await?;
+    Ok(issued.expires_at)
+}
 
 /// Takes every active administrator's row lock before the target's: a change that may remove
 /// an administrator always locks in this order (see [`keep_an_administrator`]).

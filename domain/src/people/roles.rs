@@ -4,11 +4,11 @@ use model::people::AccountChange;
 use model::time::Timestamp;
 use model::user::{Permission, Role, UserId};
 
-use super::{keep_an_administrator, lock_administrators_first, may_change};
+use super::{event_by, keep_an_administrator, lock_administrators_first, may_change};
 use crate::Services;
-use crate::audit::{self, AuditAction, AuditEvent};
+use crate::audit::{self, AuditAction};
 use crate::authority::Actor;
-use crate::credentials::{load, party};
+use crate::credentials::load;
 use crate::error::{DomainError, DomainResult};
 use crate::sessions;
 use crate::users;
@@ -55,13 +55,7 @@ async fn try_set_role(
     keep_an_administrator(&mut tx, actor, &user).await?;
     users::set_role(&mut tx, target, role, now).await?;
     let ended = sessions::revoke_all_for_user(&mut tx, target).await?;
-    let event = AuditEvent::success(
-        now,
-        AuditAction::RoleChanged,
-        actor.party(),
-        party(&user),
-        actor.ip().map(str::to_owned),
-    );
+    let event = event_by(actor, AuditAction::RoleChanged, &user, now);
     let detail = format!(
         "{} → {}; {ended} session(s) ended",
         user.role.label(),

@@ -123,6 +123,17 @@ struct LineRow {
     detail: String,
 }
 
+impl From<LineRow> for ImportLine {
+    fn from(r: LineRow) -> Self {
+        ImportLine {
+            line: u64::try_from(r.line).unwrap_or(0),
+            username: r.username,
+            verdict: r.verdict,
+            detail: r.detail,
+        }
+    }
+}
+
 /// The first `limit` rows whose preview verdict is one of `verdicts`.
 pub async fn lines(
     db: &Db,
@@ -144,12 +155,7 @@ pub async fn lines(
         .fetch_all(db.pool())
         .await?
         .into_iter()
-        .map(|r| ImportLine {
-            line: u64::try_from(r.line).unwrap_or(0),
-            username: r.username,
-            verdict: r.verdict,
-            detail: r.detail,
-        })
+        .map(ImportLine::from)
         .collect())
 }
 
@@ -197,15 +203,7 @@ pub async fn report_lines(db: &Db, id: &str) -> DomainResult<Vec<ImportLine>> {
     .bind(id)
     .fetch_all(db.pool())
     .await?;
-    Ok(rows
-        .into_iter()
-        .map(|r| ImportLine {
-            line: u64::try_from(r.line).unwrap_or(0),
-            username: r.username,
-            verdict: r.verdict,
-            detail: r.detail,
-        })
-        .collect())
+    Ok(rows.into_iter().map(ImportLine::from).collect())
 }
 
 /// Marks the job started, once: `false` when it already was (a second click, another
