@@ -79,7 +79,7 @@ test('Grant Password Manager: they see a console with only what they may do', as
   const them = await asUser(browser);
   await signIn(them.page, env.server.url, helpdesk.username, temporary);
   await expect(them.page).toHaveURL(/\/account\/password$/);
-  const own = 'the helpdesk has its own passphrase';
+  const own = 'a quiet evening with tea and biscuits';
   await them.page.getByLabel('New Password').fill(own);
   await them.page.getByLabel('Confirm Password').fill(own);
   await them.page.getByRole('button', { name: 'Set new password' }).click();
@@ -119,7 +119,7 @@ test('A Password Manager resets the failed sign-ins of a user locked by wrong pa
   await intruder.context.close();
 
   const them = await asUser(browser);
-  await signIn(them.page, env.server.url, 'helpdesk.one', 'the helpdesk has its own passphrase');
+  await signIn(them.page, env.server.url, 'helpdesk.one', 'a quiet evening with tea and biscuits');
   const panel = await openUser(them.page, victim.username, victim.name);
   const failures = panel.getByRole('group', { name: 'Failed sign-ins' });
   await expect(failures).toContainText('5 failed sign-in(s) in a row; locked until');
