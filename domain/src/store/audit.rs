@@ -6,7 +6,7 @@ use sqlx::{Any, Executor};
 
 use crate::audit::AuditEvent;
 use crate::error::DomainResult;
-use crate::store::db::Db;
+use crate::store::db::{Db, Tx};
 
 pub async fn insert<'e>(
     exec: impl Executor<'e, Database = Any>,
@@ -27,6 +27,39 @@ pub async fn insert<'e>(
     .bind(event.detail.as_deref())
     .execute(exec)
     .await?;
+    Ok(())
+}
+
+/// Appends many events in a few statements (Import's batches), in the caller's transaction.
+pub async fn insert_all(tx: &mut Tx, events: &[AuditEvent]) -> DomainResult<()> {
+    const COLS: usize = 9;
+    for chunk in events.chunks(300) {
+        let marks: Vec<String> = (0..chunk.len())
+            .map(|r| {
+                let cells: Vec<String> = (1..=COLS).map(|c| format!("${}", r * COLS + c)).collect();
+                format!("({})", cells.join(", "))
+            })
+            .collect();
+        let sql = format!(
+            "INSERT INTO audit_events (at, actor_id, actor_name, target_id, target_name, action, \
+             outcome, ip, detail) VALUES {}",
+            marks.join(", ")
+        );
+        let mut query = sqlx::query(&sql);
+        for event in chunk {
+            query = query
+                .bind(event.at.millis())
+                .bind(event.actor.as_ref().map(|p| p.id.0.clone()))
+                .bind(event.actor.as_ref().map(|p| p.name.clone()))
+                .bind(event.target.as_ref().map(|p| p.id.0.clone()))
+                .bind(event.target.as_ref().map(|p| p.name.clone()))
+                .bind(event.action.as_str())
+                .bind(event.outcome.as_str())
+                .bind(event.ip.clone())
+                .bind(event.detail.clone());
+        }
+        query.execute(&mut **tx).await?;
+    }
     Ok(())
 }
 

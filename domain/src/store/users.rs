@@ -185,6 +185,71 @@ pub async fn insert(
     Ok(id)
 }
 
+/// A fresh user id (a random UUID).
+pub fn new_id() -> UserId {
+    UserId(uuid::Uuid::new_v4().to_string())
+}
+
+/// Inserts many new users, without passwords, a few statements for the lot (Import): a
+/// clash with an existing username or email fails the whole call, as [`insert`] fails.
+pub async fn insert_all(
+    tx: &mut Tx,
+    rows: &[(UserId, &NewUser)],
+    now: Timestamp,
+) -> DomainResult<()> {
+    const COLS: usize = 11;
+    for chunk in rows.chunks(200) {
+        // Every row shares the time, bound once after the rows.
+        let time_mark = format!("${}", chunk.len() * COLS + 1);
+        let sql = format!(
+            "INSERT INTO users (id, username, username_key, display_name, email, email_key, \
+             search_text, active, source, role, must_change_password, failed_logins, lock_count, \
+             created_at, updated_at) VALUES {}",
+            (0..chunk.len())
+                .map(|r| {
+                    let cells: Vec<String> =
+                        (1..=COLS).map(|c| format!("${}", r * COLS + c)).collect();
+                    format!("({}, 0, 0, {time_mark}, {time_mark})", cells.join(", "))
+                })
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        let mut query = sqlx::query(&sql);
+        for (id, new) in chunk {
+            query = query
+                .bind(&id.0)
+                .bind(&new.username)
+                .bind(fields::username_key(&new.username))
+                .bind(&new.display_name)
+                .bind(new.email.as_deref())
+                .bind(new.email.as_deref().map(fields::email_key))
+                .bind(search_text(
+                    &new.username,
+                    &new.display_name,
+                    new.email.as_deref(),
+                ))
+                .bind(flag(new.active))
+                .bind(new.source.as_str())
+                .bind(new.role.as_str())
+                .bind(flag(new.must_change_password));
+        }
+        query
+            .bind(now.millis())
+            .execute(&mut **tx)
+            .await
+            .map_err(|e| {
+                if is_unique_violation(&e) {
+                    DomainError::Conflict(
+                        "A user with that username or email already exists.".into(),
+                    )
+                } else {
+                    e.into()
+                }
+            })?;
+    }
+    Ok(())
+}
+
 pub async fn get<'e>(
     exec: impl Executor<'e, Database = Any>,
     id: &UserId,
