@@ -41,7 +41,7 @@ pub struct ImportSummary {
     pub errors: u64,
     /// The rows with errors, first ones first (at most a few hundred).
     pub problems: Vec<ImportLine>,
-    /// The first rows that would change something.
+    /// The first few rows that would change something, as a sample.
     pub changes: Vec<ImportLine>,
     pub state: ImportState,
     pub processed: u64,

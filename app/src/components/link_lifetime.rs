@@ -7,6 +7,9 @@ use model::reset::{LINK_LIFETIME_CHOICES, LINK_MINUTES_DEFAULT};
 pub fn LinkLifetimeField(
     /// The select's element id, unique on the page.
     id: &'static str,
+    /// The lifetime chosen at first, in minutes.
+    #[prop(default = LINK_MINUTES_DEFAULT)]
+    default: i64,
 ) -> impl IntoView {
     view! {
         <div class="field">
@@ -15,7 +18,7 @@ pub fn LinkLifetimeField(
                 {LINK_LIFETIME_CHOICES
                     .iter()
                     .map(|(minutes, label)| view! {
-                        <option value=minutes.to_string() selected=*minutes == LINK_MINUTES_DEFAULT>
+                        <option value=minutes.to_string() selected=*minutes == default>
                             {*label}
                         </option>
                     })

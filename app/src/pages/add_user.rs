@@ -118,7 +118,8 @@ fn AddUserForm(add: ServerAction<AddUser>) -> impl IntoView {
                 <p class="field-hint error" role="alert">{access_problem}</p>
             </fieldset>
             <Show when=move || access.get() == Access::WelcomeLink>
-                <LinkLifetimeField id="welcome-minutes"/>
+                // A new colleague may open their welcome email tomorrow morning.
+                <LinkLifetimeField id="welcome-minutes" default=model::reset::LINK_MINUTES_MAX/>
             </Show>
             <FormError error=other_error/>
             <button type="submit" class="button primary" disabled=move || !ready() || add.pending().get()>

@@ -144,7 +144,7 @@ fn Preview(summary: ImportSummary, start: ServerAction<StartImport>) -> impl Int
             />
         })}
         {(!summary.changes.is_empty()).then(|| view! {
-            <LineTable caption="Rows that will change something" lines=summary.changes.clone()/>
+            <LineTable caption="The first rows that will change something" lines=summary.changes.clone()/>
         })}
         <ActionForm action=start attr:class="stacked-form">
             <input type="hidden" name="id" value=id/>
@@ -178,7 +178,8 @@ fn Progress(summary: ImportSummary) -> impl IntoView {
                 "created" => ("Created", "bar-ok"),
                 "updated" => ("Updated", "bar-info"),
                 "unchanged" => ("Unchanged", "bar-muted"),
-                _ => ("Not imported", "bar-bad"),
+                "error" => ("Error (not imported)", "bar-bad"),
+                _ => ("Failed", "bar-bad"),
             };
             Bar {
                 label,

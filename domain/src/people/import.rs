@@ -525,8 +525,10 @@ pub fn report_csv(results: &[RowResult]) -> String {
 
 /// How long a running import may go without a batch before it counts as interrupted.
 const HEARTBEAT_MS: i64 = 60_000;
-/// How many error rows and changes the preview lists.
+/// How many error rows the preview lists (the report has every row).
 const LISTED: i64 = 200;
+/// How many of the rows that will change something the preview shows, as a sample.
+const SAMPLED: i64 = 20;
 
 /// Upload: reads and sorts the file, and stores its rows and their verdicts for the preview.
 /// Nothing in the directory changes. Returns the import's id.
@@ -595,7 +597,7 @@ pub async fn summary(services: &Services, actor: &Actor, id: &str) -> DomainResu
         unchanged: count("unchanged"),
         errors: count("error"),
         problems: store::imports::lines(&services.db, id, &["error"], LISTED).await?,
-        changes: store::imports::lines(&services.db, id, &["new", "updated"], LISTED).await?,
+        changes: store::imports::lines(&services.db, id, &["new", "updated"], SAMPLED).await?,
         state,
         processed: u64::try_from(job.processed).unwrap_or(0),
         results: store::imports::result_counts(&services.db, id)
