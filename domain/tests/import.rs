@@ -216,3 +216,68 @@ both_engines!(
         assert!(!users::get(s.db.pool(), &ada).await.unwrap().unwrap().active);
     }
 );
+
+both_engines!(
+    an_import_whose_instance_died_is_taken_over_and_applies_each_row_once,
+    |db: Db| async move {
+        let s = services(db);
+        let admin = actor(&s, "root", Role::Administrator).await;
+        let mut file = String::from("username,display_name\n");
+        for i in 0..1200 {
+            file.push_str(&format!("person{i:04},Person {i}\n"));
+        }
+        file.push_str("person0001,The Same Again\n");
+        let id = import::stage(&s, &admin, "people.csv", file.as_bytes())
+            .await
+            .unwrap();
+        let before = users::count(&s.db).await.unwrap();
+
+        // The instance that started it applied the first 500 rows, then died.
+        let rows = import::parse(file.as_bytes()).unwrap();
+        let first = import::plan(&s, &admin, &rows[..500]).await.unwrap();
+        import::apply(&s, &admin, &first, false, |_| {})
+            .await
+            .unwrap();
+        let long_ago = model::time::Timestamp::now().millis() - 10 * 60_000;
+        for sql in [
+            "UPDATE import_jobs SET started_at = $2, heartbeat_at = $2, runner = 'dead', processed = 500 WHERE id = $1",
+            "UPDATE import_rows SET result = 'created', result_detail = '' WHERE job_id = $1 AND line <= 501 AND $2 > 0",
+        ] {
+            sqlx::query(sql)
+                .bind(&id)
+                .bind(long_ago)
+                .execute(s.db.pool())
+                .await
+                .unwrap();
+        }
+
+        assert!(import::resume_stalled(&s).await.unwrap());
+        assert!(
+            !import::resume_stalled(&s).await.unwrap(),
+            "taken over once"
+        );
+        assert_eq!(users::count(&s.db).await.unwrap(), before + 1200);
+        let summary = import::summary(&s, &admin, &id).await.unwrap();
+        assert_eq!(summary.state, model::import::ImportState::Finished);
+        assert_eq!(summary.processed, 1201);
+        let report = import::report(&s, &admin, &id).await.unwrap();
+        assert!(!report.contains("failed"), "nothing was applied twice");
+        assert!(
+            report.contains("1202,person0001,error,the same username is on line 3"),
+            "{}",
+            report.lines().last().unwrap()
+        );
+
+        // The dead runner, were it to wake, can no longer commit a batch.
+        let mut tx = s.db.begin().await.unwrap();
+        let refused = domain::store::imports::record_results(
+            &mut tx,
+            &id,
+            "dead",
+            &[(2, "created", "")],
+            model::time::Timestamp::now(),
+        )
+        .await;
+        assert!(matches!(refused, Err(DomainError::Conflict(_))));
+    }
+);

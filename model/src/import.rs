@@ -23,8 +23,8 @@ pub enum ImportState {
     Previewed,
     Running,
     Finished,
-    /// The instance running it stopped. Importing the file again is safe: an import is
-    /// idempotent by username.
+    /// The instance running it stopped; another (or the same, restarted) takes it over and
+    /// imports only the rows not yet done.
     Interrupted,
 }
 

@@ -191,7 +191,7 @@ fn Progress(summary: ImportSummary) -> impl IntoView {
     let state = match summary.state {
         ImportState::Running => ". Still running: you can leave this page.",
         ImportState::Interrupted => {
-            ". Interrupted: the server running it stopped. Upload the file again to finish; rows already imported are left as they are."
+            ". Paused: the server running it stopped. A running Latchkey takes it over within a minute and imports only the rows not yet done."
         }
         _ => ". Done.",
     };

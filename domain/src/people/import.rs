@@ -387,7 +387,7 @@ async fn apply_chunk(
     actor: &Actor,
     batch: &[Planned],
     send_links: bool,
-    job: Option<&str>,
+    job: Option<Runner<'_>>,
 ) -> DomainResult<Vec<RowResult>> {
     match apply_batch(services, actor, batch, send_links, job).await {
         Ok(results) => return Ok(results),
@@ -413,10 +413,11 @@ async fn apply_chunk(
                         other => other.to_string(),
                     },
                 };
-                if let Some(id) = job {
+                if let Some(job) = job {
                     let mut tx = services.db.begin().await?;
                     let row = [(failed.line, failed.result, failed.detail.as_str())];
-                    store::imports::record_results(&mut tx, id, &row, Timestamp::now()).await?;
+                    let now = Timestamp::now();
+                    store::imports::record_results(&mut tx, job.id, job.runner, &row, now).await?;
                     tx.commit().await?;
                 }
                 results.push(failed);
@@ -431,7 +432,7 @@ async fn apply_batch(
     actor: &Actor,
     batch: &[Planned],
     send_links: bool,
-    job: Option<&str>,
+    job: Option<Runner<'_>>,
 ) -> DomainResult<Vec<RowResult>> {
     let now = Timestamp::now();
     let mut tx = services.db.begin().await?;
@@ -496,12 +497,12 @@ async fn apply_batch(
     }
     users::insert_all(&mut tx, &created, now).await?;
     store::audit::insert_all(&mut tx, &events).await?;
-    if let Some(id) = job {
+    if let Some(job) = job {
         let recorded: Vec<(u64, &str, &str)> = results
             .iter()
             .map(|r| (r.line, r.result, r.detail.as_str()))
             .collect();
-        store::imports::record_results(&mut tx, id, &recorded, now).await?;
+        store::imports::record_results(&mut tx, job.id, job.runner, &recorded, now).await?;
     }
     tx.commit().await?;
     Ok(results)
@@ -652,7 +653,8 @@ async fn try_start(
     let job = own_job(services, actor, id).await?;
     let now = Timestamp::now();
     let mut tx = services.db.begin().await?;
-    if !store::imports::claim_start(&mut tx, id, send_links, now).await? {
+    let runner = uuid::Uuid::new_v4().to_string();
+    if !store::imports::claim_start(&mut tx, id, send_links, &runner, now).await? {
         return Ok(());
     }
     let event = AuditEvent {
@@ -677,29 +679,93 @@ async fn try_start(
     tx.commit().await?;
     let (services, actor, id) = (services.clone(), actor.clone(), id.to_owned());
     tokio::spawn(async move {
-        if let Err(e) = run(&services, &actor, &id, send_links).await {
+        let job = Runner {
+            id: &id,
+            runner: &runner,
+        };
+        if let Err(e) = run(&services, &actor, job, send_links).await {
             tracing::warn!(error = %e, import = %id, "an import stopped");
         }
     });
     Ok(())
 }
 
-async fn run(services: &Services, actor: &Actor, id: &str, send_links: bool) -> DomainResult<()> {
-    let rows = store::imports::rows(&services.db, id).await?;
-    // Sorted again: the directory may have changed since the preview.
-    let planned = plan(services, actor, &rows).await?;
+/// A started import and the runner that holds it: every batch commits only while it does.
+#[derive(Clone, Copy)]
+struct Runner<'a> {
+    id: &'a str,
+    runner: &'a str,
+}
+
+/// How long an import's runner may go without a batch before another instance takes it over.
+const STALLED_MS: i64 = 60_000;
+
+/// Takes over one import whose runner stopped (its instance died mid-import) and runs the
+/// rest of it: only rows without a result, since each row's result committed with its change.
+/// `false` when there was none.
+pub async fn resume_stalled(services: &Services) -> DomainResult<bool> {
+    let runner = uuid::Uuid::new_v4().to_string();
+    let now = Timestamp::now();
+    let stale = Timestamp(now.millis() - STALLED_MS);
+    let Some((id, by_id, by_name, send_links)) =
+        store::imports::claim_stalled(&services.db, &runner, stale, now).await?
+    else {
+        return Ok(false);
+    };
+    tracing::info!(import = %id, "resuming an import whose runner stopped");
+    // Its creator's authority, checked against their current row before every batch.
+    let actor = Actor::restored(UserId(by_id), by_name, Role::Administrator, None);
+    let job = Runner {
+        id: &id,
+        runner: &runner,
+    };
+    run(services, &actor, job, send_links).await?;
+    Ok(true)
+}
+
+/// Every instance looks for stalled imports now and then.
+pub fn spawn_resumer(services: Services) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(std::time::Duration::from_secs(30)).await;
+            if let Err(e) = resume_stalled(&services).await {
+                tracing::warn!(error = %e, "could not resume an import");
+            }
+        }
+    })
+}
+
+async fn run(
+    services: &Services,
+    actor: &Actor,
+    job: Runner<'_>,
+    send_links: bool,
+) -> DomainResult<()> {
+    let pending = store::imports::pending(&services.db, job.id).await?;
+    // Sorted again, since the directory may have changed since the preview; a row the preview
+    // refused stays refused (its reason may be another row of the file, done already).
+    let (refused, open): (Vec<_>, Vec<_>) = pending.into_iter().partition(|p| p.verdict == "error");
+    let rows: Vec<ImportRow> = open.into_iter().map(|p| p.row).collect();
+    let mut planned = plan(services, actor, &rows).await?;
+    planned.extend(refused.into_iter().map(|p| Planned {
+        line: p.row.line,
+        username: p.row.username,
+        verdict: Verdict::Error(p.detail),
+        change: Change::None,
+    }));
+    planned.sort_by_key(|p| p.line);
     for batch in planned.chunks(BATCH) {
-        match apply_chunk(services, actor, batch, send_links, Some(id)).await {
+        match apply_chunk(services, actor, batch, send_links, Some(job)).await {
             Ok(_) => services.mail.wake(),
-            // The rest stays unapplied, and the report says so ("new (not imported)").
+            // The rest stays unapplied, and the report says so ("not imported").
             Err(DomainError::Forbidden) => {
-                tracing::warn!(import = %id, "the administrator may no longer import; stopped");
+                tracing::warn!(import = %job.id, "the administrator may no longer import; stopped");
                 break;
             }
             Err(e) => return Err(e),
         }
     }
-    store::imports::finish(&services.db, id, Timestamp::now()).await
+    store::imports::finish(&services.db, job.id, job.runner, Timestamp::now()).await
 }
 
 /// The downloadable report: every row of the file and what happened to it.

@@ -5,7 +5,7 @@ use model::import::ImportLine;
 use model::time::Timestamp;
 
 use crate::db::{Db, Tx, flag};
-use crate::error::DomainResult;
+use crate::error::{DomainError, DomainResult};
 use crate::people::import::ImportRow;
 
 #[derive(sqlx::FromRow)]
@@ -167,26 +167,40 @@ struct StagedRow {
     email: Option<String>,
     role: Option<String>,
     active: Option<String>,
+    verdict: String,
+    detail: String,
 }
 
-/// Every row as uploaded, in file order, for the job to apply.
-pub async fn rows(db: &Db, id: &str) -> DomainResult<Vec<ImportRow>> {
+/// A row not yet done, with its preview verdict and detail.
+pub struct Pending {
+    pub row: ImportRow,
+    pub verdict: String,
+    pub detail: String,
+}
+
+/// The rows not yet done, in file order, for the job to apply (all of them at the start; the
+/// rest when an import is taken over).
+pub async fn pending(db: &Db, id: &str) -> DomainResult<Vec<Pending>> {
     let rows: Vec<StagedRow> = sqlx::query_as(
-        "SELECT line, username, display_name, email, role, active FROM import_rows \
-         WHERE job_id = $1 ORDER BY line",
+        "SELECT line, username, display_name, email, role, active, verdict, detail \
+         FROM import_rows WHERE job_id = $1 AND result IS NULL ORDER BY line",
     )
     .bind(id)
     .fetch_all(db.pool())
     .await?;
     Ok(rows
         .into_iter()
-        .map(|r| ImportRow {
-            line: u64::try_from(r.line).unwrap_or(0),
-            username: r.username,
-            display_name: r.display_name,
-            email: r.email,
-            role: r.role,
-            active: r.active,
+        .map(|r| Pending {
+            row: ImportRow {
+                line: u64::try_from(r.line).unwrap_or(0),
+                username: r.username,
+                display_name: r.display_name,
+                email: r.email,
+                role: r.role,
+                active: r.active,
+            },
+            verdict: r.verdict,
+            detail: r.detail,
         })
         .collect())
 }
@@ -212,15 +226,17 @@ pub async fn claim_start(
     tx: &mut Tx,
     id: &str,
     send_links: bool,
+    runner: &str,
     now: Timestamp,
 ) -> DomainResult<bool> {
     let done = sqlx::query(
-        "UPDATE import_jobs SET started_at = $2, heartbeat_at = $2, send_links = $3 \
+        "UPDATE import_jobs SET started_at = $2, heartbeat_at = $2, send_links = $3, runner = $4 \
          WHERE id = $1 AND started_at IS NULL",
     )
     .bind(id)
     .bind(now.millis())
     .bind(flag(send_links))
+    .bind(runner)
     .execute(&mut **tx)
     .await?;
     Ok(done.rows_affected() == 1)
@@ -231,6 +247,7 @@ pub async fn claim_start(
 pub async fn record_results(
     tx: &mut Tx,
     id: &str,
+    runner: &str,
     results: &[(u64, &str, &str)],
     now: Timestamp,
 ) -> DomainResult<()> {
@@ -245,22 +262,74 @@ pub async fn record_results(
         .execute(&mut **tx)
         .await?;
     }
-    sqlx::query(
-        "UPDATE import_jobs SET processed = processed + $2, heartbeat_at = $3 WHERE id = $1",
+    let held = sqlx::query(
+        "UPDATE import_jobs SET processed = processed + $2, heartbeat_at = $3 \
+         WHERE id = $1 AND runner = $4",
     )
     .bind(id)
     .bind(i64::try_from(results.len()).unwrap_or(0))
     .bind(now.millis())
+    .bind(runner)
     .execute(&mut **tx)
     .await?;
+    if held.rows_affected() == 0 {
+        return Err(DomainError::Conflict(
+            "another instance took this import over".into(),
+        ));
+    }
     Ok(())
 }
 
-pub async fn finish(db: &Db, id: &str, now: Timestamp) -> DomainResult<()> {
-    sqlx::query("UPDATE import_jobs SET finished_at = $2, heartbeat_at = $2 WHERE id = $1")
-        .bind(id)
+/// A started, unfinished import whose runner stopped beating before `stale_before`, taken
+/// over by `runner` with one conditional update (only one instance wins it): (id, creator's
+/// id, creator's name, send links).
+pub async fn claim_stalled(
+    db: &Db,
+    runner: &str,
+    stale_before: Timestamp,
+    now: Timestamp,
+) -> DomainResult<Option<(String, String, String, bool)>> {
+    let candidates: Vec<(String,)> = sqlx::query_as(
+        "SELECT id FROM import_jobs WHERE started_at IS NOT NULL AND finished_at IS NULL \
+         AND heartbeat_at < $1 ORDER BY created_at LIMIT 5",
+    )
+    .bind(stale_before.millis())
+    .fetch_all(db.pool())
+    .await?;
+    for (id,) in candidates {
+        let won = sqlx::query(
+            "UPDATE import_jobs SET runner = $2, heartbeat_at = $3 \
+             WHERE id = $1 AND finished_at IS NULL AND heartbeat_at < $4",
+        )
+        .bind(&id)
+        .bind(runner)
         .bind(now.millis())
+        .bind(stale_before.millis())
         .execute(db.pool())
         .await?;
+        if won.rows_affected() == 1 {
+            let (created_by_id, created_by_name, send_links): (String, String, i64) =
+                sqlx::query_as(
+                    "SELECT created_by_id, created_by_name, send_links FROM import_jobs \
+                     WHERE id = $1",
+                )
+                .bind(&id)
+                .fetch_one(db.pool())
+                .await?;
+            return Ok(Some((id, created_by_id, created_by_name, send_links != 0)));
+        }
+    }
+    Ok(None)
+}
+
+pub async fn finish(db: &Db, id: &str, runner: &str, now: Timestamp) -> DomainResult<()> {
+    sqlx::query(
+        "UPDATE import_jobs SET finished_at = $2, heartbeat_at = $2 WHERE id = $1 AND runner = $3",
+    )
+    .bind(id)
+    .bind(now.millis())
+    .bind(runner)
+    .execute(db.pool())
+    .await?;
     Ok(())
 }
