@@ -111,6 +111,15 @@ both_engines!(
             .unwrap();
         let before = count_users(&s).await;
         let cases = [
+            // A taken name is said first, before what the way in needs.
+            (
+                NewPerson {
+                    username: "Ada".into(),
+                    email: String::new(),
+                    ..person("x", Access::WelcomeLink)
+                },
+                "username",
+            ),
             (
                 NewPerson {
                     username: "ADA".into(),

@@ -3,6 +3,9 @@ use leptos_router::components::A;
 use model::Role;
 use model::fields::{self, FieldError};
 use model::people::{Access, access_refusal};
+use model::secret::Secret;
+use model::time::Timestamp;
+use std::time::Duration;
 
 use crate::api::people::{AddUser, UserAdded};
 use crate::components::checked_field::{CheckedField, passes};
@@ -148,7 +151,29 @@ fn Added(added: UserAdded, add: ServerAction<AddUser>) -> impl IntoView {
                 <p>"A welcome email with a password change link is queued. The link expires at " {at.to_string()} "."</p>
             })}
         </div>
-        {temporary.map(|t| view! {
+        {temporary.map(|t| view! { <ShownOnce password=t.password expires_at=t.expires_at/> })}
+        <p class="actions">
+            <A href=href attr:class="button">"Open " {added.username.clone()}</A>
+            <button type="button" class="button" on:click=move |_| add.value().set(None)>
+                "Add another user"
+            </button>
+        </p>
+    }
+}
+
+/// How long the new person's temporary password stays on screen, as in the details panel.
+const SHOWN_FOR: Duration = Duration::from_secs(60);
+
+/// The temporary password, shown once and for a minute: then the page forgets it.
+#[component]
+fn ShownOnce(password: Secret, expires_at: Timestamp) -> impl IntoView {
+    let secret = RwSignal::new(Some(password));
+    if let Ok(handle) = set_timeout_with_handle(move || secret.set(None), SHOWN_FOR) {
+        on_cleanup(move || handle.clear());
+    }
+    move || {
+        match secret.get() {
+        Some(password) => view! {
             <div class="secret-reveal" role="region" aria-label="Temporary password">
                 <label for="new-user-temporary">"Temporary password"</label>
                 <input
@@ -157,20 +182,22 @@ fn Added(added: UserAdded, add: ServerAction<AddUser>) -> impl IntoView {
                     readonly
                     autocomplete="off"
                     spellcheck="false"
-                    value=t.password.expose().to_owned()
+                    value=password.expose().to_owned()
                     on:focus:target=move |ev| ev.target().select()
                 />
                 <p class="warning">
                     "Shown once: hand it to the user. It works for one sign-in, after which they must choose their own password, and expires at "
-                    {t.expires_at.to_string()} "."
+                    {expires_at.to_string()} ". This box closes in a minute."
                 </p>
             </div>
-        })}
-        <p class="actions">
-            <A href=href attr:class="button">"Open " {added.username.clone()}</A>
-            <button type="button" class="button" on:click=move |_| add.value().set(None)>
-                "Add another user"
-            </button>
-        </p>
+        }
+        .into_any(),
+        None => view! {
+            <p class="note">
+                "The temporary password is no longer shown. If it was not handed over, generate a new one from the user's details."
+            </p>
+        }
+        .into_any(),
+    }
     }
 }

@@ -48,8 +48,27 @@ pub async fn add(services: &Services, actor: &Actor, person: NewPerson) -> Domai
     audit::audited(&services.db, actor, None, AuditAction::UserCreated, result).await
 }
 
-/// Every field checked, in form order, each refusal naming its field.
-pub(crate) fn validate(person: &NewPerson) -> DomainResult<NewUser> {
+/// Refuses a username or email another account has (ignoring case), naming the field.
+async fn must_be_free(
+    exec: impl sqlx::Executor<'_, Database = sqlx::Any>,
+    new: &NewUser,
+) -> DomainResult<()> {
+    let (username_taken, email_taken) =
+        users::taken(exec, Some(&new.username), new.email.as_deref(), None).await?;
+    if username_taken {
+        return Err(FieldError::new("username", "Another user already has that username.").into());
+    }
+    if email_taken {
+        return Err(
+            FieldError::new("email", "Another user already has that email address.").into(),
+        );
+    }
+    Ok(())
+}
+
+/// Every field checked, in form order, each refusal naming its field; whether the name and
+/// address are free is asked of the database between the fields and the way in.
+async fn validate(services: &Services, person: &NewPerson) -> DomainResult<NewUser> {
     let mut new = NewUser::new(
         &person.username,
         &person.display_name,
@@ -57,6 +76,7 @@ pub(crate) fn validate(person: &NewPerson) -> DomainResult<NewUser> {
         person.role,
     )?;
     new.active = person.active;
+    must_be_free(services.db.pool(), &new).await?;
     if let Some((field, reason)) = access_refusal(person.access, new.email.is_some(), person.active)
     {
         return Err(FieldError::new(field, reason).into());
@@ -70,7 +90,7 @@ pub(crate) fn validate(person: &NewPerson) -> DomainResult<NewUser> {
 async fn try_add(services: &Services, actor: &Actor, person: NewPerson) -> DomainResult<Added> {
     actor.must_hold(Permission::UserManagement)?;
     actor.must_be_confirmed()?;
-    let new = validate(&person)?;
+    let new = validate(services, &person).await?;
     let temporary = if person.access == Access::TemporaryPassword {
         let ctx = PolicyContext {
             username: new.username.clone(),
@@ -85,16 +105,8 @@ async fn try_add(services: &Services, actor: &Actor, person: NewPerson) -> Domai
 
     let now = Timestamp::now();
     let mut tx = services.db.begin().await?;
-    let (username_taken, email_taken) =
-        users::taken(&mut *tx, Some(&new.username), new.email.as_deref(), None).await?;
-    if username_taken {
-        return Err(FieldError::new("username", "Another user already has that username.").into());
-    }
-    if email_taken {
-        return Err(
-            FieldError::new("email", "Another user already has that email address.").into(),
-        );
-    }
+    // Asked again where it counts: another administrator may have added them meanwhile.
+    must_be_free(&mut *tx, &new).await?;
     let id = users::insert(&mut tx, &new, None, now).await?;
     let user = users::get(&mut *tx, &id)
         .await?
