@@ -175,11 +175,16 @@ both_engines!(
         let s = services(db);
         let admin = actor(&s, "root", Role::Administrator).await;
         let ada = create(&s, "ada", Role::User).await;
+        // The preview reads the account as it was a second ago.
+        sqlx::query("UPDATE users SET updated_at = updated_at - 1000 WHERE id = $1")
+            .bind(&ada.0)
+            .execute(s.db.pool())
+            .await
+            .unwrap();
         let rows = import::parse(b"username,display_name\nada,Ada From The File\n").unwrap();
         let planned = import::plan(&s, &admin, &rows).await.unwrap();
         assert!(matches!(planned[0].verdict, Verdict::Updated(_)));
         // Meanwhile, in the console.
-        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
         domain::people::edit(
             &s,
             &admin,
