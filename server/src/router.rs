@@ -68,6 +68,9 @@ pub fn build(state: AppState) -> Router {
                     middleware::UPLOAD_MAX_BYTES,
                 )),
         )
+        .layer(axum::middleware::map_response(
+            middleware::close_after_refused_body,
+        ))
         .layer(from_fn_with_state(
             state.services.keys.clone(),
             signed_form_errors::sign_form_errors,

@@ -218,6 +218,8 @@ both_engines!(
             )
             .await;
         assert_eq!(response.status(), 413);
+        // Its body was never read: the connection ends, so the next request opens another.
+        assert_eq!(response.headers()["connection"], "close");
 
         // A setup attempt with a guessed token and a weak password.
         let (status, _) = error_of(
