@@ -6,7 +6,7 @@ use sqlx::{Any, Executor};
 
 use crate::audit::AuditEvent;
 use crate::error::DomainResult;
-use crate::store::db::{Db, Tx};
+use crate::store::db::{Db, Tx, row_marks};
 
 pub async fn insert<'e>(
     exec: impl Executor<'e, Database = Any>,
@@ -35,10 +35,7 @@ pub async fn insert_all(tx: &mut Tx, events: &[AuditEvent]) -> DomainResult<()> 
     const COLS: usize = 9;
     for chunk in events.chunks(300) {
         let marks: Vec<String> = (0..chunk.len())
-            .map(|r| {
-                let cells: Vec<String> = (1..=COLS).map(|c| format!("${}", r * COLS + c)).collect();
-                format!("({})", cells.join(", "))
-            })
+            .map(|r| format!("({})", row_marks(r, COLS)))
             .collect();
         let sql = format!(
             "INSERT INTO audit_events (at, actor_id, actor_name, target_id, target_name, action, \

@@ -4,7 +4,7 @@
 use model::import::ImportLine;
 use model::time::Timestamp;
 
-use crate::db::{Db, Tx, flag};
+use crate::db::{Db, Tx, flag, row_marks};
 use crate::error::{DomainError, DomainResult};
 use crate::people::import::ImportRow;
 
@@ -55,10 +55,7 @@ pub async fn insert_rows(
     const COLS: usize = 10;
     for chunk in rows.chunks(200) {
         let marks: Vec<String> = (0..chunk.len())
-            .map(|r| {
-                let cells: Vec<String> = (1..=COLS).map(|c| format!("${}", r * COLS + c)).collect();
-                format!("({})", cells.join(", "))
-            })
+            .map(|r| format!("({})", row_marks(r, COLS)))
             .collect();
         let sql = format!(
             "INSERT INTO import_rows (job_id, line, username, display_name, email, role, active, \

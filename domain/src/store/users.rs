@@ -5,7 +5,7 @@ use model::time::Timestamp;
 use model::user::{Role, UserId, UserSource, UserSummary};
 use sqlx::{Any, Executor};
 
-use crate::db::{Db, Tx, flag, is_set, is_unique_violation};
+use crate::db::{Db, Tx, flag, is_set, is_unique_violation, row_marks};
 use crate::error::{DomainError, DomainResult};
 use crate::hashing::PasswordDigest;
 
@@ -131,6 +131,23 @@ impl NewUser {
     }
 }
 
+/// The six columns that name a person, bound in the order every insert lists them: username,
+/// its key, display name, email, its key, and the search text.
+trait BindNames<'q> {
+    fn bind_names(self, username: &'q str, display_name: &'q str, email: Option<&'q str>) -> Self;
+}
+
+impl<'q> BindNames<'q> for sqlx::query::Query<'q, Any, <Any as sqlx::Database>::Arguments<'q>> {
+    fn bind_names(self, username: &'q str, display_name: &'q str, email: Option<&'q str>) -> Self {
+        self.bind(username)
+            .bind(fields::username_key(username))
+            .bind(display_name)
+            .bind(email)
+            .bind(email.map(fields::email_key))
+            .bind(search_text(username, display_name, email))
+    }
+}
+
 /// What the search box matches: name, username and email, folded once at write time so a
 /// search is one `LIKE` on one column in either engine.
 pub(crate) fn search_text(username: &str, display_name: &str, email: Option<&str>) -> String {
@@ -156,16 +173,7 @@ pub async fn insert(
          VALUES ($1, $2, $3, $4, $5, $6, $7, $14, $8, $9, $10, $11, $12, 0, $13, $13)",
     )
     .bind(&id.0)
-    .bind(&new.username)
-    .bind(fields::username_key(&new.username))
-    .bind(&new.display_name)
-    .bind(new.email.as_deref())
-    .bind(new.email.as_deref().map(fields::email_key))
-    .bind(search_text(
-        &new.username,
-        &new.display_name,
-        new.email.as_deref(),
-    ))
+    .bind_names(&new.username, &new.display_name, new.email.as_deref())
     .bind(new.source.as_str())
     .bind(new.role.as_str())
     .bind(password.map(|p| p.0.as_str()))
@@ -206,11 +214,7 @@ pub async fn insert_all(
              search_text, active, source, role, must_change_password, failed_logins, lock_count, \
              created_at, updated_at) VALUES {}",
             (0..chunk.len())
-                .map(|r| {
-                    let cells: Vec<String> =
-                        (1..=COLS).map(|c| format!("${}", r * COLS + c)).collect();
-                    format!("({}, 0, 0, {time_mark}, {time_mark})", cells.join(", "))
-                })
+                .map(|r| format!("({}, 0, 0, {time_mark}, {time_mark})", row_marks(r, COLS)))
                 .collect::<Vec<_>>()
                 .join(", ")
         );
@@ -218,16 +222,7 @@ pub async fn insert_all(
         for (id, new) in chunk {
             query = query
                 .bind(&id.0)
-                .bind(&new.username)
-                .bind(fields::username_key(&new.username))
-                .bind(&new.display_name)
-                .bind(new.email.as_deref())
-                .bind(new.email.as_deref().map(fields::email_key))
-                .bind(search_text(
-                    &new.username,
-                    &new.display_name,
-                    new.email.as_deref(),
-                ))
+                .bind_names(&new.username, &new.display_name, new.email.as_deref())
                 .bind(flag(new.active))
                 .bind(new.source.as_str())
                 .bind(new.role.as_str())
@@ -638,11 +633,8 @@ pub async fn count(db: &Db) -> DomainResult<u64> {
 pub async fn insert_many(db: &Db, batch: &[UserRecord], now: Timestamp) -> DomainResult<u64> {
     const COLS: usize = 12;
     let placeholders: Vec<String> = (0..batch.len())
-        .map(|row| {
-            // Twelve bound values a row; role, failure count and password time are constant.
-            let cells: Vec<String> = (1..=COLS).map(|c| format!("${}", row * COLS + c)).collect();
-            format!("({}, 'user', 0, NULL)", cells.join(", "))
-        })
+        // Twelve bound values a row; role, failure count and password time are constant.
+        .map(|row| format!("({}, 'user', 0, NULL)", row_marks(row, COLS)))
         .collect();
     let sql = format!(
         "INSERT INTO users (id, username, username_key, display_name, email, email_key, \
@@ -654,16 +646,7 @@ pub async fn insert_many(db: &Db, batch: &[UserRecord], now: Timestamp) -> Domai
     for user in batch {
         query = query
             .bind(&user.id)
-            .bind(&user.username)
-            .bind(fields::username_key(&user.username))
-            .bind(&user.display_name)
-            .bind(user.email.as_deref())
-            .bind(user.email.as_deref().map(fields::email_key))
-            .bind(search_text(
-                &user.username,
-                &user.display_name,
-                user.email.as_deref(),
-            ))
+            .bind_names(&user.username, &user.display_name, user.email.as_deref())
             .bind(i64::from(user.active))
             .bind(if user.external { "external" } else { "local" })
             .bind(i64::from(user.flagged))
