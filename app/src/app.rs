@@ -8,6 +8,7 @@ use crate::components::admin_shell::AdminShell;
 use crate::pages::{
     account::AccountPage,
     add_user::AddUserPage,
+    audit::AuditPage,
     bulk_job::BulkJobPage,
     change_password::ChangePasswordPage,
     forgot::ForgotPage,
@@ -15,6 +16,7 @@ use crate::pages::{
     import_users::{ImportJobPage, ImportUsersPage},
     login::LoginPage,
     not_found::NotFound,
+    password_policy::PasswordPolicyPage,
     reset::ResetPage,
     setup::SetupPage,
     users::UsersPage,
@@ -103,6 +105,10 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("new") view=AddUserPage ssr=SsrMode::Async/>
                     <Route path=path!("import") view=ImportUsersPage ssr=SsrMode::Async/>
                     <Route path=path!("import/:id") view=ImportJobPage ssr=SsrMode::Async/>
+                </ParentRoute>
+                <ParentRoute path=path!("/management") view=AdminShell ssr=SsrMode::Async>
+                    <Route path=path!("policy") view=PasswordPolicyPage ssr=SsrMode::Async/>
+                    <Route path=path!("audit") view=AuditPage ssr=SsrMode::Async/>
                 </ParentRoute>
             </Routes>
         </Router>

@@ -56,6 +56,17 @@ pub enum AuditAction {
     UserDeleted,
     RoleChanged,
     UsersImported,
+    /// A password change link was followed to its page.
+    ResetLinkOpened,
+    /// A used, expired, revoked or unknown link was followed.
+    ResetLinkRefused,
+    /// Management > Password Policy saved.
+    SettingsChanged,
+    /// Failed sign-ins in a row locked the account.
+    AccountLocked,
+    /// The mailer handed an email to the SMTP server, or gave up on it.
+    EmailSent,
+    EmailFailed,
 }
 
 impl AuditAction {
@@ -84,6 +95,12 @@ impl AuditAction {
             AuditAction::UserDeleted => "user.deleted",
             AuditAction::RoleChanged => "user.role_changed",
             AuditAction::UsersImported => "user.imported",
+            AuditAction::ResetLinkOpened => "password.reset_link_opened",
+            AuditAction::ResetLinkRefused => "password.reset_link_refused",
+            AuditAction::SettingsChanged => "settings.changed",
+            AuditAction::AccountLocked => "account.locked",
+            AuditAction::EmailSent => "email.sent",
+            AuditAction::EmailFailed => "email.failed",
         }
     }
 }

@@ -1,8 +1,9 @@
 //! Signing in: one answer for every failure, the same argon2 work whether or not the account
 //! exists, and a lock after repeated failures.
 
-use model::PasswordPolicy;
 use model::fields::FieldError;
+use model::policy::MAX_LENGTH_CEILING;
+use model::settings::SecuritySettings;
 use model::time::Timestamp;
 use tracing::info;
 
@@ -17,32 +18,61 @@ use crate::throttle::{self, Gate};
 use crate::tokens::SecretToken;
 use crate::users::{self, Lockout, User};
 
-/// Consecutive failures that lock an account.
-pub const LOCK_THRESHOLD: i64 = 5;
-/// How an account locks: each lock in a row lasts longer, so a patient guesser gets a few
-/// dozen tries a day, not hundreds.
-pub const LOCKOUT: Lockout = Lockout {
-    threshold: LOCK_THRESHOLD,
-    durations: [15 * 60, 60 * 60, 4 * 60 * 60],
-};
 /// The last active administrator locks only after this many failures in a row: anyone who
 /// knows the name could otherwise lock the only person who can unlock everyone. The address
 /// limits stop a guesser long before, and a lock never blocks "Forgot your password?".
 pub const LAST_ADMINISTRATOR_THRESHOLD: i64 = 100;
 
-/// The lockout for `user`: the ordinary one, unless they are the last active administrator.
+/// The lockout for `user`: the policy's (each lock in a row lasts longer, so a patient guesser
+/// gets a few dozen tries a day, not hundreds), unless they are the last active administrator.
 /// Read in the caller's transaction, which holds SQLite's write lock.
-async fn lockout_of(tx: &mut Tx, user: &User) -> DomainResult<Lockout> {
+async fn lockout_of(
+    tx: &mut Tx,
+    user: &User,
+    settings: &SecuritySettings,
+) -> DomainResult<Lockout> {
+    let lockout = Lockout::from(settings);
     if user.role == model::Role::Administrator
         && user.active
         && users::count_administrators(&mut **tx).await? <= 1
     {
         return Ok(Lockout {
-            threshold: LAST_ADMINISTRATOR_THRESHOLD,
-            ..LOCKOUT
+            threshold: LAST_ADMINISTRATOR_THRESHOLD.max(lockout.threshold),
+            ..lockout
         });
     }
-    Ok(LOCKOUT)
+    Ok(lockout)
+}
+
+/// Counts a failed password and, when it starts a lock, records the lock in the audit trail.
+async fn record_failure(
+    tx: &mut Tx,
+    user: &User,
+    settings: &SecuritySettings,
+    client: &ClientInfo,
+    now: Timestamp,
+) -> DomainResult<()> {
+    let lockout = lockout_of(tx, user, settings).await?;
+    let Some(until) = users::record_failed_sign_in(tx, &user.id, lockout, now).await? else {
+        return Ok(());
+    };
+    let me = Party {
+        id: user.id.clone(),
+        name: user.username.clone(),
+    };
+    let event = AuditEvent {
+        at: now,
+        actor: None,
+        target: Some(me),
+        action: AuditAction::AccountLocked,
+        outcome: Outcome::Success,
+        ip: client.ip.clone(),
+        detail: Some(format!(
+            "{} failed sign-ins in a row; locked until {until}",
+            lockout.threshold
+        )),
+    };
+    audit::record(&mut **tx, &event).await
 }
 
 pub struct SignedIn {
@@ -74,15 +104,11 @@ pub async fn sign_in(
     password: &Password,
     client: &ClientInfo,
 ) -> DomainResult<SignedIn> {
-    let policy: PasswordPolicy = services.policy;
     // Refused before any hashing: an enormous password would otherwise buy an attacker a
-    // costly argon2 run per request.
+    // costly argon2 run per request. The bound is the largest maximum a policy may set, so a
+    // password set under an earlier, longer maximum still signs in.
     let raw = password.as_str();
-    // Counted after normalising, as the policy counted it when the password was set.
-    if raw.is_empty()
-        || raw.len() > policy.max_input_bytes()
-        || model::policy::normalize(raw).chars().count() > policy.max_length
-    {
+    if raw.is_empty() || raw.len() > MAX_LENGTH_CEILING * 4 {
         return Err(DomainError::Unauthenticated);
     }
     // Limited before any argon2 work, and the same way whether or not the account exists.
@@ -113,11 +139,11 @@ pub async fn sign_in(
         // Outside the transaction: it is a write of its own.
         throttle::record(&services.db, Gate::FailuresFromAddress, address).await?;
     }
+    let settings = services.security().await?;
     let mut tx = services.db.begin().await?;
     if let Some(reason) = refused {
         if reason == "wrong password" {
-            let lockout = lockout_of(&mut tx, &user).await?;
-            users::record_failed_sign_in(&mut tx, &user.id, lockout, now).await?;
+            record_failure(&mut tx, &user, &settings, client, now).await?;
         }
         audit::record(
             &mut *tx,
@@ -166,7 +192,7 @@ pub async fn sign_in(
         return Err(DomainError::Unauthenticated);
     }
     let token =
-        sessions::create(&mut tx, &user.id, purpose, &services.sessions, client, now).await?;
+        sessions::create(&mut tx, &user.id, purpose, &(&settings).into(), client, now).await?;
     audit::record(
         &mut *tx,
         &AuditEvent {
@@ -199,7 +225,8 @@ pub async fn confirm_password(
     client: &ClientInfo,
 ) -> DomainResult<()> {
     let now = Timestamp::now();
-    let session = sessions::authenticate(&services.db, token, &services.sessions, now)
+    let settings = services.security().await?;
+    let session = sessions::authenticate(&services.db, token, &(&settings).into(), now)
         .await?
         .ok_or(DomainError::Unauthenticated)?;
     let user = &session.user;
@@ -221,7 +248,7 @@ pub async fn confirm_password(
         .await;
         return Err(DomainError::Forbidden);
     }
-    let too_long = password.as_str().len() > services.policy.max_input_bytes();
+    let too_long = password.as_str().len() > MAX_LENGTH_CEILING * 4;
     let ok = !too_long
         && !user.is_locked(now)
         && services
@@ -232,8 +259,7 @@ pub async fn confirm_password(
     if ok {
         sessions::mark_verified(&mut tx, token, now).await?;
     } else if !user.is_locked(now) {
-        let lockout = lockout_of(&mut tx, user).await?;
-        users::record_failed_sign_in(&mut tx, &user.id, lockout, now).await?;
+        record_failure(&mut tx, user, &settings, client, now).await?;
     }
     let event = AuditEvent {
         at: now,

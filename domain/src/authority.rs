@@ -141,9 +141,11 @@ pub async fn authorize(
     operation: &str,
     ip: Option<String>,
 ) -> DomainResult<Actor> {
-    let session = sessions::authenticate(&services.db, token, &services.sessions, Timestamp::now())
-        .await?
-        .ok_or(DomainError::Unauthenticated)?;
+    let settings = services.security().await?;
+    let session =
+        sessions::authenticate(&services.db, token, &(&settings).into(), Timestamp::now())
+            .await?
+            .ok_or(DomainError::Unauthenticated)?;
     let user = &session.user;
     let refusal = if session.purpose == Purpose::PasswordChange {
         Some("the session may only set a new password")

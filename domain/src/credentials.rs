@@ -4,11 +4,11 @@
 //! row and the owner's notice. Password operations and resets both build on these, so neither
 //! depends on the other.
 
-use model::PasswordPolicy;
 use model::PolicyContext;
 use model::bulk::SkipReason;
 use model::eligibility::{Operation, Target, refusal};
 use model::fields::FieldError;
+use model::settings::SecuritySettings;
 use model::time::Timestamp;
 use model::user::{Role, UserId};
 
@@ -22,6 +22,7 @@ use crate::keys::Keyring;
 use crate::sessions;
 use crate::store::{self, outbox};
 use crate::users::{self, User};
+use crate::{Services, blocklist};
 
 pub(crate) fn party(user: &User) -> Party {
     Party {
@@ -73,8 +74,21 @@ pub(crate) async fn load(tx: &mut Tx, id: &UserId) -> DomainResult<User> {
         .ok_or(DomainError::NotFound)
 }
 
-pub(crate) fn check_new_password(
-    policy: &PasswordPolicy,
+/// The names a password of `user` must not contain.
+pub(crate) fn policy_context(user: &User) -> PolicyContext {
+    PolicyContext {
+        username: user.username.clone(),
+        email: user.email.clone(),
+        display_name: user.display_name.clone(),
+    }
+}
+
+/// A password a person chose, checked before it is hashed: it repeats Confirm Password, the
+/// policy in force passes it (with the shipped block-list), and, when the policy remembers
+/// earlier passwords, it is none of the last `password_history` (the current one included).
+pub(crate) async fn check_new_password(
+    services: &Services,
+    settings: &SecuritySettings,
     target: &User,
     password: &Password,
     confirm: &Password,
@@ -82,13 +96,42 @@ pub(crate) fn check_new_password(
     if !model::policy::confirms(password.as_str(), confirm.as_str()) {
         return Err(FieldError::new("confirm", model::policy::MISMATCH).into());
     }
-    let ctx = PolicyContext {
-        username: target.username.clone(),
-        email: target.email.clone(),
-    };
-    policy
-        .check(password.as_str(), &ctx)
-        .map_err(DomainError::Policy)
+    settings
+        .policy()
+        .check(
+            password.as_str(),
+            &policy_context(target),
+            &blocklist::Shipped,
+        )
+        .map_err(DomainError::Policy)?;
+    refuse_reuse(services, settings, target, password).await
+}
+
+/// "No reuse of the last K": the current hash and the K - 1 before it, each an argon2
+/// verification (run outside any transaction, like every hashing step).
+async fn refuse_reuse(
+    services: &Services,
+    settings: &SecuritySettings,
+    target: &User,
+    password: &Password,
+) -> DomainResult<()> {
+    let remembered = settings.password_history;
+    if remembered == 0 {
+        return Ok(());
+    }
+    let mut earlier: Vec<PasswordDigest> = target.password_hash.iter().cloned().collect();
+    let history = store::history::recent(&services.db, &target.id, remembered - 1).await?;
+    earlier.extend(history.into_iter().map(PasswordDigest));
+    for digest in earlier.iter().take(remembered) {
+        if services.hasher.verify(password, Some(digest)).await {
+            return Err(FieldError::new(
+                "password",
+                format!("Choose a password that is none of the last {remembered} used here."),
+            )
+            .into());
+        }
+    }
+    Ok(())
 }
 
 /// What a password becomes: a temporary one stops working at `expires_at` (and at its first use).
@@ -107,14 +150,22 @@ impl NewPasswordState {
 
 /// Every password write goes through here: the hash, the flag, the time, the lock cleared, and
 /// every outstanding reset link or temporary password voided.
+/// When the policy remembers earlier passwords, the one replaced joins the history.
 pub(crate) async fn write_password(
     tx: &mut Tx,
     id: &UserId,
     digest: &PasswordDigest,
     state: NewPasswordState,
+    settings: &SecuritySettings,
     now: Timestamp,
 ) -> DomainResult<()> {
     void_outstanding(tx, id, "password changed", now).await?;
+    if settings.password_history > 1
+        && let Some(previous) = users::password_hash(tx, id).await?
+    {
+        let keep = settings.password_history - 1;
+        store::history::remember(tx, id, &previous.0, keep, now).await?;
+    }
     users::set_password_hash(tx, id, digest, state.must_change, state.expires_at, now).await?;
     users::clear_failed_sign_ins(tx, id, now).await
 }

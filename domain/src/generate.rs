@@ -2,6 +2,8 @@
 //! from the operating system's CSPRNG, readable aloud over the phone, and always within policy.
 
 use model::{PasswordPolicy, PolicyContext};
+
+use crate::blocklist;
 use rand::Rng;
 use rand::rngs::OsRng;
 
@@ -10,12 +12,15 @@ use crate::hashing::Password;
 /// No 0/O, 1/l/I: a helpdesk reads these out, and a user types them from a phone screen.
 const ALPHABET: &[u8] = b"abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
 const GROUPS: usize = 4;
+
 const GROUP_LEN: usize = 5;
 
 /// Four groups of five, e.g. `Hq7xk-3mWtp-Ze9Ra-vn4Kc`: 23 characters and about 115 bits.
+/// A policy asking for more than 23 characters gets more groups.
 pub fn readable_password(policy: &PasswordPolicy, ctx: &PolicyContext) -> Password {
+    let groups = GROUPS.max(policy.min_length.div_ceil(GROUP_LEN + 1) + 1);
     loop {
-        let candidate = (0..GROUPS)
+        let candidate = (0..groups)
             .map(|_| {
                 (0..GROUP_LEN)
                     .map(|_| char::from(ALPHABET[OsRng.gen_range(0..ALPHABET.len())]))
@@ -25,7 +30,7 @@ pub fn readable_password(policy: &PasswordPolicy, ctx: &PolicyContext) -> Passwo
             .join("-");
         // A draw that trips the policy (a username inside it, say) is all but impossible;
         // drawing again keeps the promise that generated passwords always pass.
-        if policy.check(&candidate, ctx).is_ok() {
+        if policy.check(&candidate, ctx, &blocklist::Shipped).is_ok() {
             return Password::new(candidate);
         }
     }
@@ -41,6 +46,7 @@ mod tests {
         let ctx = PolicyContext {
             username: "alice".into(),
             email: None,
+            display_name: "Alice".into(),
         };
         let drawn: std::collections::HashSet<String> = (0..2000)
             .map(|_| readable_password(&policy, &ctx).as_str().to_owned())
@@ -56,5 +62,25 @@ mod tests {
         // Nothing a helpdesk could misread over the phone, and every allowed character drawn.
         assert!(!used.iter().any(|c| b"0O1lI".contains(c)));
         assert_eq!(used.len(), ALPHABET.len());
+    }
+
+    #[test]
+    fn a_long_minimum_gets_more_groups_and_classes_are_met() {
+        let policy = PasswordPolicy {
+            min_length: 40,
+            max_length: 128,
+            min_classes: 4,
+        };
+        let ctx = PolicyContext::default();
+        let password = readable_password(&policy, &ctx);
+        assert!(
+            password.as_str().chars().count() >= 40,
+            "{}",
+            password.as_str()
+        );
+        assert_eq!(
+            policy.check(password.as_str(), &ctx, &blocklist::Shipped),
+            Ok(())
+        );
     }
 }

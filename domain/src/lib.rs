@@ -7,6 +7,7 @@
 pub mod audit;
 pub mod auth;
 pub mod authority;
+pub mod blocklist;
 pub mod bulk;
 pub mod credentials;
 pub mod directory;
@@ -20,6 +21,7 @@ pub mod passwords;
 pub mod people;
 pub mod resets;
 pub mod seed;
+pub mod settings;
 pub mod setup;
 pub mod store;
 pub mod throttle;
@@ -37,18 +39,15 @@ pub use store::db::{self, Db};
 pub use store::{outbox, sessions, users};
 
 use mail::MailWake;
-use model::PasswordPolicy;
-use resets::ResetSettings;
-use sessions::SessionPolicy;
+use model::settings::SecuritySettings;
 
 /// Everything a request needs from the domain, cloned cheaply into each handler.
 #[derive(Clone, Debug)]
 pub struct Services {
     pub db: Db,
     pub hasher: Hasher,
-    pub policy: PasswordPolicy,
-    pub sessions: SessionPolicy,
-    pub resets: ResetSettings,
+    /// Management > Password Policy as in force: read through [`Services::security`].
+    pub settings: settings::Live,
     /// The configured public base URL, without a trailing slash: the only source of the
     /// links Latchkey sends.
     pub public_url: String,
@@ -67,13 +66,21 @@ impl Services {
         format!("{}/reset/{}", self.public_url, token.expose())
     }
 
+    /// The security settings in force now (cached for a few seconds per instance).
+    pub async fn security(&self) -> DomainResult<SecuritySettings> {
+        self.settings.current(&self.db).await
+    }
+
+    /// How long sessions live, under the settings in force.
+    pub async fn session_policy(&self) -> DomainResult<sessions::SessionPolicy> {
+        Ok((&self.security().await?).into())
+    }
+
     pub fn new(db: Db, hasher: Hasher, public_url: &str, keys: Keyring) -> Self {
         Self {
             db,
             hasher,
-            policy: PasswordPolicy::default(),
-            sessions: SessionPolicy::default(),
-            resets: ResetSettings::default(),
+            settings: settings::Live::default(),
             public_url: public_url.trim_end_matches('/').to_owned(),
             mail: MailWake::default(),
             bulk: bulk::BulkWake::default(),

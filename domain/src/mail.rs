@@ -17,7 +17,8 @@ use std::time::Duration;
 use tokio::sync::Notify;
 use tracing::{info, warn};
 
-use crate::db::Db;
+use crate::audit::{self, AuditAction, AuditEvent, Outcome, Party};
+use crate::db::{Db, Tx};
 use crate::error::{DomainError, DomainResult};
 use crate::keys::Keyring;
 use crate::outbox::{self, Claimed};
@@ -200,7 +201,12 @@ impl Mailer {
             let outcome = self.attempt(&email).await;
             let now = Timestamp::now();
             match outcome {
-                Attempt::Delivered => outbox::mark_sent(&self.db, id, attempt, now).await?,
+                Attempt::Delivered => {
+                    let mut tx = self.db.begin().await?;
+                    let sent = outbox::mark_sent(&mut tx, id, attempt, now).await?;
+                    record_end(&mut tx, sent, None, now).await?;
+                    tx.commit().await?;
+                }
                 Attempt::Temporary(reason) if attempt < self.retry.max_attempts => {
                     let delay = self.retry.delay_after(attempt);
                     let retry_at =
@@ -210,7 +216,10 @@ impl Mailer {
                 }
                 Attempt::Temporary(reason) | Attempt::Permanent(reason) => {
                     warn!(email = %id, attempt, %reason, "email failed");
-                    outbox::mark_failed(&self.db, id, attempt, &reason, now).await?;
+                    let mut tx = self.db.begin().await?;
+                    let failed = outbox::mark_failed(&mut tx, id, attempt, &reason, now).await?;
+                    record_end(&mut tx, failed, Some(&reason), now).await?;
+                    tx.commit().await?;
                 }
             }
         }
@@ -311,6 +320,45 @@ fn smtp_transport(config: &SmtpConfig) -> DomainResult<AsyncSmtpTransport<Tokio1
         _ => builder,
     };
     Ok(builder.build())
+}
+
+/// The audit row of an email that reached its end: sent, or given up on with the server's
+/// reason. Written in the transaction that marks it, so the trail and the outbox agree.
+async fn record_end(
+    tx: &mut Tx,
+    ended: Option<outbox::Ended>,
+    failure: Option<&str>,
+    now: Timestamp,
+) -> DomainResult<()> {
+    let Some(ended) = ended else {
+        return Ok(());
+    };
+    let target = match &ended.user {
+        Some(id) => crate::users::get(&mut **tx, id).await?.map(|u| Party {
+            id: u.id,
+            name: u.username,
+        }),
+        None => None,
+    };
+    let (action, outcome) = match failure {
+        None => (AuditAction::EmailSent, Outcome::Success),
+        Some(_) => (AuditAction::EmailFailed, Outcome::Failure),
+    };
+    let mut detail = format!("{} email to {}", ended.kind, ended.to);
+    if let Some(reason) = failure {
+        detail.push_str(": ");
+        detail.push_str(reason);
+    }
+    let event = AuditEvent {
+        at: now,
+        actor: None,
+        target,
+        action,
+        outcome,
+        ip: None,
+        detail: Some(detail),
+    };
+    audit::record(&mut **tx, &event).await
 }
 
 #[cfg(test)]

@@ -20,7 +20,8 @@ use crate::emails::{self, CredentialChange};
 use crate::error::{DomainError, DomainResult};
 use crate::hashing::Password;
 use crate::keys::Keyring;
-use crate::sessions::{self, ClientInfo, Purpose};
+use crate::resets::ResetSettings;
+use crate::sessions::{self, ClientInfo, Purpose, SessionPolicy};
 use crate::store::outbox;
 use crate::tokens::SecretToken;
 use crate::users::{self, User};
@@ -119,10 +120,11 @@ async fn try_set_password(
         emailed: after == AfterSet::EmailAndMustReset,
     };
     must_apply(actor, operation, &user)?;
+    let settings = services.security().await?;
     if after == AfterSet::EmailAndMustReset {
-        services.resets.may_email_passwords()?;
+        ResetSettings::from(&settings).may_email_passwords()?;
     }
-    check_new_password(&services.policy, &user, password, confirm)?;
+    check_new_password(services, &settings, &user, password, confirm).await?;
     let digest = services.hasher.hash(password).await?;
 
     let now = Timestamp::now();
@@ -138,6 +140,7 @@ async fn try_set_password(
             must_change,
             expires_at: None,
         },
+        &settings,
         now,
     )
     .await?;
@@ -188,7 +191,8 @@ pub async fn change_own(
             return Err(FieldError::new("current", "The current password is not correct.").into());
         }
     }
-    check_new_password(&services.policy, user, password, confirm)?;
+    let settings = services.security().await?;
+    check_new_password(services, &settings, user, password, confirm).await?;
     if services
         .hasher
         .verify(password, user.password_hash.as_ref())
@@ -210,13 +214,21 @@ pub async fn change_own(
             "Your password was changed meanwhile. Sign in again.".into(),
         ));
     }
-    write_password(&mut tx, &user.id, &digest, NewPasswordState::FINAL, now).await?;
+    write_password(
+        &mut tx,
+        &user.id,
+        &digest,
+        NewPasswordState::FINAL,
+        &settings,
+        now,
+    )
+    .await?;
     sessions::revoke_all_for_user(&mut tx, &user.id).await?;
     let token = sessions::create(
         &mut tx,
         &user.id,
         Purpose::Full,
-        &services.sessions,
+        &SessionPolicy::from(&settings),
         client,
         now,
     )

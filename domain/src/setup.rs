@@ -67,10 +67,13 @@ pub async fn create_first_admin(
     let ctx = PolicyContext {
         username: new.username.clone(),
         email: new.email.clone(),
+        display_name: new.display_name.clone(),
     };
     services
-        .policy
-        .check(form.password.as_str(), &ctx)
+        .security()
+        .await?
+        .policy()
+        .check(form.password.as_str(), &ctx, &crate::blocklist::Shipped)
         .map_err(DomainError::Policy)?;
     let digest = services.hasher.hash(form.password).await?;
 

@@ -27,7 +27,7 @@ async fn session_of(s: &domain::Services, user: &UserId, purpose: Purpose) -> Se
         &mut tx,
         user,
         purpose,
-        &s.sessions,
+        &s.session_policy().await.unwrap(),
         &client(),
         Timestamp::now(),
     )

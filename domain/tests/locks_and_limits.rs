@@ -4,7 +4,7 @@
 mod common;
 
 use common::*;
-use domain::auth::{self, LAST_ADMINISTRATOR_THRESHOLD, LOCK_THRESHOLD};
+use domain::auth::{self, LAST_ADMINISTRATOR_THRESHOLD};
 use domain::sessions::ClientInfo;
 use domain::throttle::Gate;
 use domain::{Db, DomainError, Password, Services, both_engines, passwords, resets, users};
@@ -64,7 +64,7 @@ both_engines!(each_lock_in_a_row_lasts_longer, |db: Db| async move {
     create(&s, "root", Role::Administrator).await;
     create(&s, "other", Role::Administrator).await;
     let ada = create(&s, "ada", Role::User).await;
-    guess(&s, "ada", LOCK_THRESHOLD, "a").await;
+    guess(&s, "ada", lock_threshold(), "a").await;
     assert_eq!(lock_minutes(&s, &ada).await, Some(15));
     expire_lock(&s, &ada).await;
     // After a lock, one more failure locks again, for longer.
@@ -88,7 +88,7 @@ both_engines!(each_lock_in_a_row_lasts_longer, |db: Db| async move {
     let root = actor(&s, "admin2", Role::Administrator).await;
     passwords::unlock(&s, &root, &ada).await.unwrap();
     assert!(signs_in(&s, "ada", OLD).await.is_some());
-    guess(&s, "ada", LOCK_THRESHOLD, "f").await;
+    guess(&s, "ada", lock_threshold(), "f").await;
     assert_eq!(lock_minutes(&s, &ada).await, Some(15));
 });
 
@@ -96,7 +96,7 @@ both_engines!(a_completed_reset_releases_the_lock, |db: Db| async move {
     let s = services(db);
     let root = actor(&s, "root", Role::Administrator).await;
     let ada = create(&s, "ada", Role::User).await;
-    guess(&s, "ada", LOCK_THRESHOLD, "a").await;
+    guess(&s, "ada", lock_threshold(), "a").await;
     assert!(lock_minutes(&s, &ada).await.is_some());
     let new = Password::new(NEW);
     passwords::set_password(&s, &root, &ada, &new, &new, passwords::AfterSet::Keep)
@@ -111,7 +111,7 @@ both_engines!(
     |db: Db| async move {
         let s = services(db);
         let ada = create(&s, "ada", Role::User).await;
-        guess(&s, "ada", LOCK_THRESHOLD, "a").await;
+        guess(&s, "ada", lock_threshold(), "a").await;
         assert!(lock_minutes(&s, &ada).await.is_some());
         resets::handle_request(&s, "ada", &client()).await.unwrap();
         let status = resets::status(&s.db, &ada).await.unwrap().unwrap();
@@ -124,7 +124,7 @@ both_engines!(
     |db: Db| async move {
         let s = services(db);
         let root = create(&s, "root", Role::Administrator).await;
-        guess(&s, "root", LOCK_THRESHOLD * 4, "a").await;
+        guess(&s, "root", lock_threshold() * 4, "a").await;
         assert_eq!(lock_minutes(&s, &root).await, None);
         assert!(signs_in(&s, "root", OLD).await.is_some());
         // Never more than a hundred failures without a lock.
@@ -191,3 +191,8 @@ both_engines!(
         );
     }
 );
+
+/// Failed sign-ins in a row that lock an account under the default policy.
+fn lock_threshold() -> i64 {
+    model::settings::SecuritySettings::default().lock_threshold
+}

@@ -115,12 +115,13 @@ both_engines!(
             Err(DomainError::LinkInvalid)
         ));
         assert_eq!(signs_in(&s, "ada", NEW).await, Some(Purpose::Full));
+        assert_eq!(last_action(&s).await.0, "sign_in");
         assert!(status(&s, &ada).await.used_at.is_some());
-        // The owner hears of the change.
+        // The owner hears of the change, and the trail records the delivery.
         mailer(&s, sink.port).deliver_due().await.unwrap();
         let notice = sink.wait_for("ada@example.com").await;
         assert!(notice.data.contains("Your password was changed"));
-        assert_eq!(last_action(&s).await.0, "sign_in");
+        assert_eq!(last_action(&s).await.0, "email.sent");
     }
 );
 
@@ -377,7 +378,10 @@ both_engines!(
             .unwrap();
         assert_eq!(body, None);
 
-        s.resets.allow_emailed_passwords = false;
+        s.settings = domain::settings::Live::new(domain::settings::EnvOverrides::fixed(&[(
+            "allow_emailed_passwords",
+            false.into(),
+        )]));
         assert!(matches!(
             resets::generate_emailed(&s, &admin, &ada).await,
             Err(DomainError::Conflict(_))
@@ -604,7 +608,7 @@ both_engines!(
             passwords::unlock(&s, &admin, &ada).await,
             Err(DomainError::Conflict(_))
         ));
-        for _ in 0..domain::auth::LOCK_THRESHOLD {
+        for _ in 0..lock_threshold() {
             signs_in(&s, "ada", "wrong password, quite long").await;
         }
         assert_eq!(signs_in(&s, "ada", OLD).await, None, "locked");
@@ -792,7 +796,10 @@ both_engines!(
     the_security_setting_stops_every_emailed_password,
     |db: Db| async move {
         let mut s = services(db);
-        s.resets.allow_emailed_passwords = false;
+        s.settings = domain::settings::Live::new(domain::settings::EnvOverrides::fixed(&[(
+            "allow_emailed_passwords",
+            false.into(),
+        )]));
         let admin = actor(&s, "admin", Role::Administrator).await;
         let ada = create(&s, "ada", Role::User).await;
         let off = |r: Result<_, DomainError>| matches!(r, Err(DomainError::Conflict(m)) if m.contains("turned off"));
@@ -825,3 +832,8 @@ both_engines!(
         resets::send_link(&s, &admin, &ada, LINK).await.unwrap();
     }
 );
+
+/// Failed sign-ins in a row that lock an account under the default policy.
+fn lock_threshold() -> i64 {
+    model::settings::SecuritySettings::default().lock_threshold
+}

@@ -1,6 +1,6 @@
 //! The domain against real databases: every test runs on SQLite and on PostgreSQL.
 
-use domain::auth::{self, LOCK_THRESHOLD};
+use domain::auth;
 use domain::both_engines;
 use domain::db::Db;
 use domain::sessions::{self, ClientInfo, Purpose};
@@ -98,7 +98,7 @@ both_engines!(every_failure_gets_the_same_answer, |db: Db| async move {
 both_engines!(repeated_failures_lock_the_account, |db: Db| async move {
     let s = services(db);
     let id = create_user(&s, "linus", "", Role::User).await;
-    for _ in 0..LOCK_THRESHOLD {
+    for _ in 0..lock_threshold() {
         let _ = auth::sign_in(
             &s,
             "linus",
@@ -130,10 +130,15 @@ both_engines!(
             .await
             .unwrap();
         assert_eq!(signed.purpose, Purpose::PasswordChange);
-        let session = sessions::authenticate(&s.db, &signed.token, &s.sessions, Timestamp::now())
-            .await
-            .unwrap()
-            .unwrap();
+        let session = sessions::authenticate(
+            &s.db,
+            &signed.token,
+            &s.session_policy().await.unwrap(),
+            Timestamp::now(),
+        )
+        .await
+        .unwrap()
+        .unwrap();
         assert_eq!(session.purpose, Purpose::PasswordChange);
     }
 );
@@ -153,10 +158,15 @@ both_engines!(
             .unwrap();
         let now = Timestamp::now();
         assert!(
-            sessions::authenticate(&s.db, &signed.token, &s.sessions, now)
-                .await
-                .unwrap()
-                .is_none()
+            sessions::authenticate(
+                &s.db,
+                &signed.token,
+                &s.session_policy().await.unwrap(),
+                now
+            )
+            .await
+            .unwrap()
+            .is_none()
         );
         assert!(matches!(
             auth::sign_in(&s, "dennis", &Password::new(GOOD), &client()).await,
@@ -176,25 +186,30 @@ both_engines!(sessions_expire_and_can_be_revoked, |db: Db| async move {
         let s = s.clone();
         let token = SecretToken::from_client(signed.token.expose());
         async move {
-            sessions::authenticate(&s.db, &token, &s.sessions, at)
+            sessions::authenticate(&s.db, &token, &s.session_policy().await.unwrap(), at)
                 .await
                 .unwrap()
                 .is_some()
         }
     };
     assert!(live(now).await);
-    let idle = i64::try_from(s.sessions.idle.as_secs()).unwrap();
+    let idle = i64::try_from(s.session_policy().await.unwrap().idle.as_secs()).unwrap();
     assert!(!live(now.plus_seconds(idle + 1)).await, "idle expiry");
-    let absolute = i64::try_from(s.sessions.absolute.as_secs()).unwrap();
+    let absolute = i64::try_from(s.session_policy().await.unwrap().absolute.as_secs()).unwrap();
     assert!(
         !live(now.plus_seconds(absolute + 1)).await,
         "absolute expiry"
     );
     assert!(
-        sessions::authenticate(&s.db, &SecretToken::from_client("forged"), &s.sessions, now)
-            .await
-            .unwrap()
-            .is_none()
+        sessions::authenticate(
+            &s.db,
+            &SecretToken::from_client("forged"),
+            &s.session_policy().await.unwrap(),
+            now
+        )
+        .await
+        .unwrap()
+        .is_none()
     );
     let mut tx = s.db.begin().await.unwrap();
     assert_eq!(
@@ -330,3 +345,8 @@ both_engines!(keyset_pages_cover_every_user_once, |db: Db| async move {
     let (none, next) = users::list_page(&db, "100%_", None, 50).await.unwrap();
     assert!(none.is_empty() && next.is_none());
 });
+
+/// Failed sign-ins in a row that lock an account under the default policy.
+fn lock_threshold() -> i64 {
+    model::settings::SecuritySettings::default().lock_threshold
+}

@@ -3,6 +3,7 @@
 //! Everything here compiles to WASM as well as natively, so a rule written once gives the
 //! browser instant feedback and the server its real check.
 
+pub mod audit;
 pub mod bulk;
 pub mod eligibility;
 pub mod fields;
@@ -11,6 +12,7 @@ pub mod people;
 pub mod policy;
 pub mod reset;
 pub mod secret;
+pub mod settings;
 pub mod time;
 pub mod user;
 

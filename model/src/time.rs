@@ -46,6 +46,44 @@ impl fmt::Display for Timestamp {
     }
 }
 
+impl Timestamp {
+    /// Midnight UTC at the start of `YYYY-MM-DD` (what an `<input type="date">` sends), or
+    /// `None` for anything else.
+    pub fn from_date(date: &str) -> Option<Self> {
+        let mut parts = date.trim().splitn(3, '-');
+        let y: i64 = parts.next()?.parse().ok()?;
+        let m: u32 = parts.next()?.parse().ok()?;
+        let d: u32 = parts.next()?.parse().ok()?;
+        if !(1..=12).contains(&m) || !(1..=31).contains(&d) || !(1970..=9999).contains(&y) {
+            return None;
+        }
+        let days = days_from_civil(y, m, d);
+        (civil_from_days(days) == (y, m, d)).then(|| Self(days * 86_400_000))
+    }
+
+    /// Days since 1970-01-01 of this instant's UTC date.
+    pub fn day(self) -> i64 {
+        self.0.div_euclid(86_400_000)
+    }
+
+    /// `YYYY-MM-DD` of the UTC day `day` (days since 1970-01-01).
+    pub fn date_of_day(day: i64) -> String {
+        let (y, m, d) = civil_from_days(day);
+        format!("{y:04}-{m:02}-{d:02}")
+    }
+}
+
+/// A proleptic Gregorian date to days since 1970-01-01 (Howard Hinnant's algorithm).
+fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y.rem_euclid(400);
+    let mp = i64::from((m + 9) % 12);
+    let doy = (153 * mp + 2) / 5 + i64::from(d) - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
 /// Days since 1970-01-01 to a proleptic Gregorian date (Howard Hinnant's algorithm).
 fn civil_from_days(days: i64) -> (i64, u32, u32) {
     let z = days + 719_468;
@@ -74,6 +112,20 @@ pub fn in_words(seconds: u64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn dates_round_trip_and_nonsense_is_refused() {
+        let t = Timestamp::from_date("2026-12-04").unwrap();
+        assert_eq!(t.to_string(), "2026-12-04 00:00 UTC");
+        assert_eq!(Timestamp::date_of_day(t.day()), "2026-12-04");
+        assert_eq!(
+            Timestamp::from_date("2024-02-29").unwrap().to_string(),
+            "2024-02-29 00:00 UTC"
+        );
+        for bad in ["2025-02-29", "2026-13-01", "yesterday", "", "2026-1"] {
+            assert_eq!(Timestamp::from_date(bad), None, "{bad}");
+        }
+    }
 
     #[test]
     fn formats_utc_dates() {

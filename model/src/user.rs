@@ -270,8 +270,10 @@ pub struct UserDetails {
 }
 
 /// One line of the audit trail. Never carries a password or a token.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AuditEntry {
+    /// The event's place in the trail: pages continue from it.
+    pub id: i64,
     pub at: Timestamp,
     pub actor: Option<String>,
     pub target: Option<String>,

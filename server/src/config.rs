@@ -11,13 +11,12 @@
 //! | `LATCHKEY_SMTP_USERNAME`, `LATCHKEY_SMTP_PASSWORD` | (none) | SMTP AUTH credentials |
 //! | `LATCHKEY_MAIL_FROM` | `Latchkey <latchkey@localhost>` | the sender of every email |
 //! | `LATCHKEY_MAIL_DIR` | `data/mail` | where `.eml` files go when no SMTP server is configured |
-//! | `LATCHKEY_TEMPORARY_PASSWORD_HOURS` | `24` | how long a temporary or generated password works (1 to 168) |
-//! | `LATCHKEY_ALLOW_EMAILED_PASSWORDS` | `true` | whether Generate New Password may email a password |
+//! | `LATCHKEY_PASSWORD_MIN_LENGTH`, `LATCHKEY_TEMPORARY_PASSWORD_HOURS`, `LATCHKEY_ALLOW_EMAILED_PASSWORDS`, `LATCHKEY_SESSION_IDLE_MINUTES`, `LATCHKEY_SESSION_ABSOLUTE_HOURS` | (none) | fix that field of Management > Password Policy, over what is saved there (`domain::settings::VARIABLES`) |
 //! | `LATCHKEY_SECRET_KEY` | (none) | 32 bytes in base64: seals queued emails; wins over the key file |
 //! | `LATCHKEY_SECRET_KEY_FILE` | `data/secret.key` | created (0600) on first start when there is no key |
 
 use domain::mail::{MailConfig, RetryPolicy, SmtpConfig, TlsMode, TransportConfig};
-use domain::resets::ResetSettings;
+use domain::settings::EnvOverrides;
 use leptos::config::{LeptosOptions, get_configuration};
 use model::secret::Secret;
 use std::path::{Path, PathBuf};
@@ -33,7 +32,8 @@ pub struct Config {
     pub public_url: String,
     pub leptos: LeptosOptions,
     pub mail: MailConfig,
-    pub resets: ResetSettings,
+    /// Fields of Management > Password Policy the environment fixes.
+    pub settings: EnvOverrides,
     pub secret_key: KeySource,
 }
 
@@ -95,12 +95,6 @@ pub struct Settings {
     /// Where `.eml` files go without SMTP.
     #[arg(long, env = "LATCHKEY_MAIL_DIR", global = true)]
     mail_dir: Option<String>,
-    /// How long a temporary or generated password works, 1 to 168 hours (default 24).
-    #[arg(long, env = "LATCHKEY_TEMPORARY_PASSWORD_HOURS", global = true)]
-    temporary_password_hours: Option<String>,
-    /// `false` turns off every emailed password (default `true`).
-    #[arg(long, env = "LATCHKEY_ALLOW_EMAILED_PASSWORDS", global = true)]
-    allow_emailed_passwords: Option<String>,
     /// The secret key, 32 bytes in base64 (prefer the environment or the key file).
     #[arg(
         long,
@@ -138,7 +132,7 @@ impl Config {
             public_url,
             leptos,
             mail: mail_settings(settings)?,
-            resets: reset_settings(settings)?,
+            settings: EnvOverrides::read(|name| std::env::var(name).ok())?,
             secret_key: match set(&settings.secret_key) {
                 Some(value) => KeySource::Value(Secret::new(value)),
                 None => KeySource::File(PathBuf::from(
@@ -181,34 +175,5 @@ fn mail_settings(settings: &Settings) -> Result<MailConfig> {
         from: set(&settings.mail_from).unwrap_or_else(|| "Latchkey <latchkey@localhost>".into()),
         retry: RetryPolicy::default(),
         poll: Duration::from_secs(5),
-    })
-}
-
-fn reset_settings(settings: &Settings) -> Result<ResetSettings> {
-    let defaults = ResetSettings::default();
-    let hours = match set(&settings.temporary_password_hours) {
-        None => defaults.temporary_password_hours,
-        Some(value) => value
-            .parse::<i64>()
-            .ok()
-            .filter(|h| (1..=168).contains(h))
-            .ok_or_else(|| {
-                format!("LATCHKEY_TEMPORARY_PASSWORD_HOURS must be 1 to 168 hours, not {value:?}")
-            })?,
-    };
-    let allow = match set(&settings.allow_emailed_passwords).as_deref() {
-        None => defaults.allow_emailed_passwords,
-        Some("true" | "1" | "yes") => true,
-        Some("false" | "0" | "no") => false,
-        Some(other) => {
-            return Err(format!(
-                "LATCHKEY_ALLOW_EMAILED_PASSWORDS must be true or false, not {other:?}"
-            )
-            .into());
-        }
-    };
-    Ok(ResetSettings {
-        temporary_password_hours: hours,
-        allow_emailed_passwords: allow,
     })
 }

@@ -25,7 +25,7 @@ pub async fn build_state(config: &config::Config) -> anyhow_free::Result<AppStat
     }
     let hasher = Hasher::for_this_machine()?;
     let mut services = Services::new(db, hasher, &config.public_url, keys);
-    services.resets = config.resets;
+    services.settings = domain::settings::Live::new(config.settings.clone());
     Ok(AppState {
         leptos_options: config.leptos.clone(),
         services,

@@ -43,6 +43,10 @@ pub fn build(state: AppState) -> Router {
             "/users/import/{id}/report.csv",
             axum::routing::get(app::server::import_upload::download_report),
         )
+        .route(
+            app::server::audit_export::EXPORT_PATH,
+            axum::routing::get(app::server::audit_export::export),
+        )
         .leptos_routes_with_context(
             &state,
             hydrated,

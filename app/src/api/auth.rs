@@ -30,7 +30,7 @@ pub async fn login(username: String, password: Secret) -> Result<String, AppErro
     cookies::set_session(
         &state.web,
         &signed.token,
-        state.services.sessions.absolute.as_secs(),
+        state.services.session_policy().await?.absolute.as_secs(),
     );
     let next = match signed.purpose {
         Purpose::PasswordChange => "/account/password",

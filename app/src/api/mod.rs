@@ -6,5 +6,6 @@ pub mod bulk;
 pub mod passwords;
 pub mod people;
 pub mod resets;
+pub mod settings;
 pub mod setup;
 pub mod users;

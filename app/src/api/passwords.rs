@@ -85,7 +85,7 @@ pub async fn change_my_password(
     cookies::set_session(
         &state.web,
         &token,
-        state.services.sessions.absolute.as_secs(),
+        state.services.session_policy().await?.absolute.as_secs(),
     );
     leptos_axum::redirect(caller.user.role.home());
     Ok(())

@@ -1,7 +1,8 @@
 //! Accounts > Users: finding people and reading their details and activity.
 
 use leptos::prelude::*;
-use model::user::{AuditEntry, UserDetails, UserId, UserPage};
+use model::audit::{Activity, AuditPage};
+use model::user::{UserDetails, UserId, UserPage};
 
 use crate::error::AppError;
 
@@ -50,13 +51,41 @@ pub async fn get_user_details(id: UserId) -> Result<UserDetails, AppError> {
     Ok(domain::directory::user_details(&state.services, &actor, &id).await?)
 }
 
-/// The Activity tab: the newest audit events about a user.
+/// The Activity tab: the newest audit events about a user, and their sign-ins per day.
 #[server(endpoint = "users/activity")]
-pub async fn user_activity(id: UserId) -> Result<Vec<AuditEntry>, AppError> {
+pub async fn user_activity(id: UserId) -> Result<Activity, AppError> {
     use crate::server::{require, state};
     use model::user::Permission;
 
     let actor = require(Permission::UserManagement).await?;
     let state = state()?;
     Ok(domain::directory::activity(&state.services, &actor, &id, 100).await?)
+}
+
+/// Management > Audit: one page of the trail, filtered, newest first; `before` continues from
+/// the previous page's last event.
+#[server(endpoint = "audit/events")]
+pub async fn list_audit_events(
+    #[server(default)] actor: String,
+    #[server(default)] target: String,
+    #[server(default)] action: String,
+    #[server(default)] outcome: String,
+    #[server(default)] from: String,
+    #[server(default)] to: String,
+    #[server(default)] before: Option<i64>,
+) -> Result<AuditPage, AppError> {
+    use crate::server::{require, state};
+    use model::user::Permission;
+
+    let caller = require(Permission::UserManagement).await?;
+    let filter = model::audit::AuditFilter {
+        actor,
+        target,
+        action,
+        outcome,
+        from,
+        to,
+    };
+    let services = &state()?.services;
+    Ok(domain::directory::audit_page(services, &caller, &filter, before, 50).await?)
 }

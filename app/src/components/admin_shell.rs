@@ -50,6 +50,15 @@ fn ConsoleHeader(me: Me) -> impl IntoView {
                             <li><A href="/users">"Users"</A></li>
                         </ul>
                     </li>
+                    {me.can(Permission::UserManagement).then(|| view! {
+                        <li class="nav-group">
+                            <span class="nav-group-label" id="nav-management">"Management"</span>
+                            <ul aria-labelledby="nav-management">
+                                <li><A href="/management/policy">"Password Policy"</A></li>
+                                <li><A href="/management/audit">"Audit"</A></li>
+                            </ul>
+                        </li>
+                    })}
                 </ul>
             </nav>
             <div class="whoami">

@@ -1,6 +1,7 @@
 //! Reusable pieces of the console.
 
 pub mod account_actions;
+pub mod activity_chart;
 pub mod admin_shell;
 pub mod bulk_change;
 pub mod checked_field;
@@ -15,6 +16,7 @@ pub mod outcome_chart;
 pub mod panel_actions;
 pub mod password_actions;
 pub mod password_fields;
+pub mod policy_checklist;
 pub mod reset_actions;
 pub mod reset_card;
 pub mod secret_reveal;

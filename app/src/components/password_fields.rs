@@ -1,7 +1,9 @@
 use leptos::prelude::*;
+use model::PolicyContext;
 use model::policy::confirms;
-use model::{PasswordPolicy, PolicyContext};
 
+use super::policy_checklist::{Checklist, use_requirements};
+use crate::api::settings::current_password_policy;
 use crate::error::AppError;
 
 /// New Password and Confirm Password with a "Show password in clear text" toggle and a live
@@ -14,6 +16,9 @@ pub fn PasswordFields(
     /// The account's email address, which the password must not contain.
     #[prop(into)]
     email: Signal<String>,
+    /// The account's display name, whose parts the password must not contain.
+    #[prop(optional, into)]
+    display_name: Signal<String>,
     /// Form field names for the two inputs.
     #[prop(default = "password")]
     name: &'static str,
@@ -26,24 +31,28 @@ pub fn PasswordFields(
     #[prop(optional, into)]
     error: Option<Signal<Option<AppError>>>,
 ) -> impl IntoView {
-    let policy = PasswordPolicy::default();
+    // The policy in force is the server's: an administrator may have changed it a moment ago.
+    let policy = Resource::new(|| (), |()| current_password_policy());
     let password = RwSignal::new(String::new());
     let confirm = RwSignal::new(String::new());
     let reveal = RwSignal::new(false);
     let input_type = move || if reveal.get() { "text" } else { "password" };
-    let requirements = move || {
-        let ctx = PolicyContext {
-            username: username.get(),
-            email: Some(email.get()).filter(|e| !e.is_empty()),
-        };
-        policy.requirements(&password.get(), &ctx)
-    };
+    let ctx = Signal::derive(move || PolicyContext {
+        username: username.get(),
+        email: Some(email.get()).filter(|e| !e.is_empty()),
+        display_name: display_name.get(),
+    });
+    let requirements = use_requirements(
+        Signal::derive(move || policy.get().and_then(Result::ok)),
+        password.into(),
+        ctx,
+    );
     let mismatch = move || !confirm.get().is_empty() && !confirms(&password.get(), &confirm.get());
     if let Some(acceptable) = acceptable {
         Effect::new(move |_| {
             let ok = !password.get().is_empty()
                 && confirms(&password.get(), &confirm.get())
-                && requirements().iter().all(|r| r.met);
+                && requirements.with(|lines| !lines.is_empty() && lines.iter().all(|r| r.met));
             acceptable.set(ok);
         });
     }
@@ -98,21 +107,11 @@ pub fn PasswordFields(
             />
             <label for="show-password">"Show password in clear text"</label>
         </div>
-        <ul id="password-rules" class="checklist" aria-live="polite">
-            {move || {
-                requirements()
-                    .into_iter()
-                    .map(|r| {
-                        let state = if r.met { "met" } else { "unmet" };
-                        view! {
-                            <li class=state>
-                                <span class="sr-only">{if r.met { "Met: " } else { "Not met: " }}</span>
-                                {r.label}
-                            </li>
-                        }
-                    })
-                    .collect_view()
-            }}
-        </ul>
+        <Suspense fallback=|| view! { <p class="loading">"Loading the password policy…"</p> }>
+            {move || Suspend::new(async move {
+                let _ = policy.await;
+                view! { <Checklist requirements=requirements/> }
+            })}
+        </Suspense>
     }
 }

@@ -3,6 +3,7 @@ use leptos_router::components::A;
 use model::user::{AuditEntry, Permission, UserDetails, UserId};
 
 use super::account_actions::AccountActions;
+use super::activity_chart::ActivityChart;
 use super::email_list::EmailList;
 use super::form_error::{ErrorNotice, error_fallback};
 use super::panel_actions::PanelActions;
@@ -173,8 +174,9 @@ fn ActivityList(#[prop(into)] id: Signal<UserId>) -> impl IntoView {
         <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
             <ErrorBoundary fallback=error_fallback>
                 {move || Suspend::new(async move {
-                    activity.await.map(|entries| {
-                        if entries.is_empty() {
+                    activity.await.map(|activity| {
+                        let entries = activity.entries;
+                        let list = if entries.is_empty() {
                             view! { <p class="empty">"No activity recorded yet."</p> }.into_any()
                         } else {
                             view! {
@@ -183,7 +185,8 @@ fn ActivityList(#[prop(into)] id: Signal<UserId>) -> impl IntoView {
                                 </ol>
                             }
                             .into_any()
-                        }
+                        };
+                        view! { <ActivityChart days=activity.days/> {list} }
                     })
                 })}
             </ErrorBoundary>

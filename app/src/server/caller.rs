@@ -69,7 +69,7 @@ pub async fn current_caller() -> Result<Option<Caller>, AppError> {
     let session = sessions::authenticate(
         &state.services.db,
         &token,
-        &state.services.sessions,
+        &state.services.session_policy().await?,
         Timestamp::now(),
     )
     .await?;

@@ -8,7 +8,7 @@ use server_fn::ServerFn;
 use std::collections::HashMap;
 use std::fmt;
 
-use crate::api::{auth, bulk, passwords, people, resets, setup, users};
+use crate::api::{auth, bulk, passwords, people, resets, settings, setup, users};
 
 /// Captures the field names serde asks for, then stops.
 struct FieldNames(&'static [&'static str]);
@@ -82,11 +82,16 @@ pub fn request_fields() -> HashMap<&'static str, &'static [&'static str]> {
         entry::<people::SetUserRole>(),
         entry::<people::ImportSummary>(),
         entry::<people::StartImport>(),
+        entry::<settings::CurrentPasswordPolicy>(),
+        entry::<settings::PasswordListed>(),
+        entry::<settings::GetSecuritySettings>(),
+        entry::<settings::SaveSecuritySettings>(),
         entry::<setup::SetupLinkValid>(),
         entry::<setup::CreateFirstAdmin>(),
         entry::<users::ListUsers>(),
         entry::<users::GetUserDetails>(),
         entry::<users::UserActivity>(),
+        entry::<users::ListAuditEvents>(),
         entry::<passwords::ForcePasswordReset>(),
         entry::<passwords::SetUserPassword>(),
         entry::<passwords::ChangeMyPassword>(),

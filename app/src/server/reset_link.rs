@@ -17,6 +17,9 @@ pub async fn open_reset_link(State(state): State<AppState>, Path(raw): Path<Stri
         return redirect.into_response();
     }
     let token = SecretToken::from_client(&raw);
+    if let Err(e) = domain::resets::record_opened(&state.services, &token, None).await {
+        tracing::warn!(error = %e, "could not record an opened link");
+    }
     let max_age = u64::try_from(LINK_MINUTES_MAX * 60).unwrap_or(0);
     let cookie = cookies::reset_cookie(&state.web, &token, max_age);
     ([(SET_COOKIE, cookie)], redirect).into_response()

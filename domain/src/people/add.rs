@@ -91,12 +91,14 @@ async fn try_add(services: &Services, actor: &Actor, person: NewPerson) -> Domai
     actor.must_hold(Permission::UserManagement)?;
     actor.must_be_confirmed()?;
     let new = validate(services, &person).await?;
+    let settings = services.security().await?;
     let temporary = if person.access == Access::TemporaryPassword {
         let ctx = PolicyContext {
             username: new.username.clone(),
             email: new.email.clone(),
+            display_name: new.display_name.clone(),
         };
-        let password = readable_password(&services.policy, &ctx);
+        let password = readable_password(&settings.policy(), &ctx);
         let digest = services.hasher.hash(&password).await?;
         Some((password, digest))
     } else {
@@ -133,12 +135,12 @@ async fn try_add(services: &Services, actor: &Actor, person: NewPerson) -> Domai
             added.link_expires_at = Some(expires);
         }
         (Access::TemporaryPassword, Some((password, digest))) => {
-            let expires_at = now.plus_seconds(services.resets.temporary_password_hours * 3600);
+            let expires_at = now.plus_seconds(settings.temporary_password_hours * 3600);
             let state = NewPasswordState {
                 must_change: true,
                 expires_at: Some(expires_at),
             };
-            write_password(&mut tx, &id, &digest, state, now).await?;
+            write_password(&mut tx, &id, &digest, state, &settings, now).await?;
             store::resets::insert(
                 &mut tx,
                 store::resets::NewReset {

@@ -93,9 +93,10 @@ async fn process_request(
             return Ok(());
         }
     }
+    let link_minutes = services.security().await?.link_minutes;
     let mut tx = services.db.begin().await?;
     let token = SecretToken::generate();
-    let expires_at = now.plus_seconds(model::reset::LINK_MINUTES_DEFAULT * 60);
+    let expires_at = now.plus_seconds(link_minutes * 60);
     let link = services.reset_url(&token);
     // Checked above, but an administrator may have reset meanwhile: theirs stays, and the
     // index that allows one open reset per user then refuses this one.

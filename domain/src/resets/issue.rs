@@ -1,7 +1,6 @@
 //! Issuing resets: Send Password Change Link and Copy link, Generate Temporary Password and
 //! Generate New Password, Revoke and Resend Email on the status card.
 
-use model::PolicyContext;
 use model::bulk::SkipReason;
 use model::eligibility::{Operation, refusal};
 use model::reset::ResetKind;
@@ -9,13 +8,13 @@ use model::secret::Secret;
 use model::time::Timestamp;
 use model::user::UserId;
 
-use super::{IssuedLink, LinkDelivery, LinkRequest, TemporaryPassword, status};
+use super::{IssuedLink, LinkDelivery, LinkRequest, ResetSettings, TemporaryPassword, status};
 use crate::Services;
 use crate::audit::{self, AuditAction, AuditEvent};
 use crate::authority::Actor;
 use crate::credentials::{
-    NewPasswordState, end_sessions_and_record, load, must_apply, notify_owner, party, target_of,
-    void_outstanding, write_password,
+    NewPasswordState, end_sessions_and_record, load, must_apply, notify_owner, party,
+    policy_context, target_of, void_outstanding, write_password,
 };
 use crate::db::Tx;
 use crate::emails::{self, CredentialChange};
@@ -222,7 +221,7 @@ async fn try_generate_emailed(
     actor: &Actor,
     target: &UserId,
 ) -> DomainResult<Timestamp> {
-    services.resets.may_email_passwords()?;
+    ResetSettings::from(&services.security().await?).may_email_passwords()?;
     let kind = ResetKind::EmailedPassword;
     let issued = issue_generated(services, actor, target, kind, true).await?;
     Ok(issued.expires_at)
@@ -242,18 +241,15 @@ async fn issue_generated(
         emailed: email_user,
     };
     must_apply(actor, operation, &user)?;
+    let settings = services.security().await?;
     if email_user {
-        services.resets.may_email_passwords()?;
+        ResetSettings::from(&settings).may_email_passwords()?;
     }
-    let ctx = PolicyContext {
-        username: user.username.clone(),
-        email: user.email.clone(),
-    };
-    let password = readable_password(&services.policy, &ctx);
+    let password = readable_password(&settings.policy(), &policy_context(&user));
     let digest = services.hasher.hash(&password).await?;
 
     let now = Timestamp::now();
-    let expires_at = now.plus_seconds(services.resets.temporary_password_hours * 3600);
+    let expires_at = now.plus_seconds(settings.temporary_password_hours * 3600);
     let mut tx = services.db.begin().await?;
     let user = load(&mut tx, target).await?;
     must_apply(actor, operation, &user)?;
@@ -261,7 +257,7 @@ async fn issue_generated(
         must_change: true,
         expires_at: Some(expires_at),
     };
-    write_password(&mut tx, target, &digest, state, now).await?;
+    write_password(&mut tx, target, &digest, state, &settings, now).await?;
     let sign_in = format!("{}/login", services.public_url);
     let email_id = if email_user {
         let email = emails::access_info(&user, password.as_str(), &sign_in, expires_at)

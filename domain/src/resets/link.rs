@@ -5,7 +5,7 @@ use model::time::Timestamp;
 use sqlx::{Any, Executor};
 
 use crate::Services;
-use crate::audit::{self, AuditAction, AuditEvent};
+use crate::audit::{self, AuditAction, AuditEvent, Outcome};
 use crate::credentials::{NewPasswordState, check_new_password, load, party, write_password};
 use crate::emails;
 use crate::error::{DomainError, DomainResult};
@@ -43,6 +43,44 @@ where
         .map(|user| LinkHolder { user, expires_at }))
 }
 
+/// Records a followed link: `opened` when it still works, `refused` (saying why) when it was
+/// used, revoked or has expired, so an administrator sees whether the email arrived and was
+/// acted on. A token that matches no link names nobody and is not recorded.
+pub async fn record_opened(
+    services: &Services,
+    token: &SecretToken,
+    ip: Option<String>,
+) -> DomainResult<()> {
+    let now = Timestamp::now();
+    let Some((user_id, state)) =
+        store::resets::link_state(&services.db, &token.digest(), now).await?
+    else {
+        return Ok(());
+    };
+    let Some(user) = users::get(services.db.pool(), &user_id).await? else {
+        return Ok(());
+    };
+    let (action, outcome, detail) = if state == "valid" {
+        (AuditAction::ResetLinkOpened, Outcome::Success, None)
+    } else {
+        (
+            AuditAction::ResetLinkRefused,
+            Outcome::Failure,
+            Some(state.to_owned()),
+        )
+    };
+    let event = AuditEvent {
+        at: now,
+        actor: None,
+        target: Some(party(&user)),
+        action,
+        outcome,
+        ip,
+        detail,
+    };
+    audit::record(services.db.pool(), &event).await
+}
+
 /// The POST of the reset page: the only thing that consumes a link. The new password is
 /// checked before the link is spent, so a typo costs nothing; then one conditional update
 /// decides which of any racing requests wins.
@@ -56,7 +94,8 @@ pub async fn complete_link(
     let holder = check_link(services.db.pool(), token, Timestamp::now())
         .await?
         .ok_or(DomainError::LinkInvalid)?;
-    check_new_password(&services.policy, &holder.user, password, confirm)?;
+    let settings = services.security().await?;
+    check_new_password(services, &settings, &holder.user, password, confirm).await?;
     let digest = services.hasher.hash(password).await?;
 
     let now = Timestamp::now();
@@ -68,7 +107,15 @@ pub async fn complete_link(
     if !user.active || user.source != model::UserSource::Local {
         return Err(DomainError::LinkInvalid);
     }
-    write_password(&mut tx, &user.id, &digest, NewPasswordState::FINAL, now).await?;
+    write_password(
+        &mut tx,
+        &user.id,
+        &digest,
+        NewPasswordState::FINAL,
+        &settings,
+        now,
+    )
+    .await?;
     let ended = sessions::revoke_all_for_user(&mut tx, &user.id).await?;
     if let Some(email) = emails::password_changed(&user, now) {
         outbox::enqueue(&mut tx, &services.keys, &email, now).await?;

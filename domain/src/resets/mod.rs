@@ -17,7 +17,7 @@ pub use forgot::handle_request;
 pub use forgot::request_by_user;
 pub(crate) use issue::{LinkText, issue_link};
 pub use issue::{generate_emailed, generate_temporary, resend, revoke, send_link};
-pub use link::{LinkHolder, check_link, complete_link};
+pub use link::{LinkHolder, check_link, complete_link, record_opened};
 
 use model::reset::ResetStatus;
 use model::secret::Secret;

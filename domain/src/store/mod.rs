@@ -6,11 +6,13 @@
 pub mod audit;
 pub mod bulk;
 pub mod db;
+pub mod history;
 pub mod imports;
 pub mod lease;
 pub mod limits;
 pub mod outbox;
 pub mod resets;
 pub mod sessions;
+pub mod settings;
 pub mod setup;
 pub mod users;

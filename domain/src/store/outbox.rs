@@ -147,7 +147,15 @@ pub async fn claim_next(db: &Db, now: Timestamp, lease_ms: i64) -> DomainResult<
                 attempt,
             }),
             Some((_, _, None, attempt)) => {
-                mark_failed(db, &id, attempt, "message body missing", now).await?;
+                end_unsent(
+                    db,
+                    &id,
+                    attempt,
+                    DeliveryState::Failed,
+                    "message body missing",
+                    now,
+                )
+                .await?;
                 None
             }
             None => None,
@@ -156,17 +164,43 @@ pub async fn claim_next(db: &Db, now: Timestamp, lease_ms: i64) -> DomainResult<
     .await
 }
 
-pub async fn mark_sent(db: &Db, id: &str, attempt: i64, now: Timestamp) -> DomainResult<()> {
-    sqlx::query(
+/// Who an email that reached its end was for, and what kind it was, for the audit trail.
+#[derive(Clone, Debug)]
+pub struct Ended {
+    pub user: Option<UserId>,
+    pub kind: String,
+    pub to: String,
+}
+
+type EndedRow = (Option<String>, String, String);
+
+fn ended(row: Option<EndedRow>) -> Option<Ended> {
+    row.map(|(user, kind, to)| Ended {
+        user: user.map(UserId),
+        kind,
+        to,
+    })
+}
+
+/// Marks a claimed email sent, in the caller's transaction; `None` when this attempt's claim was
+/// lost (its lease ran out and another instance took it).
+pub async fn mark_sent(
+    tx: &mut Tx,
+    id: &str,
+    attempt: i64,
+    now: Timestamp,
+) -> DomainResult<Option<Ended>> {
+    let row: Option<EndedRow> = sqlx::query_as(
         "UPDATE email_outbox SET state = 'sent', body = NULL, sent_at = $2, lease_until = NULL, \
-         updated_at = $2 WHERE id = $1 AND state = 'sending' AND attempts = $3",
+         updated_at = $2 WHERE id = $1 AND state = 'sending' AND attempts = $3 \
+         RETURNING user_id, kind, to_address",
     )
     .bind(id)
     .bind(now.millis())
     .bind(attempt)
-    .execute(db.pool())
+    .fetch_optional(&mut **tx)
     .await?;
-    Ok(())
+    Ok(ended(row))
 }
 
 /// A temporary failure: the email goes back in the queue until `retry_at`.
@@ -194,13 +228,24 @@ pub async fn mark_retry(
 
 /// A permanent failure, or the last attempt failed: the email will not be sent.
 pub async fn mark_failed(
-    db: &Db,
+    tx: &mut Tx,
     id: &str,
     attempt: i64,
     error: &str,
     now: Timestamp,
-) -> DomainResult<()> {
-    end_unsent(db, id, attempt, DeliveryState::Failed, error, now).await
+) -> DomainResult<Option<Ended>> {
+    let row: Option<EndedRow> = sqlx::query_as(
+        "UPDATE email_outbox SET state = 'failed', body = NULL, last_error = $2, \
+         lease_until = NULL, updated_at = $3 WHERE id = $1 AND state = 'sending' AND attempts = $4 \
+         RETURNING user_id, kind, to_address",
+    )
+    .bind(id)
+    .bind(error)
+    .bind(now.millis())
+    .bind(attempt)
+    .fetch_optional(&mut **tx)
+    .await?;
+    Ok(ended(row))
 }
 
 /// Withdraws a claimed email at the moment it would have been sent, with the reason the

@@ -181,6 +181,34 @@ pub async fn latest(db: &Db, user: &UserId) -> DomainResult<Option<ResetStatus>>
 const VALID_LINK: &str = "token_hash = $1 AND kind = 'link' AND used_at IS NULL \
                           AND voided_at IS NULL AND expires_at > $2";
 
+/// A link's holder and state, whether or not it still works: for the audit trail's "opened"
+/// and "refused" rows.
+pub async fn link_state(
+    db: &Db,
+    digest: &TokenDigest,
+    now: Timestamp,
+) -> DomainResult<Option<(UserId, &'static str)>> {
+    let row: Option<(String, i64, Option<i64>, Option<i64>)> = sqlx::query_as(
+        "SELECT user_id, expires_at, used_at, voided_at FROM password_resets \
+         WHERE token_hash = $1 AND kind = 'link'",
+    )
+    .bind(&digest.0)
+    .fetch_optional(db.pool())
+    .await?;
+    Ok(row.map(|(user, expires_at, used_at, voided_at)| {
+        let state = if used_at.is_some() {
+            "already used"
+        } else if voided_at.is_some() {
+            "revoked or replaced"
+        } else if expires_at <= now.millis() {
+            "expired"
+        } else {
+            "valid"
+        };
+        (UserId(user), state)
+    }))
+}
+
 /// A link that still works: its user and expiry, without consuming it.
 pub async fn find_valid_link<'e>(
     executor: impl Executor<'e, Database = Any>,

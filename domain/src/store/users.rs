@@ -481,7 +481,7 @@ pub async fn record_failed_sign_in(
     id: &UserId,
     lockout: Lockout,
     now: Timestamp,
-) -> DomainResult<()> {
+) -> DomainResult<Option<Timestamp>> {
     // Every SET expression reads the row as it was, so the condition is spelled twice.
     let locks = "failed_logins + 1 >= $2 AND (locked_until IS NULL OR locked_until <= $3)";
     let sql = format!(
@@ -489,19 +489,23 @@ pub async fn record_failed_sign_in(
          locked_until = CASE WHEN {locks} THEN $3 + 1000 * CASE lock_count WHEN 0 THEN $4 \
          WHEN 1 THEN $5 ELSE $6 END ELSE locked_until END, \
          lock_count = CASE WHEN {locks} THEN lock_count + 1 ELSE lock_count END, \
-         updated_at = $3 WHERE id = $1"
+         updated_at = $3 WHERE id = $1 RETURNING locked_until"
     );
     let [first, second, later] = lockout.durations;
-    sqlx::query(&sql)
+    let locked_until: Option<Option<i64>> = sqlx::query_scalar(&sql)
         .bind(&id.0)
         .bind(lockout.threshold)
         .bind(now.millis())
         .bind(first)
         .bind(second)
         .bind(later)
-        .execute(&mut **tx)
+        .fetch_optional(&mut **tx)
         .await?;
-    Ok(())
+    // Only a failure that started a lock leaves it in the future: it was not locked before.
+    Ok(locked_until
+        .flatten()
+        .filter(|until| *until > now.millis())
+        .map(Timestamp))
 }
 
 /// Takes the user's row lock for the rest of the transaction (on PostgreSQL; SQLite's write
@@ -530,6 +534,16 @@ pub async fn clear_failed_sign_ins(tx: &mut Tx, id: &UserId, now: Timestamp) -> 
 
 /// Writes a new password hash and its state; the lock is cleared separately
 /// ([`clear_failed_sign_ins`]).
+/// The stored hash of `id`, read in the caller's transaction.
+pub async fn password_hash(tx: &mut Tx, id: &UserId) -> DomainResult<Option<PasswordDigest>> {
+    let hash: Option<Option<String>> =
+        sqlx::query_scalar("SELECT password_hash FROM users WHERE id = $1")
+            .bind(&id.0)
+            .fetch_optional(&mut **tx)
+            .await?;
+    Ok(hash.flatten().map(PasswordDigest))
+}
+
 pub async fn set_password_hash(
     tx: &mut Tx,
     id: &UserId,

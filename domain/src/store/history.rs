@@ -1,0 +1,45 @@
+//! The `password_history` table: hashes a person's passwords had, for "no reuse of the last K".
+
+use model::time::Timestamp;
+use model::user::UserId;
+
+use crate::db::{Db, Tx};
+use crate::error::DomainResult;
+
+/// The newest `limit` earlier hashes of `user`, newest first.
+pub async fn recent(db: &Db, user: &UserId, limit: usize) -> DomainResult<Vec<String>> {
+    Ok(sqlx::query_scalar::<_, String>(
+        "SELECT password_hash FROM password_history WHERE user_id = $1 ORDER BY id DESC LIMIT $2",
+    )
+    .bind(&user.0)
+    .bind(i64::try_from(limit).unwrap_or(i64::MAX))
+    .fetch_all(db.pool())
+    .await?)
+}
+
+/// Keeps `hash` (the password being replaced) and forgets all but the newest `keep`.
+pub async fn remember(
+    tx: &mut Tx,
+    user: &UserId,
+    hash: &str,
+    keep: usize,
+    now: Timestamp,
+) -> DomainResult<()> {
+    sqlx::query(
+        "INSERT INTO password_history (user_id, password_hash, replaced_at) VALUES ($1, $2, $3)",
+    )
+    .bind(&user.0)
+    .bind(hash)
+    .bind(now.millis())
+    .execute(&mut **tx)
+    .await?;
+    sqlx::query(
+        "DELETE FROM password_history WHERE user_id = $1 AND id NOT IN \
+         (SELECT id FROM password_history WHERE user_id = $1 ORDER BY id DESC LIMIT $2)",
+    )
+    .bind(&user.0)
+    .bind(i64::try_from(keep).unwrap_or(i64::MAX))
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
