@@ -267,7 +267,7 @@ both_engines!(
         let short = Password::new("too short");
         let form = |p: &'static str| FirstAdmin {
             username: p,
-            display_name: "Root Admin",
+            display_name: "Root Administrator",
             email: "root@example.com",
             password: &password,
             confirm: &password,

@@ -23,7 +23,7 @@ async fn set_up_first_admin(server: &TestServer) {
             &[
                 ("token", token.expose()),
                 ("username", "root"),
-                ("display_name", "Root Admin"),
+                ("display_name", "Root Administrator"),
                 ("email", "root@example.com"),
                 ("password", ADMIN_PASSWORD),
                 ("confirm", ADMIN_PASSWORD),
@@ -98,7 +98,8 @@ both_engines!(setup_sign_in_and_list_users, |db: Db| async move {
         .json()
         .await
         .unwrap();
-    let actions: Vec<&str> = activity
+    assert_eq!(activity["days"].as_array().unwrap().len(), 30);
+    let actions: Vec<&str> = activity["entries"]
         .as_array()
         .unwrap()
         .iter()
@@ -444,8 +445,12 @@ both_engines!(
 
 /// The server functions anyone may call: signing in and out, first-run setup, and the end
 /// user's own password pages (each checks its own token, cookie or current password).
-const PUBLIC_FUNCTIONS: [&str; 9] = [
+const PUBLIC_FUNCTIONS: [&str; 11] = [
     "/api/login",
+    // The policy's numbers and the public block-list: the sign-in, setup and reset pages need
+    // them before anyone is signed in, and neither tells anything about an account.
+    "/api/policy/current",
+    "/api/policy/listed",
     "/api/logout",
     "/api/session",
     "/api/setup/status",
@@ -486,7 +491,7 @@ both_engines!(
                 .map(|&field| {
                     let value = match field {
                         "id" | "ids" => ada.0.as_str(),
-                        "minutes" => "60",
+                        "minutes" | "before" => "60",
                         "kind" => "force_reset",
                         "scope" => "ids",
                         "delivery" => "email",
