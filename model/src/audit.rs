@@ -4,6 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::fields::FieldError;
+use crate::query::query_string;
 use crate::time::Timestamp;
 use crate::user::AuditEntry;
 
@@ -125,7 +126,7 @@ impl AuditFilter {
 
     /// The filter as a query string, for the CSV export's address.
     pub fn query(&self) -> String {
-        [
+        let pairs: Vec<(&str, &str)> = [
             ("actor", &self.actor),
             ("target", &self.target),
             ("action", &self.action),
@@ -134,23 +135,11 @@ impl AuditFilter {
             ("to", &self.to),
         ]
         .iter()
-        .filter(|(_, v)| !v.trim().is_empty())
-        .map(|(k, v)| format!("{k}={}", percent_encode(v.trim())))
-        .collect::<Vec<_>>()
-        .join("&")
+        .map(|(k, v)| (*k, v.trim()))
+        .filter(|(_, v)| !v.is_empty())
+        .collect();
+        query_string(&pairs)
     }
-}
-
-fn percent_encode(value: &str) -> String {
-    value
-        .bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                char::from(b).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }
 
 /// One page of events, newest first, and the id to ask for older ones.

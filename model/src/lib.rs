@@ -10,6 +10,7 @@ pub mod fields;
 pub mod import;
 pub mod people;
 pub mod policy;
+pub mod query;
 pub mod reset;
 pub mod secret;
 pub mod settings;

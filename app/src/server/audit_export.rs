@@ -6,13 +6,13 @@ use axum::body::Body;
 use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Response};
 use domain::DomainError;
-use domain::authority::{Actor, authorize};
+use domain::authority::Actor;
 use futures_util::{StreamExt, stream};
 use http::{HeaderMap, StatusCode, header};
 use model::audit::AuditFilter;
-use model::user::Permission;
 
-use super::{AppState, cookies};
+use super::AppState;
+use super::caller::actor_for_download;
 
 pub const EXPORT_PATH: &str = "/management/audit/export.csv";
 
@@ -23,21 +23,14 @@ pub async fn export(
     Query(filter): Query<AuditFilter>,
     headers: HeaderMap,
 ) -> Response {
-    let Some(token) = cookies::read_session(&headers, &state.web) else {
-        return StatusCode::UNAUTHORIZED.into_response();
-    };
     let operation = format!("GET {EXPORT_PATH}");
-    let actor = match authorize(
-        &state.services,
-        &token,
-        Permission::UserManagement,
-        &operation,
-        None,
-    )
-    .await
-    {
+    let actor = match actor_for_download(&state, &headers, &operation, None).await {
         Ok(actor) => actor,
-        Err(e) => return refused(&e),
+        Err(e) => {
+            return StatusCode::from_u16(e.status())
+                .unwrap_or(StatusCode::FORBIDDEN)
+                .into_response();
+        }
     };
     // The first chunk before the headers: a bad filter is a 400 with its reason, not a file.
     let first = domain::directory::audit_csv_chunk(&state.services, &actor, &filter, None, CHUNK);
@@ -85,7 +78,6 @@ pub async fn export(
 
 fn refused(e: &DomainError) -> Response {
     match e {
-        DomainError::Unauthenticated => StatusCode::UNAUTHORIZED.into_response(),
         DomainError::Forbidden => StatusCode::FORBIDDEN.into_response(),
         DomainError::Invalid(field) => {
             (StatusCode::BAD_REQUEST, field.reason.clone()).into_response()

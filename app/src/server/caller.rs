@@ -6,6 +6,7 @@ use domain::DomainError;
 use domain::authority::{Actor, authorize};
 use domain::sessions::{self, ClientInfo, Purpose};
 use domain::users::User;
+use http::HeaderMap;
 use http::request::Parts;
 use leptos::prelude::use_context;
 use model::time::Timestamp;
@@ -98,6 +99,29 @@ pub async fn require(permission: Permission) -> Result<Actor, AppError> {
     .await
     .map_err(|e| match e {
         // No live session: "please sign in", not a failed sign-in.
+        DomainError::Unauthenticated => AppError::Unauthenticated,
+        other => other.into(),
+    })
+}
+
+/// The caller of a plain route (a download, the upload form), from its session cookie, as
+/// `require` finds it for a server function: refused and audited unless an administrator.
+pub async fn actor_for_download(
+    state: &AppState,
+    headers: &HeaderMap,
+    operation: &str,
+    ip: Option<String>,
+) -> Result<Actor, AppError> {
+    let token = cookies::read_session(headers, &state.web).ok_or(AppError::Unauthenticated)?;
+    authorize(
+        &state.services,
+        &token,
+        Permission::UserManagement,
+        operation,
+        ip,
+    )
+    .await
+    .map_err(|e| match e {
         DomainError::Unauthenticated => AppError::Unauthenticated,
         other => other.into(),
     })

@@ -7,12 +7,11 @@
 use axum::extract::{ConnectInfo, Multipart, Path, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use domain::DomainError;
-use domain::authority::{Actor, authorize};
 use http::{HeaderMap, StatusCode, header};
-use model::user::Permission;
 use std::net::SocketAddr;
 
-use super::{AppState, cookies};
+use super::AppState;
+use super::caller::actor_for_download;
 use crate::error::AppError;
 
 /// Where the upload form lives, and where its errors are shown.
@@ -23,49 +22,8 @@ pub const UPLOAD_PATH: &str = "/api/people/import";
 /// back (the server signs it on the way out, so only its own errors are ever shown).
 fn back_with(error: &AppError) -> Response {
     let json = serde_json::to_string(error).unwrap_or_default();
-    let query = form_urlencoded_pairs(&[("__path", UPLOAD_PATH), ("__err", &json)]);
+    let query = model::query::query_string(&[("__path", UPLOAD_PATH), ("__err", &json)]);
     Redirect::to(&format!("{FORM}?{query}")).into_response()
-}
-
-fn form_urlencoded_pairs(pairs: &[(&str, &str)]) -> String {
-    pairs
-        .iter()
-        .map(|(k, v)| format!("{k}={}", urlencoding(v)))
-        .collect::<Vec<_>>()
-        .join("&")
-}
-
-fn urlencoding(value: &str) -> String {
-    value
-        .bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
-}
-
-async fn actor(
-    state: &AppState,
-    headers: &HeaderMap,
-    operation: &str,
-    ip: Option<String>,
-) -> Result<Actor, AppError> {
-    let token = cookies::read_session(headers, &state.web).ok_or(AppError::Unauthenticated)?;
-    authorize(
-        &state.services,
-        &token,
-        Permission::UserManagement,
-        operation,
-        ip,
-    )
-    .await
-    .map_err(|e| match e {
-        DomainError::Unauthenticated => AppError::Unauthenticated,
-        other => other.into(),
-    })
 }
 
 pub async fn upload(
@@ -75,7 +33,7 @@ pub async fn upload(
     multipart: Multipart,
 ) -> Response {
     let ip = Some(peer.ip().to_string());
-    let actor = match actor(&state, &headers, UPLOAD_PATH, ip).await {
+    let actor = match actor_for_download(&state, &headers, UPLOAD_PATH, ip).await {
         Ok(actor) => actor,
         Err(AppError::Unauthenticated) => return Redirect::to("/login").into_response(),
         Err(e) => return back_with(&e),
@@ -138,7 +96,7 @@ pub async fn download_report(
 ) -> Response {
     let shown: String = id.chars().take(64).collect();
     let operation = format!("GET /users/import/{shown}/report.csv");
-    let actor = match actor(&state, &headers, &operation, None).await {
+    let actor = match actor_for_download(&state, &headers, &operation, None).await {
         Ok(actor) => actor,
         Err(e) => {
             return StatusCode::from_u16(e.status())
