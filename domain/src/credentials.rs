@@ -83,11 +83,9 @@ pub(crate) fn policy_context(user: &User) -> PolicyContext {
     }
 }
 
-/// A password a person chose, checked before it is hashed: it repeats Confirm Password, the
-/// policy in force passes it (with the shipped block-list), and, when the policy remembers
-/// earlier passwords, it is none of the last `password_history` (the current one included).
+/// A new password, checked before it is hashed: it repeats Confirm Password, and the policy in
+/// force passes it (with the shipped block-list).
 pub(crate) async fn check_new_password(
-    services: &Services,
     settings: &SecuritySettings,
     target: &User,
     password: &Password,
@@ -103,13 +101,14 @@ pub(crate) async fn check_new_password(
             &policy_context(target),
             &blocklist::Shipped,
         )
-        .map_err(DomainError::Policy)?;
-    refuse_reuse(services, settings, target, password).await
+        .map_err(DomainError::Policy)
 }
 
-/// "No reuse of the last K": the current hash and the K - 1 before it, each an argon2
-/// verification (run outside any transaction, like every hashing step).
-async fn refuse_reuse(
+/// "No reuse of the last K" for a password the person chose themselves (own change, a link):
+/// the current hash and the K - 1 before it, each an argon2 verification, outside any
+/// transaction. Not for an administrator setting someone's password: the answer would tell
+/// them whether a guess was that person's current or an earlier password.
+pub(crate) async fn refuse_reuse(
     services: &Services,
     settings: &SecuritySettings,
     target: &User,
@@ -119,8 +118,10 @@ async fn refuse_reuse(
     if remembered == 0 {
         return Ok(());
     }
+    // Without a current hash (a link that invalidated it), the history holds all K.
     let mut earlier: Vec<PasswordDigest> = target.password_hash.iter().cloned().collect();
-    let history = store::history::recent(&services.db, &target.id, remembered - 1).await?;
+    let wanted = remembered - earlier.len();
+    let history = store::history::recent(&services.db, &target.id, wanted).await?;
     earlier.extend(history.into_iter().map(PasswordDigest));
     for digest in earlier.iter().take(remembered) {
         if services.hasher.verify(password, Some(digest)).await {
@@ -150,6 +151,24 @@ impl NewPasswordState {
 
 /// Every password write goes through here: the hash, the flag, the time, the lock cleared, and
 /// every outstanding reset link or temporary password voided.
+/// When the policy remembers earlier passwords, the current hash (about to be replaced or
+/// removed) joins the history, which keeps the newest `keep`.
+pub(crate) async fn remember_current(
+    tx: &mut Tx,
+    id: &UserId,
+    settings: &SecuritySettings,
+    keep: usize,
+    now: Timestamp,
+) -> DomainResult<()> {
+    if settings.password_history == 0 || keep == 0 {
+        return Ok(());
+    }
+    if let Some(previous) = users::password_hash(tx, id).await? {
+        store::history::remember(tx, id, &previous.0, keep, now).await?;
+    }
+    Ok(())
+}
+
 /// When the policy remembers earlier passwords, the one replaced joins the history.
 pub(crate) async fn write_password(
     tx: &mut Tx,
@@ -160,12 +179,15 @@ pub(crate) async fn write_password(
     now: Timestamp,
 ) -> DomainResult<()> {
     void_outstanding(tx, id, "password changed", now).await?;
-    if settings.password_history > 1
-        && let Some(previous) = users::password_hash(tx, id).await?
-    {
-        let keep = settings.password_history - 1;
-        store::history::remember(tx, id, &previous.0, keep, now).await?;
-    }
+    // The new hash becomes "the current one", so the history keeps K - 1 earlier ones.
+    remember_current(
+        tx,
+        id,
+        settings,
+        settings.password_history.saturating_sub(1),
+        now,
+    )
+    .await?;
     users::set_password_hash(tx, id, digest, state.must_change, state.expires_at, now).await?;
     users::clear_failed_sign_ins(tx, id, now).await
 }

@@ -16,9 +16,10 @@ const GROUPS: usize = 4;
 const GROUP_LEN: usize = 5;
 
 /// Four groups of five, e.g. `Hq7xk-3mWtp-Ze9Ra-vn4Kc`: 23 characters and about 115 bits.
-/// A policy asking for more than 23 characters gets more groups.
+/// A policy asking for more than 23 characters gets more groups, cut to its maximum (a
+/// minimum may equal the maximum), so every draw has a length the policy accepts.
 pub fn readable_password(policy: &PasswordPolicy, ctx: &PolicyContext) -> Password {
-    let groups = GROUPS.max(policy.min_length.div_ceil(GROUP_LEN + 1) + 1);
+    let groups = GROUPS.max((policy.min_length + 1).div_ceil(GROUP_LEN + 1));
     loop {
         let candidate = (0..groups)
             .map(|_| {
@@ -27,7 +28,10 @@ pub fn readable_password(policy: &PasswordPolicy, ctx: &PolicyContext) -> Passwo
                     .collect::<String>()
             })
             .collect::<Vec<_>>()
-            .join("-");
+            .join("-")
+            .chars()
+            .take(policy.max_length)
+            .collect::<String>();
         // A draw that trips the policy (a username inside it, say) is all but impossible;
         // drawing again keeps the promise that generated passwords always pass.
         if policy.check(&candidate, ctx, &blocklist::Shipped).is_ok() {
@@ -62,6 +66,31 @@ mod tests {
         // Nothing a helpdesk could misread over the phone, and every allowed character drawn.
         assert!(!used.iter().any(|c| b"0O1lI".contains(c)));
         assert_eq!(used.len(), ALPHABET.len());
+    }
+
+    #[test]
+    fn a_minimum_equal_to_the_maximum_is_met_exactly() {
+        for length in [8, 23, 24, 121, 127, 128] {
+            let policy = PasswordPolicy {
+                min_length: length,
+                max_length: length.max(128),
+                min_classes: 0,
+            };
+            let password = readable_password(&policy, &PolicyContext::default());
+            let n = password.as_str().chars().count();
+            assert!(n >= length && n <= policy.max_length, "{length}: {n}");
+        }
+        let exact = PasswordPolicy {
+            min_length: 128,
+            max_length: 128,
+            min_classes: 4,
+        };
+        assert_eq!(
+            readable_password(&exact, &PolicyContext::default())
+                .as_str()
+                .len(),
+            128
+        );
     }
 
     #[test]

@@ -13,7 +13,7 @@ use crate::audit::{self, AuditAction, AuditEvent};
 use crate::authority::Actor;
 use crate::credentials::{
     NewPasswordState, check_new_password, end_sessions_and_record, load, must_apply, notify_owner,
-    party, void_outstanding, write_password,
+    party, refuse_reuse, void_outstanding, write_password,
 };
 use crate::db::Tx;
 use crate::emails::{self, CredentialChange};
@@ -124,7 +124,7 @@ async fn try_set_password(
     if after == AfterSet::EmailAndMustReset {
         ResetSettings::from(&settings).may_email_passwords()?;
     }
-    check_new_password(services, &settings, &user, password, confirm).await?;
+    check_new_password(&settings, &user, password, confirm).await?;
     let digest = services.hasher.hash(password).await?;
 
     let now = Timestamp::now();
@@ -192,7 +192,8 @@ pub async fn change_own(
         }
     }
     let settings = services.security().await?;
-    check_new_password(services, &settings, user, password, confirm).await?;
+    check_new_password(&settings, user, password, confirm).await?;
+    refuse_reuse(services, &settings, user, password).await?;
     if services
         .hasher
         .verify(password, user.password_hash.as_ref())

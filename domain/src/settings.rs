@@ -165,11 +165,36 @@ async fn stored(db: &Db) -> DomainResult<SecuritySettings> {
         return Ok(defaults);
     };
     match serde_json::from_str::<Map<String, Value>>(&json) {
-        Ok(values) => Ok(merge(defaults, &values)),
+        Ok(values) => Ok(in_bounds(merge(defaults, &values))),
         Err(e) => {
             tracing::warn!(error = %e, "stored security settings do not parse; using defaults");
             Ok(defaults)
         }
+    }
+}
+
+/// Each field out of bounds (a row written by hand or by another version) back to its
+/// default: a stored zero-minute session must never lock everyone out.
+fn in_bounds(settings: SecuritySettings) -> SecuritySettings {
+    let defaults = to_object(&SecuritySettings::default());
+    let mut object = to_object(&settings);
+    for problem in settings.problems() {
+        let field = if problem.field.starts_with("lock_minutes") {
+            "lock_minutes"
+        } else {
+            problem.field.as_str()
+        };
+        if let Some(default) = defaults.get(field) {
+            object.insert(field.to_owned(), default.clone());
+        }
+    }
+    let repaired: SecuritySettings =
+        serde_json::from_value(Value::Object(object)).unwrap_or_default();
+    // Two fields that only conflict with each other (idle against absolute) both go back.
+    if repaired.problems().is_empty() {
+        repaired
+    } else {
+        SecuritySettings::default()
     }
 }
 
@@ -256,9 +281,16 @@ async fn try_save(
             .unwrap_or_default(),
         None => SecuritySettings::default(),
     };
+    // What is stored must be in bounds on its own too: the environment may stop fixing a
+    // field one day, and the stored value then takes over.
     let submitted = before.clone().with_form(form.iter().copied())?;
     let effective = services.settings.env.apply(submitted.clone());
-    if let Some(problem) = effective.problems().into_iter().next() {
+    if let Some(problem) = submitted
+        .problems()
+        .into_iter()
+        .chain(effective.problems())
+        .next()
+    {
         return Err(DomainError::Invalid(problem));
     }
     let changes = differences(&before, &submitted);
@@ -394,6 +426,16 @@ mod tests {
         let merged = merge(SecuritySettings::default(), &values);
         assert_eq!(merged.min_length, 11);
         assert_eq!(merged.lock_threshold, 5);
+    }
+
+    #[test]
+    fn a_stored_value_out_of_bounds_goes_back_to_its_default() {
+        let mut values = Map::new();
+        values.insert("session_idle_minutes".into(), Value::from(0));
+        values.insert("min_length".into(), Value::from(12));
+        let read = in_bounds(merge(SecuritySettings::default(), &values));
+        assert_eq!(read.session_idle_minutes, 30);
+        assert_eq!(read.min_length, 12);
     }
 
     #[test]

@@ -17,7 +17,10 @@ CREATE TABLE password_history (
 );
 CREATE INDEX password_history_user ON password_history (user_id, id);
 
--- Management > Audit filters each of these and pages by id, newest first.
+-- Management > Audit filters each of these and pages by id, newest first; the Activity tab
+-- reads one person's events as actor.
 CREATE INDEX audit_events_actor ON audit_events (actor_id, id);
+CREATE INDEX audit_events_actor_name ON audit_events (actor_name, id);
+CREATE INDEX audit_events_target_name ON audit_events (target_name, id);
 CREATE INDEX audit_events_action ON audit_events (action, id);
 CREATE INDEX audit_events_at ON audit_events (at);

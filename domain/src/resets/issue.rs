@@ -14,7 +14,7 @@ use crate::audit::{self, AuditAction, AuditEvent};
 use crate::authority::Actor;
 use crate::credentials::{
     NewPasswordState, end_sessions_and_record, load, must_apply, notify_owner, party,
-    policy_context, target_of, void_outstanding, write_password,
+    policy_context, remember_current, target_of, void_outstanding, write_password,
 };
 use crate::db::Tx;
 use crate::emails::{self, CredentialChange};
@@ -98,6 +98,10 @@ pub(crate) async fn issue_link(
 ) -> DomainResult<LinkInTx> {
     void_outstanding(tx, &user.id, "superseded by a newer reset", now).await?;
     if request.invalidate_password {
+        // The password removed (perhaps a compromised one) may not come back through the link.
+        let settings = services.security().await?;
+        let keep = settings.password_history;
+        remember_current(tx, &user.id, &settings, keep, now).await?;
         users::invalidate_password(tx, &user.id, now).await?;
     }
     users::clear_failed_sign_ins(tx, &user.id, now).await?;

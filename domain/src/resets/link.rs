@@ -6,7 +6,9 @@ use sqlx::{Any, Executor};
 
 use crate::Services;
 use crate::audit::{self, AuditAction, AuditEvent, Outcome};
-use crate::credentials::{NewPasswordState, check_new_password, load, party, write_password};
+use crate::credentials::{
+    NewPasswordState, check_new_password, load, party, refuse_reuse, write_password,
+};
 use crate::emails;
 use crate::error::{DomainError, DomainResult};
 use crate::hashing::Password;
@@ -95,7 +97,8 @@ pub async fn complete_link(
         .await?
         .ok_or(DomainError::LinkInvalid)?;
     let settings = services.security().await?;
-    check_new_password(services, &settings, &holder.user, password, confirm).await?;
+    check_new_password(&settings, &holder.user, password, confirm).await?;
+    refuse_reuse(services, &settings, &holder.user, password).await?;
     let digest = services.hasher.hash(password).await?;
 
     let now = Timestamp::now();
