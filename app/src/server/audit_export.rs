@@ -12,7 +12,7 @@ use http::{HeaderMap, StatusCode, header};
 use model::audit::AuditFilter;
 
 use super::AppState;
-use super::caller::actor_for_download;
+use super::caller::{self, actor_for_download};
 
 pub const EXPORT_PATH: &str = "/management/audit/export.csv";
 
@@ -26,11 +26,7 @@ pub async fn export(
     let operation = format!("GET {EXPORT_PATH}");
     let actor = match actor_for_download(&state, &headers, &operation, None).await {
         Ok(actor) => actor,
-        Err(e) => {
-            return StatusCode::from_u16(e.status())
-                .unwrap_or(StatusCode::FORBIDDEN)
-                .into_response();
-        }
+        Err(e) => return caller::refused(&e),
     };
     // The first chunk before the headers: a bad filter is a 400 with its reason, not a file.
     let first = domain::directory::audit_csv_chunk(&state.services, &actor, &filter, None, CHUNK);

@@ -126,3 +126,11 @@ pub async fn actor_for_download(
         other => other.into(),
     })
 }
+
+/// A plain route's answer to a caller refused by [`actor_for_download`]: the status alone.
+pub fn refused(error: &AppError) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    http::StatusCode::from_u16(error.status())
+        .unwrap_or(http::StatusCode::FORBIDDEN)
+        .into_response()
+}

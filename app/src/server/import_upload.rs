@@ -11,7 +11,7 @@ use http::{HeaderMap, StatusCode, header};
 use std::net::SocketAddr;
 
 use super::AppState;
-use super::caller::actor_for_download;
+use super::caller::{self, actor_for_download};
 use crate::error::AppError;
 
 /// Where the upload form lives, and where its errors are shown.
@@ -98,11 +98,7 @@ pub async fn download_report(
     let operation = format!("GET /users/import/{shown}/report.csv");
     let actor = match actor_for_download(&state, &headers, &operation, None).await {
         Ok(actor) => actor,
-        Err(e) => {
-            return StatusCode::from_u16(e.status())
-                .unwrap_or(StatusCode::FORBIDDEN)
-                .into_response();
-        }
+        Err(e) => return caller::refused(&e),
     };
     match domain::people::import::report(&state.services, &actor, &id).await {
         Ok(csv) => (

@@ -52,15 +52,6 @@ impl ResetSettings {
     }
 }
 
-impl Default for ResetSettings {
-    fn default() -> Self {
-        Self {
-            temporary_password_hours: 24,
-            allow_emailed_passwords: true,
-        }
-    }
-}
-
 pub use model::reset::LinkDelivery;
 
 #[derive(Clone, Copy, Debug)]

@@ -34,15 +34,6 @@ pub struct SessionPolicy {
     pub absolute: Duration,
 }
 
-impl Default for SessionPolicy {
-    fn default() -> Self {
-        Self {
-            idle: Duration::from_secs(30 * 60),
-            absolute: Duration::from_secs(12 * 60 * 60),
-        }
-    }
-}
-
 /// Writing `last_seen_at` on every request would turn every page view into a write; a minute's
 /// slack on a 30-minute idle limit is harmless.
 const TOUCH_EVERY_MS: i64 = 60_000;
