@@ -11,6 +11,7 @@ use crate::pages::{
     audit::AuditPage,
     bulk_job::BulkJobPage,
     change_password::ChangePasswordPage,
+    email_settings::EmailSettingsPage,
     forgot::ForgotPage,
     home::HomePage,
     import_users::{ImportJobPage, ImportUsersPage},
@@ -19,6 +20,7 @@ use crate::pages::{
     password_policy::PasswordPolicyPage,
     reset::ResetPage,
     setup::SetupPage,
+    templates::TemplatesPage,
     users::UsersPage,
 };
 
@@ -109,6 +111,8 @@ pub fn App() -> impl IntoView {
                 <ParentRoute path=path!("/management") view=AdminShell ssr=SsrMode::Async>
                     <Route path=path!("policy") view=PasswordPolicyPage ssr=SsrMode::Async/>
                     <Route path=path!("audit") view=AuditPage ssr=SsrMode::Async/>
+                    <Route path=path!("email") view=EmailSettingsPage ssr=SsrMode::Async/>
+                    <Route path=path!("templates") view=TemplatesPage ssr=SsrMode::Async/>
                 </ParentRoute>
             </Routes>
         </Router>

@@ -67,6 +67,11 @@ pub enum AuditAction {
     /// The mailer handed an email to the SMTP server, or gave up on it.
     EmailSent,
     EmailFailed,
+    /// Send test email on Management > Email Configuration, with the server's answer.
+    EmailTest,
+    /// Management > Templates: a template saved, or brought back to the shipped one.
+    TemplateChanged,
+    TemplateRestored,
 }
 
 impl AuditAction {
@@ -101,6 +106,9 @@ impl AuditAction {
             AuditAction::AccountLocked => "account.locked",
             AuditAction::EmailSent => "email.sent",
             AuditAction::EmailFailed => "email.failed",
+            AuditAction::EmailTest => "email.test",
+            AuditAction::TemplateChanged => "template.changed",
+            AuditAction::TemplateRestored => "template.restored",
         }
     }
 }

@@ -1,10 +1,52 @@
-//! The texts of the emails Latchkey sends. Plain text: it reads the same in every mail app,
-//! and a link is a link. (Editable templates are a later issue.)
+//! The emails Latchkey sends. The four people act on (a link, a welcome, access info, the
+//! password-changed notice) are the organisation's to word in Management > Templates and go
+//! out as plain text with an HTML alternative; the security notices below stay plain text in
+//! Latchkey's words, so no edit can quieten the warning they carry.
 
+use model::templates::TemplateKind;
 use model::time::Timestamp;
 
 use crate::outbox::OutgoingEmail;
+use crate::templates::Customised;
 use crate::users::User;
+
+/// The email of `kind` to `user`, from the organisation's template.
+fn templated(
+    templates: &Customised,
+    user: &User,
+    kind: TemplateKind,
+    outbox_kind: &'static str,
+    values: &[(&'static str, &str)],
+) -> Option<OutgoingEmail> {
+    let mut all = vec![
+        ("display_name", user.display_name.as_str()),
+        ("username", user.username.as_str()),
+    ];
+    all.extend_from_slice(values);
+    let rendered = templates.render(kind, &all);
+    Some(OutgoingEmail {
+        user_id: Some(user.id.clone()),
+        kind: outbox_kind,
+        to: user.email.clone()?,
+        subject: rendered.subject,
+        body: rendered.text,
+        html: Some(rendered.html).filter(|h| !h.trim().is_empty()),
+    })
+}
+
+/// "60 minutes", "24 hours", "7 days": how long from now until `at`, as a person says it.
+pub fn expires_in(at: Timestamp) -> String {
+    // To the nearest minute: rendered a moment after the link was made, 60 minutes stay 60.
+    let minutes = ((at.millis() - Timestamp::now().millis()).max(0) + 30_000).div_euclid(60_000);
+    let (n, unit) = if minutes < 120 {
+        (minutes.max(1), "minute")
+    } else if minutes < 48 * 60 {
+        ((minutes + 30) / 60, "hour")
+    } else {
+        ((minutes + 12 * 60) / (24 * 60), "day")
+    };
+    format!("{n} {unit}{}", if n == 1 { "" } else { "s" })
+}
 
 fn greeting(user: &User) -> String {
     format!("Hello {},", user.display_name)
@@ -22,35 +64,63 @@ fn addressed(
         to: user.email.clone()?,
         subject: subject.to_owned(),
         body,
+        html: None,
     })
 }
 
 /// Send Password Change Link.
-pub fn reset_link(user: &User, link: &str, expires_at: Timestamp) -> Option<OutgoingEmail> {
-    let body = format!(
-        "{}\n\n\
-         An administrator asked you to choose a new password for your account \"{}\".\n\n\
-         Open this link to set it:\n\n{link}\n\n\
-         The link works once and expires at {expires_at}.\n\
-         If you did not expect this email, tell your IT helpdesk.\n",
-        greeting(user),
-        user.username,
-    );
-    addressed(user, "reset_link", "Set a new password", body)
+pub fn reset_link(
+    templates: &Customised,
+    user: &User,
+    link: &str,
+    expires_at: Timestamp,
+) -> Option<OutgoingEmail> {
+    link_email(
+        templates,
+        user,
+        TemplateKind::PasswordChangeLink,
+        "reset_link",
+        link,
+        expires_at,
+    )
 }
 
 /// Add user with "Send a welcome email": the new person's first password, chosen by them.
-pub fn welcome_link(user: &User, link: &str, expires_at: Timestamp) -> Option<OutgoingEmail> {
-    let body = format!(
-        "{}\n\n\
-         An account was created for you. Your username is \"{}\".\n\n\
-         Open this link to choose your password:\n\n{link}\n\n\
-         The link works once and expires at {expires_at}. If it has expired, ask your IT \
-         helpdesk for a new one.\n",
-        greeting(user),
-        user.username,
-    );
-    addressed(user, "welcome", "Welcome: choose your password", body)
+pub fn welcome_link(
+    templates: &Customised,
+    user: &User,
+    link: &str,
+    expires_at: Timestamp,
+) -> Option<OutgoingEmail> {
+    link_email(
+        templates,
+        user,
+        TemplateKind::Welcome,
+        "welcome",
+        link,
+        expires_at,
+    )
+}
+
+fn link_email(
+    templates: &Customised,
+    user: &User,
+    kind: TemplateKind,
+    outbox_kind: &'static str,
+    link: &str,
+    expires_at: Timestamp,
+) -> Option<OutgoingEmail> {
+    templated(
+        templates,
+        user,
+        kind,
+        outbox_kind,
+        &[
+            ("link", link),
+            ("expires_in", &expires_in(expires_at)),
+            ("expires_at", &expires_at.to_string()),
+        ],
+    )
 }
 
 /// An administrator changed the email address of an account: the old address hears of it,
@@ -76,6 +146,7 @@ pub fn email_changed(
         to: old_address.to_owned(),
         subject: "The email address of your account was changed".into(),
         body,
+        html: None,
     }
 }
 
@@ -97,22 +168,24 @@ pub fn requested_link(user: &User, link: &str, expires_at: Timestamp) -> Option<
 /// Generate Temporary Password with "Send Email with Access Info to User", and Generate New
 /// Password: the password itself, which works once, to set a new one.
 pub fn access_info(
+    templates: &Customised,
     user: &User,
     password: &str,
     sign_in_url: &str,
     expires_at: Timestamp,
 ) -> Option<OutgoingEmail> {
-    let body = format!(
-        "{}\n\n\
-         An administrator reset the password of your account.\n\n\
-         Username: {}\n\
-         Temporary password: {password}\n\n\
-         Sign in at {sign_in_url}; you will be asked to choose your own password at once.\n\
-         The temporary password works for one sign-in and expires at {expires_at}.\n",
-        greeting(user),
-        user.username,
-    );
-    addressed(user, "access_info", "Your temporary password", body)
+    templated(
+        templates,
+        user,
+        TemplateKind::AccessInfo,
+        "access_info",
+        &[
+            ("password", password),
+            ("sign_in_url", sign_in_url),
+            ("expires_in", &expires_in(expires_at)),
+            ("expires_at", &expires_at.to_string()),
+        ],
+    )
 }
 
 /// Change Password with "Email Password to User".
@@ -134,16 +207,18 @@ pub fn password_set_by_admin(
 }
 
 /// After any password change: the owner hears of it, whoever made it.
-pub fn password_changed(user: &User, at: Timestamp) -> Option<OutgoingEmail> {
-    let body = format!(
-        "{}\n\n\
-         The password of your account \"{}\" was changed at {at}, and every session was \
-         signed out.\n\
-         If this was not you, contact your IT helpdesk at once.\n",
-        greeting(user),
-        user.username,
-    );
-    addressed(user, "password_changed", "Your password was changed", body)
+pub fn password_changed(
+    templates: &Customised,
+    user: &User,
+    at: Timestamp,
+) -> Option<OutgoingEmail> {
+    templated(
+        templates,
+        user,
+        TemplateKind::PasswordChanged,
+        "password_changed",
+        &[("changed_at", &at.to_string())],
+    )
 }
 
 /// What an administrator did to someone's credentials, in the words of the notice.

@@ -11,8 +11,10 @@ pub mod blocklist;
 pub mod bulk;
 pub mod credentials;
 pub mod directory;
+pub mod email_config;
 pub mod emails;
 pub mod error;
+pub mod fresh;
 pub mod generate;
 pub mod hashing;
 pub mod keys;
@@ -24,6 +26,7 @@ pub mod seed;
 pub mod settings;
 pub mod setup;
 pub mod store;
+pub mod templates;
 pub mod throttle;
 pub mod tokens;
 
@@ -48,6 +51,10 @@ pub struct Services {
     pub hasher: Hasher,
     /// Management > Password Policy as in force: read through [`Services::security`].
     pub settings: settings::Live,
+    /// Management > Email Configuration as in force: where and how fast email goes.
+    pub email: email_config::Live,
+    /// Management > Templates: the organisation's words for the emails people act on.
+    pub templates: templates::Live,
     /// The configured public base URL, without a trailing slash: the only source of the
     /// links Latchkey sends.
     pub public_url: String,
@@ -71,6 +78,11 @@ impl Services {
         self.settings.current(&self.db).await
     }
 
+    /// The organisation's email templates in force (cached for a few seconds per instance).
+    pub async fn templates(&self) -> DomainResult<std::sync::Arc<templates::Customised>> {
+        self.templates.current(&self.db).await
+    }
+
     /// How long sessions live, under the settings in force.
     pub async fn session_policy(&self) -> DomainResult<sessions::SessionPolicy> {
         Ok((&self.security().await?).into())
@@ -81,6 +93,8 @@ impl Services {
             db,
             hasher,
             settings: settings::Live::default(),
+            email: email_config::Live::default(),
+            templates: templates::Live::default(),
             public_url: public_url.trim_end_matches('/').to_owned(),
             mail: MailWake::default(),
             bulk: bulk::BulkWake::default(),

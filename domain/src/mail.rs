@@ -6,66 +6,22 @@
 //! the reason, which the console shows.
 
 use lettre::message::header::{ContentTransferEncoding, ContentType};
-use lettre::message::{Body, Mailbox, Message};
-use lettre::transport::smtp::authentication::Credentials;
+use lettre::message::{Body, Mailbox, Message, MultiPart, SinglePart};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
-use model::secret::Secret;
 use model::time::Timestamp;
-use std::path::PathBuf;
-use std::sync::Arc;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::Notify;
 use tracing::{info, warn};
 
+use crate::Services;
 use crate::audit::{self, AuditAction, AuditEvent, Outcome, Party};
 use crate::db::{Db, Tx};
-use crate::error::{DomainError, DomainResult};
+use crate::email_config::{self, Connection, Effective};
+use crate::error::DomainResult;
 use crate::keys::Keyring;
 use crate::outbox::{self, Claimed};
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum TlsMode {
-    /// Plain SMTP: only for a relay on the same host or a test server.
-    None,
-    /// STARTTLS upgrade, required (port 587).
-    StartTls,
-    /// TLS from the first byte (port 465).
-    Implicit,
-}
-
-impl TlsMode {
-    pub fn parse(value: &str) -> Option<Self> {
-        match value.to_ascii_lowercase().as_str() {
-            "none" | "plain" => Some(TlsMode::None),
-            "starttls" => Some(TlsMode::StartTls),
-            "tls" | "implicit" | "smtps" => Some(TlsMode::Implicit),
-            _ => None,
-        }
-    }
-
-    pub fn default_port(self) -> u16 {
-        match self {
-            TlsMode::None => 25,
-            TlsMode::StartTls => 587,
-            TlsMode::Implicit => 465,
-        }
-    }
-}
-
-#[derive(Clone, Debug)]
-pub struct SmtpConfig {
-    pub host: String,
-    pub port: u16,
-    pub tls: TlsMode,
-    pub username: Option<String>,
-    pub password: Option<Secret>,
-}
-
-#[derive(Clone, Debug)]
-pub enum TransportConfig {
-    Smtp(SmtpConfig),
-    Directory(PathBuf),
-}
 
 /// When to try again after a temporary failure, and when to give up.
 #[derive(Clone, Copy, Debug)]
@@ -97,10 +53,9 @@ impl RetryPolicy {
     }
 }
 
+/// How the mailer paces itself; where it sends comes from [`crate::email_config`].
 #[derive(Clone, Debug)]
 pub struct MailConfig {
-    pub transport: TransportConfig,
-    pub from: String,
     pub retry: RetryPolicy,
     /// How often each instance looks for due emails besides being woken by its own requests.
     pub poll: Duration,
@@ -116,11 +71,6 @@ impl MailWake {
     }
 }
 
-enum Transport {
-    Smtp(AsyncSmtpTransport<Tokio1Executor>),
-    Directory(PathBuf),
-}
-
 enum Attempt {
     Delivered,
     Temporary(String),
@@ -129,8 +79,9 @@ enum Attempt {
 
 pub struct Mailer {
     db: Db,
-    transport: Transport,
-    from: Mailbox,
+    email: email_config::Live,
+    /// The pooled transport of the server last used, kept while the configuration names it.
+    smtp: Mutex<Option<(Connection, AsyncSmtpTransport<Tokio1Executor>)>>,
     retry: RetryPolicy,
     poll: Duration,
     wake: MailWake,
@@ -142,26 +93,18 @@ const LEASE_MS: i64 = 2 * 60 * 1000;
 const BATCH: usize = 20;
 
 impl Mailer {
-    pub fn new(db: Db, config: &MailConfig, wake: MailWake, keys: Keyring) -> DomainResult<Self> {
-        let from: Mailbox = config.from.parse().map_err(|e| {
-            DomainError::Internal(format!(
-                "the sender address {:?} is not valid: {e}",
-                config.from
-            ))
-        })?;
-        let transport = match &config.transport {
-            TransportConfig::Smtp(smtp) => Transport::Smtp(smtp_transport(smtp)?),
-            TransportConfig::Directory(dir) => Transport::Directory(dir.clone()),
-        };
-        Ok(Self {
-            db,
-            transport,
-            from,
+    /// A mailer for `services`' database, sending where its email configuration says, as it
+    /// says at the moment of each email.
+    pub fn new(services: &Services, config: &MailConfig) -> Self {
+        Self {
+            db: services.db.clone(),
+            email: services.email.clone(),
+            smtp: Mutex::new(None),
             retry: config.retry,
             poll: config.poll,
-            wake,
-            keys,
-        })
+            wake: services.mail.clone(),
+            keys: services.keys.clone(),
+        }
     }
 
     /// Runs until the process ends. Errors of the store are logged and retried on the next
@@ -187,6 +130,10 @@ impl Mailer {
     pub async fn deliver_due(&self) -> DomainResult<usize> {
         let mut tried = 0;
         while tried < BATCH {
+            let config = self.email.current(&self.db, &self.keys).await?;
+            if !self.within_rate(&config).await? {
+                break;
+            }
             let Some(email) = outbox::claim_next(&self.db, Timestamp::now(), LEASE_MS).await?
             else {
                 break;
@@ -198,7 +145,7 @@ impl Mailer {
                 outbox::mark_withdrawn(&self.db, id, attempt, &reason, Timestamp::now()).await?;
                 continue;
             }
-            let outcome = self.attempt(&email).await;
+            let outcome = self.attempt(&config, &email).await;
             let now = Timestamp::now();
             match outcome {
                 Attempt::Delivered => {
@@ -226,8 +173,17 @@ impl Mailer {
         Ok(tried)
     }
 
-    async fn attempt(&self, email: &Claimed) -> Attempt {
-        let Ok(body) = email.open_body(&self.keys) else {
+    /// Whether another email may go out now under the configured rate, counted across every
+    /// instance sharing the database.
+    async fn within_rate(&self, config: &Effective) -> DomainResult<bool> {
+        let (minute, day) = outbox::recent_sends(&self.db, Timestamp::now()).await?;
+        Ok(minute < i64::from(config.settings.per_minute)
+            && day < i64::from(config.settings.per_day))
+    }
+
+    async fn attempt(&self, config: &Effective, email: &Claimed) -> Attempt {
+        let (Ok(text), Ok(html)) = (email.open_body(&self.keys), email.open_html(&self.keys))
+        else {
             return Attempt::Permanent(
                 "the message cannot be opened with this server's secret key".into(),
             );
@@ -236,28 +192,75 @@ impl Mailer {
             Ok(to) => to,
             Err(e) => return Attempt::Permanent(format!("invalid recipient address: {e}")),
         };
-        let message = match Message::builder()
-            .from(self.from.clone())
-            .to(to)
-            .subject(&email.subject)
-            .header(ContentType::TEXT_PLAIN)
-            .body(readable_body(&body))
-        {
+        let from = match config.sender() {
+            Ok(from) => from,
+            Err(e) => return Attempt::Temporary(e),
+        };
+        let builder = Message::builder().from(from).to(to).subject(&email.subject);
+        let built = match html {
+            Some(html) => builder.multipart(
+                MultiPart::alternative()
+                    .singlepart(readable_part(ContentType::TEXT_PLAIN, &text))
+                    .singlepart(readable_part(ContentType::TEXT_HTML, &html)),
+            ),
+            None => builder
+                .header(ContentType::TEXT_PLAIN)
+                .body(readable_body(&text)),
+        };
+        let message = match built {
             Ok(message) => message,
             Err(e) => return Attempt::Permanent(format!("could not build the message: {e}")),
         };
-        match &self.transport {
-            Transport::Smtp(smtp) => match smtp.send(message).await {
-                Ok(_) => {
-                    info!(email = %email.id, "email sent");
+        match config.connection() {
+            Some(connection) => {
+                let smtp = match self.transport_for(&connection) {
+                    Ok(smtp) => smtp,
+                    Err(e) => return Attempt::Temporary(e),
+                };
+                match smtp.send(message).await {
+                    Ok(_) => {
+                        info!(email = %email.id, "email sent");
+                        Attempt::Delivered
+                    }
+                    Err(e) if e.is_permanent() => Attempt::Permanent(e.to_string()),
+                    Err(e) => Attempt::Temporary(e.to_string()),
+                }
+            }
+            None => match write_eml(&config.mail_dir, &email.id, &message.formatted()).await {
+                Ok(path) => {
+                    info!(email = %email.id, path = %path.display(), "email written to a file (no SMTP server configured)");
                     Attempt::Delivered
                 }
-                Err(e) if e.is_permanent() => Attempt::Permanent(e.to_string()),
-                Err(e) => Attempt::Temporary(e.to_string()),
+                Err(e) => Attempt::Temporary(e),
             },
-            Transport::Directory(dir) => write_eml(dir, &email.id, &message.formatted()).await,
         }
     }
+
+    /// The pooled transport for `connection`: the one in use while the configuration is the
+    /// same, a new one (and the old pool dropped) once an administrator changed it.
+    fn transport_for(
+        &self,
+        connection: &Connection,
+    ) -> Result<AsyncSmtpTransport<Tokio1Executor>, String> {
+        let mut kept = self
+            .smtp
+            .lock()
+            .map_err(|_| "the SMTP transport lock was poisoned".to_owned())?;
+        if let Some((used, smtp)) = kept.as_ref()
+            && used.same_as(connection)
+        {
+            return Ok(smtp.clone());
+        }
+        let smtp = connection.transport()?;
+        info!(host = %connection.host, port = connection.port, "sending email over SMTP");
+        *kept = Some((connection.clone(), smtp.clone()));
+        Ok(smtp)
+    }
+}
+
+/// One part of a multipart/alternative email, readable in a raw file like a plain one.
+fn readable_part(kind: ContentType, text: &str) -> SinglePart {
+    SinglePart::builder().header(kind).body(readable_body(text))
 }
 
 /// 7bit when the text allows it, so a link stays whole in a raw `.eml` file; quoted-printable
@@ -272,7 +275,8 @@ fn readable_body(text: &str) -> Body {
         .unwrap_or_else(|_| Body::new(text.to_owned()))
 }
 
-async fn write_eml(dir: &PathBuf, id: &str, bytes: &[u8]) -> Attempt {
+/// Writes an email as an `.eml` file in `dir` (no SMTP server configured) and returns its path.
+pub(crate) async fn write_eml(dir: &Path, id: &str, bytes: &[u8]) -> Result<PathBuf, String> {
     let path = dir.join(format!("{}-{id}.eml", Timestamp::now().millis()));
     // Owner-only: the file holds a link or a password until someone deletes it.
     let written = async {
@@ -289,37 +293,9 @@ async fn write_eml(dir: &PathBuf, id: &str, bytes: &[u8]) -> Attempt {
     }
     .await;
     match written {
-        Ok(()) => {
-            info!(email = %id, path = %path.display(), "email written to a file (no SMTP server configured)");
-            Attempt::Delivered
-        }
-        Err(e) => Attempt::Temporary(format!("could not write {}: {e}", path.display())),
+        Ok(()) => Ok(path),
+        Err(e) => Err(format!("could not write {}: {e}", path.display())),
     }
-}
-
-fn smtp_transport(config: &SmtpConfig) -> DomainResult<AsyncSmtpTransport<Tokio1Executor>> {
-    let bad = |e: lettre::transport::smtp::Error| {
-        DomainError::Internal(format!("SMTP server {:?}: {e}", config.host))
-    };
-    let builder = match config.tls {
-        TlsMode::None => AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&config.host),
-        TlsMode::StartTls => {
-            AsyncSmtpTransport::<Tokio1Executor>::starttls_relay(&config.host).map_err(bad)?
-        }
-        TlsMode::Implicit => {
-            AsyncSmtpTransport::<Tokio1Executor>::relay(&config.host).map_err(bad)?
-        }
-    };
-    let builder = builder
-        .port(config.port)
-        .timeout(Some(Duration::from_secs(20)));
-    let builder = match (&config.username, &config.password) {
-        (Some(user), Some(password)) => {
-            builder.credentials(Credentials::new(user.clone(), password.expose().to_owned()))
-        }
-        _ => builder,
-    };
-    Ok(builder.build())
 }
 
 /// The audit row of an email that reached its end: sent, or given up on with the server's

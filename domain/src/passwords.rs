@@ -243,7 +243,7 @@ pub async fn change_own(
     );
     let detail = (purpose == Purpose::PasswordChange).then(|| "required change completed".into());
     audit::record(&mut *tx, &event.with_detail(detail)).await?;
-    if let Some(email) = emails::password_changed(user, now) {
+    if let Some(email) = emails::password_changed(&*services.templates().await?, user, now) {
         outbox::enqueue(&mut tx, &services.keys, &email, now).await?;
     }
     tx.commit().await?;

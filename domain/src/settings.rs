@@ -3,8 +3,8 @@
 //! instance reads the stored row again after a few seconds, so a change made on one instance
 //! reaches the others without a restart; the instance that saved it uses it at once.
 
-use std::sync::{Arc, RwLock};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::time::Duration;
 
 use model::settings::{Overridden, SecuritySettings, SettingsView};
 use model::time::Timestamp;
@@ -15,15 +15,13 @@ use crate::Services;
 use crate::audit::{self, AuditAction, AuditEvent, Outcome};
 use crate::authority::Actor;
 use crate::error::{DomainError, DomainResult};
+use crate::fresh::Fresh;
 use crate::resets::ResetSettings;
 use crate::store::settings as store;
 use crate::store::{db::Db, sessions::SessionPolicy, users::Lockout};
 
 /// The row in the settings table.
 const SECTION: &str = "security";
-
-/// How long an instance trusts what it last read before reading the row again.
-const FRESH_FOR: Duration = Duration::from_secs(5);
 
 /// The environment variables that fix a setting, and the field each fixes.
 pub const VARIABLES: [(&str, &str); 5] = [
@@ -111,38 +109,34 @@ impl EnvOverrides {
 }
 
 /// This instance's view of the settings: the environment's part, fixed at start, and the last
-/// stored part read, refreshed when older than [`FRESH_FOR`].
+/// stored part read, refreshed when older than [`crate::fresh::FRESH_FOR`].
 #[derive(Clone, Debug, Default)]
 pub struct Live {
     env: Arc<EnvOverrides>,
-    cached: Arc<RwLock<Option<(Instant, SecuritySettings)>>>,
+    cached: Fresh<SecuritySettings>,
 }
 
 impl Live {
     pub fn new(env: EnvOverrides) -> Self {
         Self {
             env: Arc::new(env),
-            cached: Arc::default(),
+            cached: Fresh::default(),
         }
     }
 
     /// The settings in force now.
     pub async fn current(&self, db: &Db) -> DomainResult<SecuritySettings> {
-        if let Some((at, settings)) = self.cached.read().map_err(poisoned)?.as_ref()
-            && at.elapsed() < FRESH_FOR
-        {
-            return Ok(settings.clone());
+        if let Some(settings) = self.cached.get() {
+            return Ok(settings);
         }
         let stored = stored(db).await?;
         let effective = self.env.apply(stored);
-        *self.cached.write().map_err(poisoned)? = Some((Instant::now(), effective.clone()));
+        self.cached.put(effective.clone());
         Ok(effective)
     }
 
     fn forget(&self) {
-        if let Ok(mut cached) = self.cached.write() {
-            *cached = None;
-        }
+        self.cached.forget();
     }
 
     pub fn view(&self, settings: SecuritySettings) -> SettingsView {
@@ -151,10 +145,6 @@ impl Live {
             overridden: self.env.overridden.clone(),
         }
     }
-}
-
-fn poisoned<T>(_: T) -> DomainError {
-    DomainError::Internal("settings cache poisoned".into())
 }
 
 /// Defaults with the stored row laid over them. A stored row that no longer parses (written by
@@ -213,7 +203,7 @@ fn merge(settings: SecuritySettings, values: &Map<String, Value>) -> SecuritySet
     serde_json::from_value(Value::Object(object)).unwrap_or(settings)
 }
 
-fn to_object(settings: &SecuritySettings) -> Map<String, Value> {
+fn to_object(settings: &impl serde::Serialize) -> Map<String, Value> {
     match serde_json::to_value(settings) {
         Ok(Value::Object(map)) => map,
         _ => Map::new(),
@@ -315,8 +305,9 @@ async fn try_save(
     Ok(services.settings.view(settings))
 }
 
-/// `field old → new` for each field that differs.
-fn differences(before: &SecuritySettings, after: &SecuritySettings) -> Vec<String> {
+/// `field old → new` for each field that differs: the detail of a `settings.changed` audit row
+/// for any section of Management.
+pub(crate) fn differences<T: serde::Serialize>(before: &T, after: &T) -> Vec<String> {
     let (before, after) = (to_object(before), to_object(after));
     after
         .iter()

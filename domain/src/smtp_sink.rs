@@ -42,15 +42,28 @@ pub struct SmtpSink {
     pub port: u16,
     received: Arc<Mutex<Vec<Received>>>,
     arrived: Arc<Notify>,
+    /// Offers AUTH and refuses every login with `535 5.7.8`, as a server given a wrong
+    /// password does.
+    refuses_login: bool,
 }
 
 impl SmtpSink {
     pub async fn start() -> Self {
+        Self::listen(false).await
+    }
+
+    /// A server that asks for a login and refuses every one.
+    pub async fn start_refusing_login() -> Self {
+        Self::listen(true).await
+    }
+
+    async fn listen(refuses_login: bool) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind SMTP sink");
         let sink = Self {
             port: listener.local_addr().expect("address").port(),
+            refuses_login,
             ..Self::default()
         };
         let server = sink.clone();
@@ -100,8 +113,12 @@ impl SmtpSink {
                 return Ok(());
             }
             let command = line.trim_end().to_ascii_uppercase();
-            let reply: &[u8] = if command.starts_with("EHLO") {
+            let reply: &[u8] = if command.starts_with("EHLO") && self.refuses_login {
+                b"250-sink.test\r\n250-AUTH PLAIN LOGIN\r\n250 8BITMIME\r\n"
+            } else if command.starts_with("EHLO") {
                 b"250-sink.test\r\n250 8BITMIME\r\n"
+            } else if command.starts_with("AUTH") && self.refuses_login {
+                b"535 5.7.8 Authentication failed\r\n"
             } else if command.starts_with("HELO") || command.starts_with("MAIL FROM") {
                 to.clear();
                 b"250 OK\r\n"

@@ -9,7 +9,7 @@ use crate::time::Timestamp;
 use crate::user::AuditEntry;
 
 /// Every action the trail records, by its stored name, with the words the filter shows.
-pub const ACTIONS: [(&str, &str); 29] = [
+pub const ACTIONS: [(&str, &str); 32] = [
     ("sign_in", "Sign-in"),
     ("sign_out", "Sign-out"),
     ("account.locked", "Account locked"),
@@ -45,6 +45,9 @@ pub const ACTIONS: [(&str, &str); 29] = [
     ("settings.changed", "Settings changed"),
     ("email.sent", "Email sent"),
     ("email.failed", "Email failed"),
+    ("email.test", "Test email"),
+    ("template.changed", "Template changed"),
+    ("template.restored", "Template restored"),
 ];
 
 pub const OUTCOMES: [&str; 3] = ["success", "failure", "denied"];

@@ -6,6 +6,7 @@
 pub mod audit;
 pub mod bulk;
 pub mod eligibility;
+pub mod email;
 pub mod fields;
 pub mod import;
 pub mod people;
@@ -14,6 +15,7 @@ pub mod query;
 pub mod reset;
 pub mod secret;
 pub mod settings;
+pub mod templates;
 pub mod time;
 pub mod user;
 

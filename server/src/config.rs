@@ -5,19 +5,21 @@
 //! | `DATABASE_URL` | `sqlite://data/latchkey.db` | `sqlite://…` or `postgres://…` |
 //! | `LATCHKEY_PUBLIC_URL` | `http://<site-addr>` | the address people use; links and the origin check use it |
 //! | `LATCHKEY_LEPTOS_CONFIG` | `Leptos.toml` | Leptos runtime options; `LEPTOS_*` variables override them |
-//! | `LATCHKEY_SMTP_HOST` | (none) | the SMTP server; without it, emails are written as `.eml` files |
+//! | `LATCHKEY_SMTP_HOST` | (none) | fixes the SMTP server (with the four below) over Management > Email Configuration; unset, the page decides, and with no host there emails are written as `.eml` files |
 //! | `LATCHKEY_SMTP_PORT` | 587, 465 or 25 by TLS mode | |
 //! | `LATCHKEY_SMTP_TLS` | `starttls` | `starttls`, `tls` (implicit, port 465) or `none` (loopback relays only) |
 //! | `LATCHKEY_SMTP_USERNAME`, `LATCHKEY_SMTP_PASSWORD` | (none) | SMTP AUTH credentials |
-//! | `LATCHKEY_MAIL_FROM` | `Latchkey <latchkey@localhost>` | the sender of every email |
+//! | `LATCHKEY_MAIL_FROM` | (none) | fixes the sender over Management > Email Configuration (`Name <address>`) |
 //! | `LATCHKEY_MAIL_DIR` | `data/mail` | where `.eml` files go when no SMTP server is configured |
 //! | `LATCHKEY_PASSWORD_MIN_LENGTH`, `LATCHKEY_TEMPORARY_PASSWORD_HOURS`, `LATCHKEY_ALLOW_EMAILED_PASSWORDS`, `LATCHKEY_SESSION_IDLE_MINUTES`, `LATCHKEY_SESSION_ABSOLUTE_HOURS` | (none) | fix that field of Management > Password Policy, over what is saved there (`domain::settings::VARIABLES`) |
 //! | `LATCHKEY_SECRET_KEY` | (none) | 32 bytes in base64: seals queued emails; wins over the key file |
 //! | `LATCHKEY_SECRET_KEY_FILE` | `data/secret.key` | created (0600) on first start when there is no key |
 
-use domain::mail::{MailConfig, RetryPolicy, SmtpConfig, TlsMode, TransportConfig};
+use domain::email_config::{Connection, EmailEnv};
+use domain::mail::{MailConfig, RetryPolicy};
 use domain::settings::EnvOverrides;
 use leptos::config::{LeptosOptions, get_configuration};
+use model::email::Security;
 use model::secret::Secret;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -32,6 +34,8 @@ pub struct Config {
     pub public_url: String,
     pub leptos: LeptosOptions,
     pub mail: MailConfig,
+    /// What the environment fixes of Management > Email Configuration.
+    pub email: EmailEnv,
     /// Fields of Management > Password Policy the environment fixes.
     pub settings: EnvOverrides,
     pub secret_key: KeySource,
@@ -127,11 +131,15 @@ impl Config {
             return Err("LATCHKEY_PUBLIC_URL must start with http:// or https://".into());
         }
         Ok(Self {
+            public_url,
             database_url: set(&settings.database_url)
                 .unwrap_or_else(|| DEFAULT_DATABASE_URL.into()),
-            public_url,
             leptos,
-            mail: mail_settings(settings)?,
+            mail: MailConfig {
+                retry: RetryPolicy::default(),
+                poll: Duration::from_secs(5),
+            },
+            email: email_env(settings)?,
             settings: EnvOverrides::read(|name| std::env::var(name).ok())?,
             secret_key: match set(&settings.secret_key) {
                 Some(value) => KeySource::Value(Secret::new(value)),
@@ -143,37 +151,39 @@ impl Config {
     }
 }
 
-fn mail_settings(settings: &Settings) -> Result<MailConfig> {
-    let transport = match set(&settings.smtp_host) {
+/// The part of Management > Email Configuration the environment fixes: the whole SMTP
+/// connection when `LATCHKEY_SMTP_HOST` is set, the sender when `LATCHKEY_MAIL_FROM` is.
+fn email_env(settings: &Settings) -> Result<EmailEnv> {
+    let connection = match set(&settings.smtp_host) {
         Some(host) => {
-            let tls = match set(&settings.smtp_tls) {
-                None => TlsMode::StartTls,
-                Some(value) => TlsMode::parse(&value).ok_or_else(|| {
+            let security = match set(&settings.smtp_tls) {
+                None => Security::StartTls,
+                Some(value) => Security::parse(&value).ok_or_else(|| {
                     format!("LATCHKEY_SMTP_TLS must be starttls, tls or none, not {value:?}")
                 })?,
             };
             let port = match set(&settings.smtp_port) {
-                None => tls.default_port(),
+                None => security.default_port(),
                 Some(value) => value.parse().map_err(|_| {
                     format!("LATCHKEY_SMTP_PORT must be a port number, not {value:?}")
                 })?,
             };
-            TransportConfig::Smtp(SmtpConfig {
+            Some(Connection {
                 host,
                 port,
-                tls,
-                username: set(&settings.smtp_username),
+                security,
+                username: set(&settings.smtp_username).unwrap_or_default(),
                 password: set(&settings.smtp_password).map(Secret::new),
             })
         }
-        None => TransportConfig::Directory(PathBuf::from(
-            set(&settings.mail_dir).unwrap_or_else(|| "data/mail".into()),
-        )),
+        None => None,
     };
-    Ok(MailConfig {
-        transport,
-        from: set(&settings.mail_from).unwrap_or_else(|| "Latchkey <latchkey@localhost>".into()),
-        retry: RetryPolicy::default(),
-        poll: Duration::from_secs(5),
+    let from = set(&settings.mail_from)
+        .map(|value| EmailEnv::parse_from(&value))
+        .transpose()?;
+    Ok(EmailEnv {
+        connection,
+        from,
+        mail_dir: PathBuf::from(set(&settings.mail_dir).unwrap_or_else(|| "data/mail".into())),
     })
 }

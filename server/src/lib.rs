@@ -26,6 +26,7 @@ pub async fn build_state(config: &config::Config) -> anyhow_free::Result<AppStat
     let hasher = Hasher::for_this_machine()?;
     let mut services = Services::new(db, hasher, &config.public_url, keys);
     services.settings = domain::settings::Live::new(config.settings.clone());
+    services.email = domain::email_config::Live::new(config.email.clone());
     Ok(AppState {
         leptos_options: config.leptos.clone(),
         services,

@@ -110,28 +110,22 @@ async fn serve(config: Config) -> Result<()> {
         );
     }
     spawn_session_purger(state.services.db.clone());
-    let mailer = domain::mail::Mailer::new(
-        state.services.db.clone(),
-        &config.mail,
-        state.services.mail.clone(),
-        state.services.keys.clone(),
-    )?;
-    match &config.mail.transport {
-        domain::mail::TransportConfig::Smtp(smtp) => {
-            tracing::info!(host = %smtp.host, port = smtp.port, "sending email over SMTP");
-        }
-        domain::mail::TransportConfig::Directory(dir)
-            if config.public_url.starts_with("https://") =>
-        {
-            tracing::warn!(
-                "no SMTP server configured (LATCHKEY_SMTP_HOST) on a public https site: emails, \
-                 with their links and passwords, are written to {} instead of being sent",
-                dir.display()
-            );
-        }
-        domain::mail::TransportConfig::Directory(dir) => tracing::info!(
-            "no SMTP server configured (LATCHKEY_SMTP_HOST): emails are written to {}",
-            dir.display()
+    let mailer = domain::mail::Mailer::new(&state.services, &config.mail);
+    match &config.email.connection {
+        Some(smtp) => tracing::info!(
+            host = %smtp.host,
+            port = smtp.port,
+            "the SMTP server is set by LATCHKEY_SMTP_HOST"
+        ),
+        None if config.public_url.starts_with("https://") => tracing::info!(
+            "email goes where Management > Email Configuration says; until an SMTP server is \
+             set there, emails (with their links and passwords) are written to {}",
+            config.email.mail_dir.display()
+        ),
+        None => tracing::info!(
+            "email goes where Management > Email Configuration says; without an SMTP server \
+             there, to {}",
+            config.email.mail_dir.display()
         ),
     }
     mailer.spawn();

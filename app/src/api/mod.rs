@@ -3,6 +3,7 @@
 
 pub mod auth;
 pub mod bulk;
+pub mod email;
 pub mod passwords;
 pub mod people;
 pub mod resets;

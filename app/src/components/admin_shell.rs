@@ -55,6 +55,8 @@ fn ConsoleHeader(me: Me) -> impl IntoView {
                             <span class="nav-group-label" id="nav-management">"Management"</span>
                             <ul aria-labelledby="nav-management">
                                 <li><A href="/management/policy">"Password Policy"</A></li>
+                                <li><A href="/management/email">"Email"</A></li>
+                                <li><A href="/management/templates">"Templates"</A></li>
                                 <li><A href="/management/audit">"Audit"</A></li>
                             </ul>
                         </li>

@@ -20,6 +20,7 @@ pub mod policy_checklist;
 pub mod reset_actions;
 pub mod reset_card;
 pub mod secret_reveal;
+pub mod setting_field;
 pub mod status_badges;
 pub mod user_panel;
 pub mod user_table;

@@ -8,7 +8,7 @@ use server_fn::ServerFn;
 use std::collections::HashMap;
 use std::fmt;
 
-use crate::api::{auth, bulk, passwords, people, resets, settings, setup, users};
+use crate::api::{auth, bulk, email, passwords, people, resets, settings, setup, users};
 
 /// Captures the field names serde asks for, then stops.
 struct FieldNames(&'static [&'static str]);
@@ -86,6 +86,13 @@ pub fn request_fields() -> HashMap<&'static str, &'static [&'static str]> {
         entry::<settings::PasswordListed>(),
         entry::<settings::GetSecuritySettings>(),
         entry::<settings::SaveSecuritySettings>(),
+        entry::<email::GetEmailSettings>(),
+        entry::<email::SaveEmailSettings>(),
+        entry::<email::SendTestEmail>(),
+        entry::<email::ListTemplates>(),
+        entry::<email::PreviewTemplate>(),
+        entry::<email::SaveTemplate>(),
+        entry::<email::RestoreTemplate>(),
         entry::<setup::SetupLinkValid>(),
         entry::<setup::CreateFirstAdmin>(),
         entry::<users::ListUsers>(),

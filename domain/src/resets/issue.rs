@@ -112,8 +112,12 @@ pub(crate) async fn issue_link(
     let email_id = match request.delivery {
         LinkDelivery::Email => {
             let email = match text {
-                LinkText::Reset { .. } => emails::reset_link(user, &link, expires_at),
-                LinkText::Welcome => emails::welcome_link(user, &link, expires_at),
+                LinkText::Reset { .. } => {
+                    emails::reset_link(&*services.templates().await?, user, &link, expires_at)
+                }
+                LinkText::Welcome => {
+                    emails::welcome_link(&*services.templates().await?, user, &link, expires_at)
+                }
             }
             .ok_or_else(|| DomainError::Internal("no address after the check".into()))?;
             Some(outbox::enqueue(tx, &services.keys, &email, now).await?)
@@ -264,7 +268,8 @@ async fn issue_generated(
     write_password(&mut tx, target, &digest, state, &settings, now).await?;
     let sign_in = format!("{}/login", services.public_url);
     let email_id = if email_user {
-        let email = emails::access_info(&user, password.as_str(), &sign_in, expires_at)
+        let templates = services.templates().await?;
+        let email = emails::access_info(&templates, &user, password.as_str(), &sign_in, expires_at)
             .ok_or_else(|| DomainError::Internal("no address after the check".into()))?;
         Some(outbox::enqueue(&mut tx, &services.keys, &email, now).await?)
     } else {

@@ -120,7 +120,7 @@ pub async fn complete_link(
     )
     .await?;
     let ended = sessions::revoke_all_for_user(&mut tx, &user.id).await?;
-    if let Some(email) = emails::password_changed(&user, now) {
+    if let Some(email) = emails::password_changed(&*services.templates().await?, &user, now) {
         outbox::enqueue(&mut tx, &services.keys, &email, now).await?;
     }
     let event = AuditEvent::success(

@@ -29,6 +29,9 @@ pub struct OutgoingEmail {
     pub to: String,
     pub subject: String,
     pub body: String,
+    /// The HTML alternative of `body`, for the emails an organisation words in Management >
+    /// Templates; sealed like the body.
+    pub html: Option<String>,
 }
 
 impl std::fmt::Debug for OutgoingEmail {
@@ -50,10 +53,14 @@ pub async fn enqueue(
 ) -> DomainResult<String> {
     let id = uuid::Uuid::new_v4().to_string();
     let sealed = keys.seal(&id, &email.body);
+    let sealed_html = email
+        .html
+        .as_ref()
+        .map(|html| keys.seal(&html_context(&id), html));
     sqlx::query(
-        "INSERT INTO email_outbox (id, user_id, kind, to_address, subject, body, state, \
+        "INSERT INTO email_outbox (id, user_id, kind, to_address, subject, body, html, state, \
          next_attempt_at, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, 'queued', $7, $7, $7)",
+         VALUES ($1, $2, $3, $4, $5, $6, $8, 'queued', $7, $7, $7)",
     )
     .bind(&id)
     .bind(email.user_id.as_ref().map(|u| u.0.clone()))
@@ -62,9 +69,15 @@ pub async fn enqueue(
     .bind(&email.subject)
     .bind(&sealed)
     .bind(now.millis())
+    .bind(sealed_html)
     .execute(&mut **tx)
     .await?;
     Ok(id)
+}
+
+/// The HTML part is sealed to its row and to its role, so it cannot be swapped for the body.
+fn html_context(id: &str) -> String {
+    format!("{id}/html")
 }
 
 /// Withdraws an email that has not gone out yet (its link was revoked or superseded). One
@@ -72,7 +85,7 @@ pub async fn enqueue(
 /// still arrive, but its body is erased and no retry will send it again.
 pub async fn cancel(tx: &mut Tx, id: &str, now: Timestamp) -> DomainResult<()> {
     sqlx::query(
-        "UPDATE email_outbox SET state = 'cancelled', body = NULL, lease_until = NULL, \
+        "UPDATE email_outbox SET state = 'cancelled', body = NULL, html = NULL, lease_until = NULL, \
          updated_at = $2 WHERE id = $1 AND state IN ('queued', 'sending')",
     )
     .bind(id)
@@ -85,7 +98,7 @@ pub async fn cancel(tx: &mut Tx, id: &str, now: Timestamp) -> DomainResult<()> {
 /// Withdraws every email to a user that has not gone out: their account is being deleted.
 pub async fn cancel_all_for_user(tx: &mut Tx, user: &UserId, now: Timestamp) -> DomainResult<()> {
     sqlx::query(
-        "UPDATE email_outbox SET state = 'cancelled', body = NULL, lease_until = NULL, \
+        "UPDATE email_outbox SET state = 'cancelled', body = NULL, html = NULL, lease_until = NULL, \
          last_error = 'the account was deleted', updated_at = $2 \
          WHERE user_id = $1 AND state IN ('queued', 'sending')",
     )
@@ -103,6 +116,7 @@ pub struct Claimed {
     pub subject: String,
     /// Sealed: [`Claimed::open_body`] gives the text.
     body: String,
+    html: Option<String>,
     /// Including this one. It is also the claim's fencing token: the outcome is recorded only
     /// if no other sender has claimed the email since (after this claim's lease ran out).
     pub attempt: i64,
@@ -112,7 +126,17 @@ impl Claimed {
     pub fn open_body(&self, keys: &Keyring) -> Result<String, crate::keys::KeyError> {
         keys.open(&self.id, &self.body)
     }
+
+    pub fn open_html(&self, keys: &Keyring) -> Result<Option<String>, crate::keys::KeyError> {
+        self.html
+            .as_ref()
+            .map(|html| keys.open(&html_context(&self.id), html))
+            .transpose()
+    }
 }
+
+/// `to_address, subject, body, html, attempts` of a row just claimed.
+type ClaimedRow = (String, String, Option<String>, Option<String>, i64);
 
 const DUE: &str = "((state = 'queued' AND next_attempt_at <= $1) \
                     OR (state = 'sending' AND lease_until <= $1))";
@@ -128,10 +152,10 @@ pub async fn claim_next(db: &Db, now: Timestamp, lease_ms: i64) -> DomainResult<
     .fetch_all(db.pool())
     .await?;
     lease::first_claimed(ids.into_iter().map(|(id,)| id), |id| async move {
-        let row: Option<(String, String, Option<String>, i64)> = sqlx::query_as(&format!(
+        let row: Option<ClaimedRow> = sqlx::query_as(&format!(
             "UPDATE email_outbox SET state = 'sending', attempts = attempts + 1, \
              lease_until = $2, updated_at = $1 WHERE id = $3 AND {DUE} \
-             RETURNING to_address, subject, body, attempts"
+             RETURNING to_address, subject, body, html, attempts"
         ))
         .bind(now.millis())
         .bind(now.millis() + lease_ms)
@@ -139,14 +163,15 @@ pub async fn claim_next(db: &Db, now: Timestamp, lease_ms: i64) -> DomainResult<
         .fetch_optional(db.pool())
         .await?;
         Ok(match row {
-            Some((to, subject, Some(body), attempt)) => Some(Claimed {
+            Some((to, subject, Some(body), html, attempt)) => Some(Claimed {
                 id,
                 to,
                 subject,
                 body,
+                html,
                 attempt,
             }),
-            Some((_, _, None, attempt)) => {
+            Some((_, _, None, _, attempt)) => {
                 end_unsent(
                     db,
                     &id,
@@ -191,7 +216,7 @@ pub async fn mark_sent(
     now: Timestamp,
 ) -> DomainResult<Option<Ended>> {
     let row: Option<EndedRow> = sqlx::query_as(
-        "UPDATE email_outbox SET state = 'sent', body = NULL, sent_at = $2, lease_until = NULL, \
+        "UPDATE email_outbox SET state = 'sent', body = NULL, html = NULL, sent_at = $2, lease_until = NULL, \
          updated_at = $2 WHERE id = $1 AND state = 'sending' AND attempts = $3 \
          RETURNING user_id, kind, to_address",
     )
@@ -235,7 +260,7 @@ pub async fn mark_failed(
     now: Timestamp,
 ) -> DomainResult<Option<Ended>> {
     let row: Option<EndedRow> = sqlx::query_as(
-        "UPDATE email_outbox SET state = 'failed', body = NULL, last_error = $2, \
+        "UPDATE email_outbox SET state = 'failed', body = NULL, html = NULL, last_error = $2, \
          lease_until = NULL, updated_at = $3 WHERE id = $1 AND state = 'sending' AND attempts = $4 \
          RETURNING user_id, kind, to_address",
     )
@@ -271,7 +296,7 @@ async fn end_unsent(
     now: Timestamp,
 ) -> DomainResult<()> {
     sqlx::query(
-        "UPDATE email_outbox SET state = $5, body = NULL, last_error = $2, \
+        "UPDATE email_outbox SET state = $5, body = NULL, html = NULL, last_error = $2, \
          lease_until = NULL, updated_at = $3 WHERE id = $1 AND state = 'sending' AND attempts = $4",
     )
     .bind(id)
@@ -374,7 +399,7 @@ pub async fn adopt_secret_key(db: &Db, keys: &Keyring) -> DomainResult<()> {
 pub async fn replace_secret_key(db: &Db, keys: &Keyring, now: Timestamp) -> DomainResult<u64> {
     let mut tx = db.begin().await?;
     let withdrawn = sqlx::query(
-        "UPDATE email_outbox SET state = 'cancelled', body = NULL, lease_until = NULL, \
+        "UPDATE email_outbox SET state = 'cancelled', body = NULL, html = NULL, lease_until = NULL, \
          last_error = 'sealed with a secret key that was replaced', updated_at = $1 \
          WHERE state IN ('queued', 'sending')",
     )
@@ -483,4 +508,35 @@ where
     .fetch_optional(executor)
     .await?;
     row.map(|r| r.into_status(id)).transpose()
+}
+
+/// Emails handed to a mail server (or being handed) in the last minute and the last day, across
+/// every instance: what the sending rate is measured against.
+pub async fn recent_sends(db: &Db, now: Timestamp) -> DomainResult<(i64, i64)> {
+    let since = |ms: i64| now.millis() - ms;
+    let count = |from: i64| {
+        sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM email_outbox WHERE sent_at >= $1")
+            .bind(from)
+            .fetch_one(db.pool())
+    };
+    let in_flight: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM email_outbox WHERE state = 'sending' AND lease_until > $1",
+    )
+    .bind(now.millis())
+    .fetch_one(db.pool())
+    .await?;
+    let minute = count(since(60_000)).await?;
+    let day = count(since(24 * 3_600_000)).await?;
+    Ok((minute + in_flight, day + in_flight))
+}
+
+/// How many emails wait to be sent (queued or being sent now).
+pub async fn waiting(db: &Db) -> DomainResult<i64> {
+    Ok(
+        sqlx::query_scalar(
+            "SELECT COUNT(*) FROM email_outbox WHERE state IN ('queued', 'sending')",
+        )
+        .fetch_one(db.pool())
+        .await?,
+    )
 }

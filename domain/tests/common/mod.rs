@@ -4,7 +4,8 @@
 
 use domain::auth;
 use domain::authority::Actor;
-use domain::mail::{MailConfig, Mailer, RetryPolicy, SmtpConfig, TlsMode, TransportConfig};
+use domain::email_config::{self, EmailEnv};
+use domain::mail::{MailConfig, Mailer, RetryPolicy};
 use domain::sessions::{ClientInfo, Purpose};
 use domain::users::{self, NewUser};
 use domain::{Db, Hasher, Password, Services};
@@ -70,17 +71,11 @@ pub async fn last_action(s: &Services) -> (String, Option<String>) {
 /// A mailer delivering to the SMTP server on loopback at `port` (a test's `SmtpSink`), which
 /// runs only when a test calls `deliver_due`.
 pub fn mailer_with(s: &Services, port: u16, retry: RetryPolicy) -> Mailer {
+    let mut s = s.clone();
+    s.email = email_config::Live::new(EmailEnv::loopback_smtp(port));
     let config = MailConfig {
-        transport: TransportConfig::Smtp(SmtpConfig {
-            host: "127.0.0.1".into(),
-            port,
-            tls: TlsMode::None,
-            username: None,
-            password: None,
-        }),
-        from: "Latchkey <latchkey@example.com>".into(),
         retry,
         poll: Duration::from_secs(3600),
     };
-    Mailer::new(s.db.clone(), &config, s.mail.clone(), s.keys.clone()).unwrap()
+    Mailer::new(&s, &config)
 }

@@ -5,7 +5,8 @@
 
 use app::server::{AppState, WebConfig};
 use domain::db::Db;
-use domain::mail::{MailConfig, Mailer, RetryPolicy, SmtpConfig, TlsMode, TransportConfig};
+use domain::email_config::{self, EmailEnv};
+use domain::mail::{MailConfig, Mailer, RetryPolicy};
 use domain::smtp_sink::SmtpSink;
 use domain::users::{self, NewUser};
 use domain::{Hasher, Password, Services};
@@ -34,29 +35,19 @@ impl TestServer {
     pub async fn start(db: Db) -> Self {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
-        let db_for_mail = db.clone();
+        let sink = SmtpSink::start().await;
+        let mut services = Services::new(db, hasher(), &url, domain::Keyring::ephemeral());
+        services.email = email_config::Live::new(EmailEnv::loopback_smtp(sink.port));
         let state = AppState {
             leptos_options: LeptosOptions::builder().output_name("latchkey").build(),
-            services: Services::new(db, hasher(), &url, domain::Keyring::ephemeral()),
+            services,
             web: Arc::new(WebConfig::new(&url)),
         };
-        let sink = SmtpSink::start().await;
         let mail = MailConfig {
-            transport: TransportConfig::Smtp(SmtpConfig {
-                host: "127.0.0.1".into(),
-                port: sink.port,
-                tls: TlsMode::None,
-                username: None,
-                password: None,
-            }),
-            from: "Latchkey <latchkey@example.com>".into(),
             retry: RetryPolicy::default(),
             poll: std::time::Duration::from_millis(200),
         };
-        let keys = state.services.keys.clone();
-        Mailer::new(db_for_mail, &mail, state.services.mail.clone(), keys)
-            .unwrap()
-            .spawn();
+        Mailer::new(&state.services, &mail).spawn();
         domain::bulk::spawn_runner(state.services.clone());
         let router = server::router::build(state.clone());
         tokio::spawn(async move {
