@@ -32,8 +32,17 @@ use crate::store::settings as store;
 
 /// The row in the settings table.
 const SECTION: &str = "email";
-/// What the stored password is sealed to: this row's purpose, so it opens nowhere else.
-const PASSWORD_CONTEXT: &str = "settings/email/smtp_password";
+/// What the stored password is sealed to: this row's purpose and the server and login it was
+/// typed for, so a host changed in the database behind the page's back does not open it.
+fn password_context(settings: &EmailSettings) -> String {
+    format!(
+        "settings/email/smtp_password/{}/{}/{}/{}",
+        settings.host,
+        settings.port,
+        settings.security.as_str(),
+        settings.username
+    )
+}
 
 /// How to reach one SMTP server.
 #[derive(Clone, Debug)]
@@ -149,10 +158,18 @@ impl EmailEnv {
 
     fn apply(&self, stored: Stored, keys: &Keyring) -> Effective {
         let mut settings = stored.settings;
-        let mut password = stored
-            .password
-            .and_then(|sealed| keys.open(PASSWORD_CONTEXT, &sealed).ok())
-            .map(Secret::new);
+        let mut password = stored.password.and_then(|sealed| {
+            match keys.open(&password_context(&settings), &sealed) {
+                Ok(password) => Some(Secret::new(password)),
+                Err(_) => {
+                    tracing::warn!(
+                        "the stored SMTP password does not open with this secret key and \
+                         server; type it again in Management > Email Configuration"
+                    );
+                    None
+                }
+            }
+        });
         if let Some(fixed) = &self.connection {
             settings.host = fixed.host.clone();
             settings.port = fixed.port;
@@ -202,11 +219,21 @@ impl Effective {
     }
 
     pub fn sender(&self) -> Result<Mailbox, String> {
-        self.settings
-            .sender()
-            .parse()
-            .map_err(|e| format!("the sender {:?} is not valid: {e}", self.settings.sender()))
+        sender(&self.settings).map_err(|e| e.reason)
     }
+}
+
+/// The From header of `settings`, built (not parsed from text), so a name with a comma or quotes
+/// is quoted rather than refused by the mailer after every email has been queued.
+pub fn sender(settings: &EmailSettings) -> Result<Mailbox, FieldError> {
+    let address = settings.from_address.parse().map_err(|e| {
+        FieldError::new(
+            "from_address",
+            format!("The mail server would refuse this address ({e})."),
+        )
+    })?;
+    let name = Some(settings.from_name.clone()).filter(|n| !n.is_empty());
+    Ok(Mailbox::new(name, address))
 }
 
 /// This instance's view: the environment's part, fixed at start, and the stored row, read again
@@ -346,7 +373,7 @@ async fn try_save(services: &Services, actor: &Actor, form: &[(&str, &str)]) -> 
         settings.host == before.settings.host && settings.username == before.settings.username;
     let (password, password_change) = match (submitted.password, submitted.forget_password) {
         (Some(new), _) => (
-            Some(services.keys.seal(PASSWORD_CONTEXT, new)),
+            Some(services.keys.seal(&password_context(&settings), new)),
             Some("password set"),
         ),
         (None, true) => (None, before.password.as_ref().map(|_| "password removed")),
@@ -418,6 +445,8 @@ async fn try_send_test(
     to: &str,
 ) -> DomainResult<TestAnswer> {
     actor.must_hold(Permission::UserManagement)?;
+    // It may use the stored password and reach any server: as guarded as saving.
+    actor.must_be_confirmed()?;
     let to = to.trim();
     if !is_address(to) {
         return Err(DomainError::Invalid(FieldError::new(
@@ -436,8 +465,7 @@ async fn try_send_test(
     if let Some(problem) = settings.problems().into_iter().next() {
         return Err(DomainError::Invalid(problem));
     }
-    let same_server =
-        settings.host == current.settings.host && settings.username == current.settings.username;
+    let same_server = settings.same_login(&current.settings);
     let stored = Stored {
         settings,
         password: None,
@@ -466,7 +494,8 @@ async fn try_send_test(
         ))
         .map_err(|e| DomainError::Internal(format!("could not build the test email: {e}")))?;
     let Some(connection) = trial.connection() else {
-        let answer = crate::mail::write_eml(&trial.mail_dir, "test", &message.formatted()).await;
+        let name = format!("test-{}", uuid::Uuid::new_v4().simple());
+        let answer = crate::mail::write_eml(&trial.mail_dir, &name, &message.formatted()).await;
         return Ok(TestAnswer {
             delivered: answer.is_ok(),
             answer: match answer {
@@ -484,22 +513,56 @@ async fn try_send_test(
     Ok(match transport.send(message).await {
         Ok(response) => TestAnswer {
             delivered: true,
-            answer: format!(
+            answer: plain_answer(&format!(
                 "{} {}",
                 response.code(),
                 response.message().collect::<Vec<_>>().join(" ")
-            ),
+            )),
         },
         Err(e) => TestAnswer {
             delivered: false,
-            answer: e.to_string(),
+            answer: plain_answer(&e.to_string()),
         },
     })
+}
+
+/// A server's answer as the page and the audit trail show it: one line, no control characters,
+/// at most 300 characters (whatever a server sends back).
+fn plain_answer(text: &str) -> String {
+    let line: String = text
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    let line = line.split_whitespace().collect::<Vec<_>>().join(" ");
+    if line.chars().count() > 300 {
+        format!("{}…", line.chars().take(300).collect::<String>())
+    } else {
+        line
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_servers_answer_is_one_bounded_line() {
+        assert_eq!(
+            plain_answer("535 5.7.8\r\nAuthentication\tfailed"),
+            "535 5.7.8 Authentication failed"
+        );
+        assert_eq!(plain_answer(&"x".repeat(1000)).chars().count(), 301);
+    }
+
+    #[test]
+    fn a_sender_name_with_a_comma_is_quoted_not_refused() {
+        let settings = EmailSettings {
+            from_name: "Contoso, IT \"Desk\"".into(),
+            ..EmailSettings::default()
+        };
+        let mailbox = sender(&settings).unwrap();
+        assert_eq!(mailbox.name.as_deref(), Some("Contoso, IT \"Desk\""));
+    }
 
     #[test]
     fn the_environment_fixes_the_whole_connection_and_the_sender() {
@@ -522,7 +585,15 @@ mod tests {
                 per_minute: 5,
                 ..EmailSettings::default()
             },
-            password: Some(keys.seal(PASSWORD_CONTEXT, "db-secret")),
+            password: Some(keys.seal(
+                &password_context(&EmailSettings {
+                    host: "smtp.example.org".into(),
+                    username: "db-user".into(),
+                    per_minute: 5,
+                    ..EmailSettings::default()
+                }),
+                "db-secret",
+            )),
         };
         let effective = env.apply(stored.clone(), &keys);
         assert_eq!(effective.settings.host, "relay.example.com");
@@ -546,5 +617,18 @@ mod tests {
             password: Some(keys.seal("another purpose", "secret")),
         };
         assert!(EmailEnv::default().apply(stored, &keys).password.is_none());
+        // Sealed for one server, then the row's host changed behind the page's back.
+        let typed_for = EmailSettings {
+            host: "smtp.example.org".into(),
+            ..EmailSettings::default()
+        };
+        let moved = Stored {
+            settings: EmailSettings {
+                host: "attacker.example".into(),
+                ..typed_for.clone()
+            },
+            password: Some(keys.seal(&password_context(&typed_for), "secret")),
+        };
+        assert!(EmailEnv::default().apply(moved, &keys).password.is_none());
     }
 }

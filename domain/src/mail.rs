@@ -174,7 +174,9 @@ impl Mailer {
     }
 
     /// Whether another email may go out now under the configured rate, counted across every
-    /// instance sharing the database.
+    /// instance sharing the database (emails being sent count too). Instances that check at the
+    /// same moment may each send one more than the limit: set the limit a little under the mail
+    /// service's own.
     async fn within_rate(&self, config: &Effective) -> DomainResult<bool> {
         let (minute, day) = outbox::recent_sends(&self.db, Timestamp::now()).await?;
         Ok(minute < i64::from(config.settings.per_minute)

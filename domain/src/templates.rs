@@ -29,8 +29,15 @@ use crate::store::settings as store;
 /// The row in the settings table: the customised templates only, by kind.
 const SECTION: &str = "templates";
 
-/// Enough for any email a person would write, and a stop for `{% for i in range(10**9) %}`.
+/// A second bound beside the [`subset`]'s (which has no loops): rendering stops after this many
+/// steps whatever the template.
 const FUEL: u64 = 100_000;
+
+/// Secrets that may not appear in a subject: the outbox keeps subjects in the clear, and the
+/// console lists them, while bodies are sealed and erased once sent.
+const NOT_IN_SUBJECT: [&str; 2] = ["link", "password"];
+
+mod subset;
 
 /// The shipped template of `kind`.
 pub fn default(kind: TemplateKind) -> TemplateText {
@@ -74,8 +81,17 @@ pub struct Rendered {
 /// The values of one email's variables.
 pub type Values<'a> = [(&'static str, &'a str)];
 
+/// No globals, tests or filters but the [`subset::FILTERS`]: nothing a template could call to
+/// grow a string or reach beyond its values.
 fn environment() -> Environment<'static> {
-    let mut env = Environment::new();
+    use minijinja::filters;
+
+    let mut env = Environment::empty();
+    env.add_filter("upper", filters::upper);
+    env.add_filter("lower", filters::lower);
+    env.add_filter("title", filters::title);
+    env.add_filter("capitalize", filters::capitalize);
+    env.add_filter("trim", filters::trim);
     env.set_undefined_behavior(UndefinedBehavior::Strict);
     env.set_fuel(Some(FUEL));
     env.set_auto_escape_callback(|name| {
@@ -176,6 +192,12 @@ pub fn validate(kind: TemplateKind, template: &TemplateText) -> Result<Preview, 
     let env = environment();
     let offered: Vec<&str> = kind.variables().iter().map(|v| v.name).collect();
     for (field, source) in PARTS.iter().zip(parts(template)) {
+        if let Some(problem) = subset::outside(source) {
+            return Err(FieldError::new(
+                field,
+                format!("{}: {problem}", part_label(field)),
+            ));
+        }
         let parsed = env.template_from_str(source).map_err(|e| {
             FieldError::new(field, format!("{}: {}", part_label(field), describe(&e)))
         })?;
@@ -197,6 +219,17 @@ pub fn validate(kind: TemplateKind, template: &TemplateText) -> Result<Preview, 
                         .map(|v| format!("{{{{ {v} }}}}"))
                         .collect::<Vec<_>>()
                         .join(", ")
+                ),
+            ));
+        }
+        if *field == "subject"
+            && let Some(secret) = NOT_IN_SUBJECT.iter().find(|name| used.contains(**name))
+        {
+            return Err(FieldError::new(
+                field,
+                format!(
+                    "Subject: {{{{ {secret} }}}} may not appear in the subject, which is kept \
+                     unencrypted in the outbox and shown in the console; put it in the body."
                 ),
             ));
         }
@@ -494,6 +527,17 @@ mod tests {
             "{% for i in range(100000) %}{% for j in range(100000) %}x{% endfor %}{% endfor %}"
                 .into();
         assert!(validate(kind, &template).is_err());
+    }
+
+    #[test]
+    fn no_secret_goes_in_a_subject() {
+        let mut template = default(TemplateKind::AccessInfo);
+        template.subject = "Your password is {{ password }}".into();
+        let problem = validate(TemplateKind::AccessInfo, &template).unwrap_err();
+        assert_eq!(problem.field, "subject");
+        let mut template = default(TemplateKind::PasswordChangeLink);
+        template.subject = "{{ link }}".into();
+        assert!(validate(TemplateKind::PasswordChangeLink, &template).is_err());
     }
 
     #[test]

@@ -148,6 +148,16 @@ both_engines!(
             .await
             .unwrap();
         assert!(view.password_set);
+        // Another port (or security, host, username) without typing the password: it is not
+        // handed over to whatever listens there.
+        let view = email_config::save(&s, &root, &[("port", "2526")])
+            .await
+            .unwrap();
+        assert!(!view.password_set);
+        let view = email_config::save(&s, &root, &[("port", "2525"), ("password", "again-Pa55")])
+            .await
+            .unwrap();
+        assert!(view.password_set);
         // Another host without typing the password: it is not handed over.
         let view = email_config::save(&s, &root, &[("host", "127.0.0.2")])
             .await
@@ -266,6 +276,10 @@ both_engines!(
         ));
         assert!(matches!(
             templates::save(&s, &stale, TemplateKind::Welcome, None).await,
+            Err(DomainError::ConfirmationRequired)
+        ));
+        assert!(matches!(
+            email_config::send_test(&s, &stale, &[], "x@example.com").await,
             Err(DomainError::ConfirmationRequired)
         ));
         let root = actor(&s, "root", Role::Administrator).await;

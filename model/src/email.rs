@@ -209,8 +209,25 @@ impl EmailSettings {
     }
 }
 
+/// This machine, by name or address (`127.attacker.example` is not).
 fn is_loopback(host: &str) -> bool {
-    host == "localhost" || host.starts_with("127.") || host == "::1" || host == "[::1]"
+    host == "localhost"
+        || host
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
+impl EmailSettings {
+    /// Whether `other` names the same server and login: the only one a stored SMTP password
+    /// may be sent to.
+    pub fn same_login(&self, other: &EmailSettings) -> bool {
+        self.host == other.host
+            && self.port == other.port
+            && self.security == other.security
+            && self.username == other.username
+    }
 }
 
 /// One plain address (`name@domain`), without a display name or a list.
@@ -361,8 +378,10 @@ mod tests {
             ])
             .unwrap();
         assert_eq!(plain.problems()[0].field, "security");
-        let local = plain.with_form([("host", "127.0.0.1")]).unwrap();
+        let local = plain.clone().with_form([("host", "127.0.0.1")]).unwrap();
         assert!(local.problems().is_empty());
+        let disguised = plain.with_form([("host", "127.attacker.example")]).unwrap();
+        assert_eq!(disguised.problems()[0].field, "security");
     }
 
     #[test]

@@ -19,7 +19,7 @@ use domain::email_config::{Connection, EmailEnv};
 use domain::mail::{MailConfig, RetryPolicy};
 use domain::settings::EnvOverrides;
 use leptos::config::{LeptosOptions, get_configuration};
-use model::email::Security;
+use model::email::{EmailSettings, Security};
 use model::secret::Secret;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -168,13 +168,32 @@ fn email_env(settings: &Settings) -> Result<EmailEnv> {
                     format!("LATCHKEY_SMTP_PORT must be a port number, not {value:?}")
                 })?,
             };
-            Some(Connection {
-                host,
+            let connection = Connection {
+                host: host.trim().to_ascii_lowercase(),
                 port,
                 security,
                 username: set(&settings.smtp_username).unwrap_or_default(),
                 password: set(&settings.smtp_password).map(Secret::new),
-            })
+            };
+            // The page's bounds hold for the environment too: above all, no password in the
+            // clear to another machine.
+            let as_page = EmailSettings {
+                host: connection.host.clone(),
+                port: connection.port,
+                security: connection.security,
+                username: connection.username.clone(),
+                ..EmailSettings::default()
+            };
+            if let Some(problem) = as_page.problems().into_iter().next() {
+                let variable = match problem.field.as_str() {
+                    "port" => "LATCHKEY_SMTP_PORT",
+                    "security" => "LATCHKEY_SMTP_TLS",
+                    "username" => "LATCHKEY_SMTP_USERNAME",
+                    _ => "LATCHKEY_SMTP_HOST",
+                };
+                return Err(format!("{variable}: {}", problem.reason).into());
+            }
+            Some(connection)
         }
         None => None,
     };

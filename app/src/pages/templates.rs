@@ -174,8 +174,10 @@ fn Variables(kind: TemplateKind) -> impl IntoView {
                     .collect_view()}
             </dl>
             <p class="field-hint">
-                "Values are escaped in the HTML body. Anything else in double braces is refused \
-                 when you save."
+                "Write a variable as {{ display_name }}, with a filter if you like ({{ \
+                 display_name|upper }}: upper, lower, title, capitalize, trim), and choose text \
+                 with {% if username %} … {% else %} … {% endif %}. Values are escaped in the \
+                 HTML body. The link and the password may not go in the subject."
             </p>
         </details>
     }

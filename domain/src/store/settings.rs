@@ -16,9 +16,15 @@ pub async fn get(db: &Db, section: &str) -> DomainResult<Option<String>> {
     )
 }
 
-/// The stored JSON of `section`, read in the caller's write transaction (so a save compares
-/// against what no other instance can change before it commits).
+/// The stored JSON of `section`, read in the caller's write transaction with its row locked
+/// (SQLite's write transaction holds the whole file; on PostgreSQL the no-op update takes the
+/// row lock), so two saves of one section follow each other instead of one losing the other's
+/// change.
 pub async fn get_in(tx: &mut Tx, section: &str) -> DomainResult<Option<String>> {
+    sqlx::query("UPDATE settings SET name = name WHERE name = $1")
+        .bind(section)
+        .execute(&mut **tx)
+        .await?;
     Ok(
         sqlx::query_scalar::<_, String>("SELECT value FROM settings WHERE name = $1")
             .bind(section)
