@@ -21,7 +21,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 ## run: build and serve on http://127.0.0.1:3000 with ./data/latchkey.db
 run: tools
-	cargo leptos serve --release
+	cargo leptos serve --release --precompress
 
 ## test: formatting, clippy, every Rust test (SQLite and PostgreSQL), and the Playwright suite
 test: tools e2e-deps lint unit e2e
@@ -60,7 +60,7 @@ unit:
 	cargo test -p app --features ssr
 
 e2e: tools e2e-deps
-	cargo leptos build --release
+	cargo leptos build --release --precompress
 	cd end2end && LATCHKEY_BIN="$(CARGO_TARGET_DIR)/release/latchkey" \
 		LEPTOS_SITE_ROOT="$(CARGO_TARGET_DIR)/site" npx playwright test
 

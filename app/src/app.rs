@@ -42,6 +42,10 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 fn html_document(options: LeptosOptions, hydrate: bool) -> impl IntoView {
     #[cfg(feature = "ssr")]
     crate::server::csp::set_page_policy(hydrate);
+    #[cfg(feature = "ssr")]
+    let stylesheet = crate::server::assets::stylesheet_href(&options);
+    #[cfg(not(feature = "ssr"))]
+    let stylesheet = "/pkg/latchkey.css";
     view! {
         <!DOCTYPE html>
         <html lang="en">
@@ -49,7 +53,7 @@ fn html_document(options: LeptosOptions, hydrate: bool) -> impl IntoView {
                 <meta charset="utf-8"/>
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
                 <link rel="icon" href="/favicon.svg" type="image/svg+xml"/>
-                <link rel="stylesheet" id="leptos" href="/pkg/latchkey.css"/>
+                <link rel="stylesheet" id="leptos" href=stylesheet/>
                 {hydrate.then(|| view! {
                     <AutoReload options=options.clone()/>
                     <HydrationScripts options/>

@@ -5,9 +5,14 @@ use app::server::AppState;
 use app::{App, PLAIN_PAGES, plain_shell, shell};
 use axum::Router;
 use axum::middleware::{from_fn, from_fn_with_state};
+use leptos::config::LeptosOptions;
 use leptos::prelude::provide_context;
 use leptos_axum::{LeptosRoutes, file_and_error_handler, generate_route_list};
+use tower_http::compression::CompressionLayer;
+use tower_http::compression::predicate::{DefaultPredicate, Predicate};
 use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::services::ServeDir;
+use tower_http::set_header::SetResponseHeaderLayer;
 
 use crate::middleware::{
     self, error_status, form_referer, request_log, same_origin, security_headers,
@@ -53,6 +58,7 @@ pub fn build(state: AppState) -> Router {
             move || provide_context(context_state.clone()),
             move || shell(options.clone()),
         )
+        .nest_service("/pkg", console_files(&state.leptos_options))
         .fallback(file_and_error_handler::<AppState, _>(shell))
         .layer(from_fn_with_state(
             std::sync::Arc::new(app::server::request_fields::request_fields()),
@@ -89,6 +95,42 @@ pub fn build(state: AppState) -> Router {
         ))
         .layer(from_fn(security_headers::add_path_headers));
     security_headers::fixed_headers(router)
+        .layer(compress_pages())
         .layer(request_log::trace_layer())
         .with_state(state)
+}
+
+/// The console's WASM, JS and CSS: the `.br` or `.gz` the build wrote beside each when the
+/// browser takes it, and, when the build named them by content hash, cached for a year (a new
+/// version has a new name).
+fn console_files(options: &LeptosOptions) -> axum::Router {
+    let dir = std::path::Path::new(options.site_root.as_ref()).join(options.site_pkg_dir.as_ref());
+    let caching = if app::server::assets::names_are_hashed(options) {
+        "public, max-age=31536000, immutable"
+    } else {
+        "no-cache"
+    };
+    axum::Router::new()
+        .fallback_service(ServeDir::new(dir).precompressed_br().precompressed_gzip())
+        .layer(SetResponseHeaderLayer::overriding(
+            http::header::CACHE_CONTROL,
+            http::HeaderValue::from_static(caching),
+        ))
+}
+
+/// HTML pages compressed on the fly (brotli or gzip, as the browser asks). Not the server
+/// functions' answers: some carry a secret shown once (a temporary password, a link), and a
+/// compressed secret beside text an attacker chose can leak through its length (BREACH).
+fn compress_pages() -> CompressionLayer<impl Predicate> {
+    let html =
+        |_: http::StatusCode, _: http::Version, headers: &http::HeaderMap, _: &http::Extensions| {
+            headers
+                .get(http::header::CONTENT_TYPE)
+                .and_then(|v| v.to_str().ok())
+                .is_some_and(|v| v.starts_with("text/html"))
+        };
+    CompressionLayer::new()
+        .br(true)
+        .gzip(true)
+        .compress_when(DefaultPredicate::new().and(html))
 }

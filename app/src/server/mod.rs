@@ -1,6 +1,7 @@
 //! Server-only glue between HTTP requests and the domain: the shared state, the session cookie,
 //! and who is calling.
 
+pub mod assets;
 pub mod audit_export;
 pub mod bulk_report;
 pub mod caller;
