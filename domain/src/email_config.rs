@@ -389,20 +389,18 @@ async fn try_save(services: &Services, actor: &Actor, form: &[(&str, &str)]) -> 
     let mut changes = crate::settings::differences(&before.settings, &settings);
     changes.extend(password_change.map(str::to_owned));
     if !changes.is_empty() {
+        let detail = format!("Email Configuration: {}", changes.join("; "));
         let stored = Stored { settings, password };
-        let json =
-            serde_json::to_string(&stored).map_err(|e| DomainError::Internal(e.to_string()))?;
-        store::put(&mut tx, SECTION, &json, actor.id(), now).await?;
-        let event = AuditEvent {
-            at: now,
-            actor: Some(actor.party()),
-            target: None,
-            action: AuditAction::SettingsChanged,
-            outcome: Outcome::Success,
-            ip: actor.ip().map(str::to_owned),
-            detail: Some(format!("Email Configuration: {}", changes.join("; "))),
-        };
-        audit::record(&mut *tx, &event).await?;
+        crate::settings::put_audited(
+            &mut tx,
+            actor,
+            SECTION,
+            &stored,
+            AuditAction::SettingsChanged,
+            detail,
+            now,
+        )
+        .await?;
     }
     tx.commit().await?;
     services.email.cached.forget();

@@ -285,24 +285,47 @@ async fn try_save(
     }
     let changes = differences(&before, &submitted);
     if !changes.is_empty() {
-        let json =
-            serde_json::to_string(&submitted).map_err(|e| DomainError::Internal(e.to_string()))?;
-        store::put(&mut tx, SECTION, &json, actor.id(), now).await?;
-        let event = AuditEvent {
-            at: now,
-            actor: Some(actor.party()),
-            target: None,
-            action: AuditAction::SettingsChanged,
-            outcome: Outcome::Success,
-            ip: actor.ip().map(str::to_owned),
-            detail: Some(format!("Password Policy: {}", changes.join("; "))),
-        };
-        audit::record(&mut *tx, &event).await?;
+        let detail = format!("Password Policy: {}", changes.join("; "));
+        put_audited(
+            &mut tx,
+            actor,
+            SECTION,
+            &submitted,
+            AuditAction::SettingsChanged,
+            detail,
+            now,
+        )
+        .await?;
     }
     tx.commit().await?;
     services.settings.forget();
     let settings = services.settings.current(&services.db).await?;
     Ok(services.settings.view(settings))
+}
+
+/// Stores one section of Management and its audit row (`detail` says what changed), in the
+/// caller's transaction: the setting and the trail change together or not at all.
+pub(crate) async fn put_audited(
+    tx: &mut crate::db::Tx,
+    actor: &Actor,
+    section: &str,
+    value: &impl serde::Serialize,
+    action: AuditAction,
+    detail: String,
+    now: Timestamp,
+) -> DomainResult<()> {
+    let json = serde_json::to_string(value).map_err(|e| DomainError::Internal(e.to_string()))?;
+    store::put(tx, section, &json, actor.id(), now).await?;
+    let event = AuditEvent {
+        at: now,
+        actor: Some(actor.party()),
+        target: None,
+        action,
+        outcome: Outcome::Success,
+        ip: actor.ip().map(str::to_owned),
+        detail: Some(detail),
+    };
+    audit::record(&mut **tx, &event).await
 }
 
 /// `field old → new` for each field that differs: the detail of a `settings.changed` audit row

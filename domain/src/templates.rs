@@ -19,7 +19,7 @@ use model::time::Timestamp;
 use model::user::Permission;
 
 use crate::Services;
-use crate::audit::{self, AuditAction, AuditEvent, Outcome};
+use crate::audit::{self, AuditAction};
 use crate::authority::Actor;
 use crate::error::{DomainError, DomainResult};
 use crate::fresh::Fresh;
@@ -397,18 +397,8 @@ async fn try_save(
             AuditAction::TemplateRestored
         }
     };
-    let json = serde_json::to_string(&all).map_err(|e| DomainError::Internal(e.to_string()))?;
-    store::put(&mut tx, SECTION, &json, actor.id(), now).await?;
-    let event = AuditEvent {
-        at: now,
-        actor: Some(actor.party()),
-        target: None,
-        action,
-        outcome: Outcome::Success,
-        ip: actor.ip().map(str::to_owned),
-        detail: Some(kind.label().to_owned()),
-    };
-    audit::record(&mut *tx, &event).await?;
+    let detail = kind.label().to_owned();
+    crate::settings::put_audited(&mut tx, actor, SECTION, &all, action, detail, now).await?;
     tx.commit().await?;
     services.templates.0.forget();
     let customised = template.is_some();

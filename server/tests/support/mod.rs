@@ -70,6 +70,9 @@ impl TestServer {
         Browser {
             client: Client::builder()
                 .cookie_store(true)
+                // A request the server never answers fails the test, naming the step, rather
+                // than holding the whole run until CI's limit.
+                .timeout(std::time::Duration::from_secs(60))
                 .redirect(reqwest::redirect::Policy::none())
                 .build()
                 .unwrap(),
