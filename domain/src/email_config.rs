@@ -493,7 +493,8 @@ async fn try_send_test(
         .map_err(|e| DomainError::Internal(format!("could not build the test email: {e}")))?;
     let Some(connection) = trial.connection() else {
         let name = format!("test-{}", uuid::Uuid::new_v4().simple());
-        let answer = crate::mail::write_eml(&trial.mail_dir, &name, &message.formatted()).await;
+        let answer =
+            crate::mail_folder::write_eml(&trial.mail_dir, &name, &message.formatted()).await;
         return Ok(TestAnswer {
             delivered: answer.is_ok(),
             answer: match answer {

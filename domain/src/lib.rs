@@ -19,6 +19,7 @@ pub mod generate;
 pub mod hashing;
 pub mod keys;
 pub mod mail;
+mod mail_folder;
 pub mod passwords;
 pub mod people;
 pub mod resets;

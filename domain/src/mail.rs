@@ -9,7 +9,6 @@ use lettre::message::header::{ContentTransferEncoding, ContentType};
 use lettre::message::{Body, Mailbox, Message, MultiPart, SinglePart};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
 use model::time::Timestamp;
-use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::Notify;
@@ -21,6 +20,7 @@ use crate::db::{Db, Tx};
 use crate::email_config::{self, Connection, Effective};
 use crate::error::DomainResult;
 use crate::keys::Keyring;
+use crate::mail_folder;
 use crate::outbox::{self, Claimed};
 
 /// When to try again after a temporary failure, and when to give up.
@@ -228,7 +228,9 @@ impl Mailer {
                     Err(e) => Attempt::Temporary(e.to_string()),
                 }
             }
-            None => match write_eml(&config.mail_dir, &email.id, &message.formatted()).await {
+            None => match mail_folder::write_eml(&config.mail_dir, &email.id, &message.formatted())
+                .await
+            {
                 Ok(path) => {
                     info!(email = %email.id, path = %path.display(), "email written to a file (no SMTP server configured)");
                     Attempt::Delivered
@@ -275,29 +277,6 @@ fn readable_body(text: &str) -> Body {
     };
     Body::new_with_encoding(text.to_owned(), encoding)
         .unwrap_or_else(|_| Body::new(text.to_owned()))
-}
-
-/// Writes an email as an `.eml` file in `dir` (no SMTP server configured) and returns its path.
-pub(crate) async fn write_eml(dir: &Path, id: &str, bytes: &[u8]) -> Result<PathBuf, String> {
-    let path = dir.join(format!("{}-{id}.eml", Timestamp::now().millis()));
-    // Owner-only: the file holds a link or a password until someone deletes it.
-    let written = async {
-        use tokio::io::AsyncWriteExt as _;
-        tokio::fs::create_dir_all(dir).await?;
-        let mut file = tokio::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .open(&path)
-            .await?;
-        file.write_all(bytes).await?;
-        file.flush().await
-    }
-    .await;
-    match written {
-        Ok(()) => Ok(path),
-        Err(e) => Err(format!("could not write {}: {e}", path.display())),
-    }
 }
 
 /// The audit row of an email that reached its end: sent, or given up on with the server's
