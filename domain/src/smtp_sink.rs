@@ -84,6 +84,16 @@ impl SmtpSink {
 
     /// Waits (up to 10 s) until a message for `to` has arrived, and returns the latest.
     pub async fn wait_for(&self, to: &str) -> Received {
+        self.wait_for_one(to, |_| true).await
+    }
+
+    /// Waits (up to 10 s) for a message to `to` whose raw text contains `text`: the one a test
+    /// expects, not an earlier one to the same person that is already there.
+    pub async fn wait_for_containing(&self, to: &str, text: &str) -> Received {
+        self.wait_for_one(to, |m| m.data.contains(text)).await
+    }
+
+    async fn wait_for_one(&self, to: &str, wanted: impl Fn(&Received) -> bool) -> Received {
         let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
         loop {
             let notified = self.arrived.notified();
@@ -91,12 +101,12 @@ impl SmtpSink {
                 .received()
                 .into_iter()
                 .rev()
-                .find(|m| m.to.iter().any(|t| t == to))
+                .find(|m| m.to.iter().any(|t| t == to) && wanted(m))
             {
                 return found;
             }
             if tokio::time::timeout_at(deadline, notified).await.is_err() {
-                panic!("no email for {to} arrived at the SMTP sink within 10 s");
+                panic!("no such email for {to} arrived at the SMTP sink within 10 s");
             }
         }
     }

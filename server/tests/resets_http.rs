@@ -115,8 +115,11 @@ both_engines!(
         assert_eq!(new.status(), 200);
 
         // The owner is told, and the used link's page is the generic one.
-        let notice = server.sink.wait_for("ada@example.com").await;
-        assert!(notice.data.contains("Your password was changed"));
+        let notice = server
+            .sink
+            .wait_for_containing("ada@example.com", "Your password was changed")
+            .await;
+        assert!(notice.text().contains("every session was signed out"));
         let again = server.browser();
         again.get(&link.replace(&server.url, "")).await;
         let html = again.get("/reset").await.text().await.unwrap();
