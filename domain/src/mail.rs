@@ -128,12 +128,11 @@ impl Mailer {
     /// Delivers what is due now, one claim at a time (so no claim outlives its lease while
     /// others are being sent); returns how many emails it tried.
     pub async fn deliver_due(&self) -> DomainResult<usize> {
+        // Read once a round, not once an email: a change reaches the next round.
+        let config = self.email.current(&self.db, &self.keys).await?;
+        let allowed = BATCH.min(self.allowance(&config).await?);
         let mut tried = 0;
-        while tried < BATCH {
-            let config = self.email.current(&self.db, &self.keys).await?;
-            if !self.within_rate(&config).await? {
-                break;
-            }
+        while tried < allowed {
             let Some(email) = outbox::claim_next(&self.db, Timestamp::now(), LEASE_MS).await?
             else {
                 break;
@@ -173,14 +172,15 @@ impl Mailer {
         Ok(tried)
     }
 
-    /// Whether another email may go out now under the configured rate, counted across every
-    /// instance sharing the database (emails being sent count too). Instances that check at the
-    /// same moment may each send one more than the limit: set the limit a little under the mail
+    /// How many emails may go out now under the configured rate, counted across every instance
+    /// sharing the database (emails being sent count too). Instances that count at the same
+    /// moment may together send a little more than the limit: set it a little under the mail
     /// service's own.
-    async fn within_rate(&self, config: &Effective) -> DomainResult<bool> {
+    async fn allowance(&self, config: &Effective) -> DomainResult<usize> {
         let (minute, day) = outbox::recent_sends(&self.db, Timestamp::now()).await?;
-        Ok(minute < i64::from(config.settings.per_minute)
-            && day < i64::from(config.settings.per_day))
+        let left = (i64::from(config.settings.per_minute) - minute)
+            .min(i64::from(config.settings.per_day) - day);
+        Ok(usize::try_from(left).unwrap_or(0))
     }
 
     async fn attempt(&self, config: &Effective, email: &Claimed) -> Attempt {
