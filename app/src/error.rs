@@ -33,6 +33,9 @@ pub enum AppError {
     RateLimited { retry_after: u64 },
     #[error("The server could not be reached. Check your connection and try again.")]
     Unavailable,
+    /// Too many sign-ins at once for the password hasher: the answer carries `Retry-After`.
+    #[error("The server is busy. Try again in {}.", model::time::in_words(*retry_after))]
+    Busy { retry_after: u64 },
     #[error("Something went wrong on the server. It has been logged; please try again.")]
     Internal,
 }
@@ -54,7 +57,7 @@ impl AppError {
             AppError::Conflict(_) => 409,
             AppError::LinkInvalid => 410,
             AppError::RateLimited { .. } => 429,
-            AppError::Unavailable => 503,
+            AppError::Unavailable | AppError::Busy { .. } => 503,
             AppError::Internal => 500,
         }
     }
@@ -113,6 +116,9 @@ impl From<domain::DomainError> for AppError {
             D::RateLimited { retry_after_secs } => AppError::RateLimited {
                 retry_after: retry_after_secs,
             },
+            D::Busy { retry_after_secs } => AppError::Busy {
+                retry_after: retry_after_secs,
+            },
             D::LinkInvalid => AppError::LinkInvalid,
             D::Unauthenticated => AppError::InvalidCredentials,
             D::Database(cause) => {
@@ -148,6 +154,7 @@ mod tests {
             (AppError::LinkInvalid, 410),
             (AppError::RateLimited { retry_after: 90 }, 429),
             (AppError::Unavailable, 503),
+            (AppError::Busy { retry_after: 1 }, 503),
             (AppError::Internal, 500),
         ];
         for (e, _) in &all {
@@ -162,6 +169,7 @@ mod tests {
                 | AppError::LinkInvalid
                 | AppError::RateLimited { .. }
                 | AppError::Unavailable
+                | AppError::Busy { .. }
                 | AppError::Internal => {}
             }
         }

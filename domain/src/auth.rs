@@ -123,7 +123,7 @@ pub async fn sign_in(
             password,
             user.as_ref().and_then(|u| u.password_hash.as_ref()),
         )
-        .await;
+        .await?;
     let now = Timestamp::now();
     let Some(user) = user else {
         throttle::record(&services.db, Gate::FailuresFromAddress, address).await?;
@@ -254,7 +254,7 @@ pub async fn confirm_password(
         && services
             .hasher
             .verify(password, user.password_hash.as_ref())
-            .await;
+            .await?;
     let mut tx = services.db.begin().await?;
     if ok {
         sessions::mark_verified(&mut tx, token, now).await?;

@@ -12,7 +12,7 @@ use model::settings::SecuritySettings;
 use model::time::Timestamp;
 use model::user::{Role, UserId};
 
-use crate::audit::{self, AuditAction, AuditEvent, Party};
+use crate::audit::{AuditAction, AuditEvent, Party};
 use crate::authority::Actor;
 use crate::db::Tx;
 use crate::emails::{self, CredentialChange};
@@ -124,7 +124,7 @@ pub(crate) async fn refuse_reuse(
     let history = store::history::recent(&services.db, &target.id, wanted).await?;
     earlier.extend(history.into_iter().map(PasswordDigest));
     for digest in earlier.iter().take(remembered) {
-        if services.hasher.verify(password, Some(digest)).await {
+        if services.hasher.verify(password, Some(digest)).await? {
             return Err(FieldError::new(
                 "password",
                 format!("Choose a password that is none of the last {remembered} used here."),
@@ -160,13 +160,21 @@ pub(crate) async fn remember_current(
     keep: usize,
     now: Timestamp,
 ) -> DomainResult<()> {
+    remember_current_of(tx, std::slice::from_ref(id), settings, keep, now).await
+}
+
+/// [`remember_current`] for many users in a few statements.
+pub(crate) async fn remember_current_of(
+    tx: &mut Tx,
+    ids: &[UserId],
+    settings: &SecuritySettings,
+    keep: usize,
+    now: Timestamp,
+) -> DomainResult<()> {
     if settings.password_history == 0 || keep == 0 {
         return Ok(());
     }
-    if let Some(previous) = users::password_hash(tx, id).await? {
-        store::history::remember(tx, id, &previous.0, keep, now).await?;
-    }
-    Ok(())
+    store::history::remember_current_of(tx, ids, keep, now).await
 }
 
 /// When the policy remembers earlier passwords, the one replaced joins the history.
@@ -202,16 +210,35 @@ pub(crate) async fn end_sessions_and_record(
     note: &str,
     now: Timestamp,
 ) -> DomainResult<()> {
-    let ended = sessions::revoke_all_for_user(tx, &user.id).await?;
-    let event = AuditEvent::success(
-        now,
-        action,
-        actor.party(),
-        party(user),
-        actor.ip().map(str::to_owned),
-    );
-    let detail = format!("{note}{ended} session(s) ended");
-    audit::record(&mut **tx, &event.with_detail(Some(detail))).await
+    end_sessions_and_record_each(tx, actor, std::slice::from_ref(user), action, note, now).await
+}
+
+/// [`end_sessions_and_record`] for many users in two statements: one audit event each.
+pub(crate) async fn end_sessions_and_record_each(
+    tx: &mut Tx,
+    actor: &Actor,
+    users: &[User],
+    action: AuditAction,
+    note: &str,
+    now: Timestamp,
+) -> DomainResult<()> {
+    let ids: Vec<UserId> = users.iter().map(|u| u.id.clone()).collect();
+    let ended = sessions::revoke_all_for_users(tx, &ids).await?;
+    let events: Vec<AuditEvent> = users
+        .iter()
+        .map(|user| {
+            let count = ended.get(&user.id.0).copied().unwrap_or(0);
+            AuditEvent::success(
+                now,
+                action,
+                actor.party(),
+                party(user),
+                actor.ip().map(str::to_owned),
+            )
+            .with_detail(Some(format!("{note}{count} session(s) ended")))
+        })
+        .collect();
+    store::audit::insert_all(tx, &events).await
 }
 
 /// Queues the notice of a credential change an administrator made, inside the change's
@@ -225,48 +252,40 @@ pub(crate) async fn notify_owner(
     change: CredentialChange,
     now: Timestamp,
 ) -> DomainResult<bool> {
-    if !user.active || actor.id() == &user.id {
-        return Ok(false);
-    }
-    let Some(email) = emails::changed_by_administrator(user, actor.username(), change, now) else {
-        return Ok(false);
-    };
-    outbox::enqueue(tx, keys, &email, now).await?;
-    Ok(true)
+    Ok(notify_owners(tx, keys, actor, std::slice::from_ref(user), change, now).await? > 0)
 }
 
-/// Which of a user's open resets a new one voids.
-#[derive(Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Voids {
-    /// Every one: an administrator's reset or a password change supersedes all.
-    All,
-    /// Links the user asked for, and anything already expired: "Forgot your password?" may be
-    /// typed by anyone, so it must not undo a live reset the helpdesk sent, but an expired one
-    /// must not block the user's own request for ever.
-    UserRequested,
+/// [`notify_owner`] for many users in a few statements; how many emails were queued.
+pub(crate) async fn notify_owners(
+    tx: &mut Tx,
+    keys: &Keyring,
+    actor: &Actor,
+    users: &[User],
+    change: CredentialChange,
+    now: Timestamp,
+) -> DomainResult<usize> {
+    let emails: Vec<_> = users
+        .iter()
+        .filter(|user| user.active && actor.id() != &user.id)
+        .filter_map(|user| emails::changed_by_administrator(user, actor.username(), change, now))
+        .collect();
+    outbox::enqueue_all(tx, keys, &emails, now).await?;
+    Ok(emails.len())
 }
 
-impl Voids {
-    fn covers(self, created_by_admin: bool, expires_at: Timestamp, now: Timestamp) -> bool {
-        match self {
-            Voids::All => true,
-            Voids::UserRequested => !created_by_admin || expires_at <= now,
-        }
-    }
-}
-
-/// Marks a user's open resets (those `voids` covers) voided and withdraws their emails that
-/// have not gone out.
-pub(crate) async fn void_open(
+/// What "Forgot your password?" voids before it issues a link: links the user asked for, and
+/// anything already expired. It may be typed by anyone, so it must not undo a live reset the
+/// helpdesk sent, but an expired one must not block the user's own request for ever.
+/// Their emails that have not gone out are withdrawn.
+pub(crate) async fn void_user_requested(
     tx: &mut Tx,
     user: &UserId,
-    voids: Voids,
     reason: &str,
     now: Timestamp,
 ) -> DomainResult<()> {
     // The one-open-reset index keeps this to a row or none.
     for open in store::resets::open_for_user(tx, user).await? {
-        if !voids.covers(open.created_by_admin, open.expires_at, now) {
+        if open.created_by_admin && open.expires_at > now {
             continue;
         }
         if let Some(email) = &open.email_id {
@@ -285,8 +304,20 @@ pub(crate) async fn void_outstanding(
     reason: &str,
     now: Timestamp,
 ) -> DomainResult<()> {
-    void_open(tx, user, Voids::All, reason, now).await?;
-    users::end_temporary_password(tx, user, now).await
+    void_outstanding_of(tx, std::slice::from_ref(user), reason, now).await
+}
+
+/// [`void_outstanding`] for many users in a few statements.
+pub(crate) async fn void_outstanding_of(
+    tx: &mut Tx,
+    users: &[UserId],
+    reason: &str,
+    now: Timestamp,
+) -> DomainResult<()> {
+    let emails = store::resets::open_emails_of(tx, users).await?;
+    outbox::cancel_all(tx, &emails, now).await?;
+    store::resets::void_open_of(tx, users, reason, now).await?;
+    users::end_temporary_passwords(tx, users, now).await
 }
 
 /// A temporary password works for one sign-in: that sign-in's restricted session is where the

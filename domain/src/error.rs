@@ -24,6 +24,9 @@ pub enum DomainError {
     /// Too many requests of this kind from this address or for this name: try again later.
     #[error("too many attempts; try again in {retry_after_secs} s")]
     RateLimited { retry_after_secs: u64 },
+    /// More sign-ins are waiting for the password hasher than it can serve soon: try again.
+    #[error("the server is busy; try again in {retry_after_secs} s")]
+    Busy { retry_after_secs: u64 },
     /// A dangerous operation from a session whose password was typed too long ago.
     #[error("confirm your password to continue")]
     ConfirmationRequired,

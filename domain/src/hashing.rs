@@ -2,14 +2,15 @@
 //!
 //! Each hash holds 19 MiB for tens of milliseconds of CPU, so it runs on the blocking pool and
 //! a semaphore bounds how many run at once: a burst of sign-ins queues instead of exhausting
-//! memory or starving the async runtime.
+//! memory or starving the async runtime. The queue is bounded too, and the 19 MiB of each
+//! permit is allocated once and reused, so memory under any load stays at permits × 19 MiB.
 
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
-use argon2::{Algorithm, Argon2, Params, Version};
+use argon2::password_hash::{Output, PasswordHash, PasswordVerifier, SaltString};
+use argon2::{Algorithm, Argon2, Block, Params, Version};
 use model::policy::normalize;
 use rand::rngs::OsRng;
 use std::fmt;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use tokio::sync::Semaphore;
 
 use crate::error::{DomainError, DomainResult};
@@ -47,6 +48,12 @@ impl fmt::Debug for PasswordDigest {
 #[derive(Clone)]
 pub struct Hasher {
     permits: Arc<Semaphore>,
+    /// Room for the hashes running and those queued behind them; past it a request is turned
+    /// away at once ([`DomainError::Busy`]) instead of joining a queue that only grows.
+    admission: Arc<Semaphore>,
+    /// Work memory, one buffer per permit, kept between hashes: allocating 19 MiB per hash
+    /// leaves the allocator holding the peak for ever (one arena per blocking thread).
+    memory: Arc<Mutex<Vec<Vec<Block>>>>,
     /// Verified against when the account does not exist or has no password, so that the
     /// answer takes as long as for a real account and timing does not reveal who exists.
     dummy: Arc<PasswordDigest>,
@@ -60,35 +67,89 @@ impl fmt::Debug for Hasher {
     }
 }
 
+/// OWASP's argon2id parameters: every hash Latchkey writes uses them.
+const M_COST: u32 = 19_456;
+const T_COST: u32 = 2;
+const P_COST: u32 = 1;
+const OUTPUT_LEN: usize = 32;
+/// Hashes that may wait per permit: at about 15 ms a hash, a queue this long drains within
+/// half a second, longer than a person minds and shorter than a client's timeout.
+const QUEUE_PER_PERMIT: usize = 32;
+/// What a turned-away request is told: try again in this many seconds.
+pub const BUSY_RETRY_SECS: u64 = 1;
+
+fn params() -> Params {
+    Params::new(M_COST, T_COST, P_COST, Some(OUTPUT_LEN))
+        .expect("OWASP argon2 parameters are valid")
+}
+
 fn argon2() -> Argon2<'static> {
-    let params = Params::new(19_456, 2, 1, None).expect("OWASP argon2 parameters are valid");
-    Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
+    Argon2::new(Algorithm::Argon2id, Version::V0x13, params())
 }
 
-fn hash_blocking(password: &str) -> DomainResult<PasswordDigest> {
+fn failed(e: impl fmt::Display) -> DomainError {
+    DomainError::Internal(format!("hashing failed: {e}"))
+}
+
+/// The PHC string of a new hash, computed in `memory`.
+fn hash_blocking(password: &str, memory: &mut [Block]) -> DomainResult<PasswordDigest> {
     let salt = SaltString::generate(&mut OsRng);
+    let mut salt_bytes = [0u8; 64];
+    let raw_salt = salt.decode_b64(&mut salt_bytes).map_err(failed)?;
+    let mut out = [0u8; OUTPUT_LEN];
     argon2()
-        .hash_password(normalize(password).as_bytes(), &salt)
-        .map(|h| PasswordDigest(h.to_string()))
-        .map_err(|e| DomainError::Internal(format!("hashing failed: {e}")))
+        .hash_password_into_with_memory(normalize(password).as_bytes(), raw_salt, &mut out, memory)
+        .map_err(failed)?;
+    let output = Output::new(&out).map_err(failed)?;
+    Ok(PasswordDigest(format!(
+        "$argon2id$v=19$m={M_COST},t={T_COST},p={P_COST}${}${output}",
+        salt.as_str()
+    )))
 }
 
-fn verify_blocking(password: &str, digest: &str) -> bool {
-    PasswordHash::new(digest)
-        .map(|parsed| {
-            argon2()
-                .verify_password(normalize(password).as_bytes(), &parsed)
-                .is_ok()
-        })
-        .unwrap_or(false)
+/// Whether `password` matches `digest`. A hash with Latchkey's parameters is computed in
+/// `memory`; one with others (written by another system, or before a change) the library's
+/// own way.
+fn verify_blocking(password: &str, digest: &str, memory: &mut [Block]) -> bool {
+    let Ok(parsed) = PasswordHash::new(digest) else {
+        return false;
+    };
+    let password = normalize(password);
+    let ours = parsed.algorithm == argon2::ARGON2ID_IDENT
+        && parsed.version == Some(0x13)
+        && Params::try_from(&parsed)
+            .is_ok_and(|p| (p.m_cost(), p.t_cost(), p.p_cost()) == (M_COST, T_COST, P_COST))
+        && parsed.hash.is_some_and(|h| h.len() == OUTPUT_LEN);
+    if !ours {
+        return Argon2::default()
+            .verify_password(password.as_bytes(), &parsed)
+            .is_ok();
+    }
+    let (Some(salt), Some(expected)) = (parsed.salt, parsed.hash) else {
+        return false;
+    };
+    let mut salt_bytes = [0u8; 64];
+    let Ok(raw_salt) = salt.decode_b64(&mut salt_bytes) else {
+        return false;
+    };
+    let mut out = [0u8; OUTPUT_LEN];
+    argon2()
+        .hash_password_into_with_memory(password.as_bytes(), raw_salt, &mut out, memory)
+        .is_ok()
+        // `Output`'s equality takes the same time wherever the bytes differ.
+        && Output::new(&out).is_ok_and(|actual| actual == expected)
 }
 
 impl Hasher {
     /// `concurrency` hashes run at once; the rest wait their turn.
     pub fn new(concurrency: usize) -> DomainResult<Self> {
-        let dummy = hash_blocking("latchkey dummy password for timing")?;
+        let concurrency = concurrency.max(1);
+        let mut memory = vec![Block::default(); params().block_count()];
+        let dummy = hash_blocking("latchkey dummy password for timing", &mut memory)?;
         Ok(Self {
-            permits: Arc::new(Semaphore::new(concurrency.max(1))),
+            permits: Arc::new(Semaphore::new(concurrency)),
+            admission: Arc::new(Semaphore::new(concurrency * (1 + QUEUE_PER_PERMIT))),
+            memory: Arc::new(Mutex::new(vec![memory])),
             dummy: Arc::new(dummy),
         })
     }
@@ -101,35 +162,60 @@ impl Hasher {
 
     pub async fn hash(&self, password: &Password) -> DomainResult<PasswordDigest> {
         let password = password.as_str().to_owned();
-        self.run(move || hash_blocking(&password)).await?
+        self.run(move |memory| hash_blocking(&password, memory))
+            .await?
     }
 
     /// Checks a password against a stored hash; with no hash, burns the same work and fails.
-    pub async fn verify(&self, password: &Password, digest: Option<&PasswordDigest>) -> bool {
+    /// [`DomainError::Busy`] when too many are already waiting: never read that as a wrong
+    /// password (it would count towards a lock) or as a mismatch (it would let a reused
+    /// password through).
+    pub async fn verify(
+        &self,
+        password: &Password,
+        digest: Option<&PasswordDigest>,
+    ) -> DomainResult<bool> {
         let (digest, real) = match digest {
             Some(d) => (d.0.clone(), true),
             None => (self.dummy.0.clone(), false),
         };
         let password = password.as_str().to_owned();
         let matched = self
-            .run(move || verify_blocking(&password, &digest))
-            .await
-            .unwrap_or(false);
-        matched && real
+            .run(move |memory| verify_blocking(&password, &digest, memory))
+            .await?;
+        Ok(matched && real)
     }
 
     async fn run<T: Send + 'static>(
         &self,
-        work: impl FnOnce() -> T + Send + 'static,
+        work: impl FnOnce(&mut [Block]) -> T + Send + 'static,
     ) -> DomainResult<T> {
+        let _admitted =
+            self.admission
+                .clone()
+                .try_acquire_owned()
+                .map_err(|_| DomainError::Busy {
+                    retry_after_secs: BUSY_RETRY_SECS,
+                })?;
         let _permit = self
             .permits
             .acquire()
             .await
             .map_err(|_| DomainError::Internal("hasher closed".into()))?;
-        tokio::task::spawn_blocking(work)
-            .await
-            .map_err(|e| DomainError::Internal(format!("hashing task failed: {e}")))
+        let pool = self.memory.clone();
+        tokio::task::spawn_blocking(move || {
+            // At most one buffer per permit exists: a permit is held while it is out.
+            let taken = pool.lock().ok().and_then(|mut free| free.pop());
+            let mut memory =
+                taken.unwrap_or_else(|| vec![Block::default(); params().block_count()]);
+            let result = work(&mut memory);
+            if let Ok(mut free) = pool.lock() {
+                free.push(memory);
+            }
+            result
+        })
+        .await
+        .map_err(|e| DomainError::Internal(format!("hashing task failed: {e}")))
     }
 }
 
@@ -152,11 +238,13 @@ mod tests {
                     Some(&digest)
                 )
                 .await
+                .unwrap()
         );
         assert!(
             !hasher
                 .verify(&Password::new("correct horse battery stapl"), Some(&digest))
                 .await
+                .unwrap()
         );
     }
 
@@ -172,6 +260,7 @@ mod tests {
             hasher
                 .verify(&Password::new(decomposed), Some(&digest))
                 .await
+                .unwrap()
         );
     }
 
@@ -182,6 +271,67 @@ mod tests {
             !hasher
                 .verify(&Password::new("latchkey dummy password for timing"), None)
                 .await
+                .unwrap()
         );
+    }
+
+    #[tokio::test]
+    async fn past_the_queue_a_check_is_turned_away_not_queued() {
+        let hasher = Hasher::new(1).unwrap();
+        let room = 1 + QUEUE_PER_PERMIT;
+        let checks: Vec<_> = (0..room + 5)
+            .map(|_| {
+                let hasher = hasher.clone();
+                tokio::spawn(async move {
+                    hasher
+                        .verify(&Password::new("correct horse battery staple"), None)
+                        .await
+                })
+            })
+            .collect();
+        let mut busy = 0;
+        for check in checks {
+            match check.await.unwrap() {
+                Ok(matched) => assert!(!matched),
+                Err(DomainError::Busy { retry_after_secs }) => {
+                    assert_eq!(retry_after_secs, BUSY_RETRY_SECS);
+                    busy += 1;
+                }
+                Err(e) => panic!("{e}"),
+            }
+        }
+        assert_eq!(busy, 5, "only those past the queue's room are turned away");
+        // The queue drained: the next check is served, with the buffer kept from before.
+        assert!(hasher.memory.lock().unwrap().len() == 1);
+        let digest = hasher
+            .hash(&Password::new("another one here"))
+            .await
+            .unwrap();
+        assert!(
+            hasher
+                .verify(&Password::new("another one here"), Some(&digest))
+                .await
+                .unwrap()
+        );
+    }
+
+    #[tokio::test]
+    async fn hashes_with_other_parameters_still_verify() {
+        // Written by another system (an import) or under earlier parameters.
+        let params = Params::new(8_192, 1, 1, None).unwrap();
+        let salt = SaltString::generate(&mut OsRng);
+        let other = argon2::password_hash::PasswordHasher::hash_password(
+            &Argon2::new(Algorithm::Argon2id, Version::V0x13, params),
+            b"correct horse battery staple",
+            &salt,
+        )
+        .unwrap()
+        .to_string();
+        let hasher = Hasher::new(1).unwrap();
+        let digest = PasswordDigest(other);
+        let right = Password::new("correct horse battery staple");
+        assert!(hasher.verify(&right, Some(&digest)).await.unwrap());
+        let wrong = Password::new("correct horse battery stapler");
+        assert!(!hasher.verify(&wrong, Some(&digest)).await.unwrap());
     }
 }

@@ -12,8 +12,9 @@ use crate::Services;
 use crate::audit::{self, AuditAction, AuditEvent};
 use crate::authority::Actor;
 use crate::credentials::{
-    NewPasswordState, check_new_password, end_sessions_and_record, load, must_apply, notify_owner,
-    party, refuse_reuse, void_outstanding, write_password,
+    NewPasswordState, check_new_password, end_sessions_and_record, end_sessions_and_record_each,
+    load, must_apply, notify_owner, notify_owners, party, refuse_reuse, void_outstanding_of,
+    write_password,
 };
 use crate::db::Tx;
 use crate::emails::{self, CredentialChange};
@@ -55,8 +56,8 @@ async fn try_force_reset(services: &Services, actor: &Actor, target: &UserId) ->
 }
 
 /// The steps of Force Password Reset on Next Login inside the caller's transaction, for a user
-/// already checked: Bulk Change runs them per user. Returns whether a notice was queued.
-pub(crate) async fn flag_in_tx(
+/// already checked. Returns whether a notice was queued.
+async fn flag_in_tx(
     tx: &mut Tx,
     keys: &Keyring,
     actor: &Actor,
@@ -64,11 +65,26 @@ pub(crate) async fn flag_in_tx(
     now: Timestamp,
     note: &str,
 ) -> DomainResult<bool> {
-    users::flag_must_change(tx, &user.id, now).await?;
-    users::clear_failed_sign_ins(tx, &user.id, now).await?;
-    void_outstanding(tx, &user.id, "superseded by Force Password Reset", now).await?;
-    end_sessions_and_record(tx, actor, user, AuditAction::ForceReset, note, now).await?;
-    notify_owner(tx, keys, actor, user, CredentialChange::ResetForced, now).await
+    let notices = flag_each(tx, keys, actor, std::slice::from_ref(user), now, note).await?;
+    Ok(notices > 0)
+}
+
+/// The same steps for many users already checked, a few statements in all: Bulk Change's
+/// batch. Returns how many notices were queued.
+pub(crate) async fn flag_each(
+    tx: &mut Tx,
+    keys: &Keyring,
+    actor: &Actor,
+    users: &[User],
+    now: Timestamp,
+    note: &str,
+) -> DomainResult<usize> {
+    let ids: Vec<UserId> = users.iter().map(|u| u.id.clone()).collect();
+    users::flag_must_change(tx, &ids, now).await?;
+    users::clear_failed_sign_ins_of(tx, &ids, now).await?;
+    void_outstanding_of(tx, &ids, "superseded by Force Password Reset", now).await?;
+    end_sessions_and_record_each(tx, actor, users, AuditAction::ForceReset, note, now).await?;
+    notify_owners(tx, keys, actor, users, CredentialChange::ResetForced, now).await
 }
 
 /// What Change Password does besides replacing the password.
@@ -186,7 +202,7 @@ pub async fn change_own(
         if !services
             .hasher
             .verify(current, user.password_hash.as_ref())
-            .await
+            .await?
         {
             return Err(FieldError::new("current", "The current password is not correct.").into());
         }
@@ -197,7 +213,7 @@ pub async fn change_own(
     if services
         .hasher
         .verify(password, user.password_hash.as_ref())
-        .await
+        .await?
     {
         return Err(FieldError::new(
             "password",

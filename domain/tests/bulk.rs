@@ -392,6 +392,151 @@ both_engines!(
     }
 );
 
+async fn count_for(db: &Db, sql: &str, id: &UserId) -> i64 {
+    sqlx::query_as::<_, (i64,)>(sql)
+        .bind(&id.0)
+        .fetch_one(db.pool())
+        .await
+        .unwrap()
+        .0
+}
+
+/// One wrong password, a session, and an emailed link: what a batch must clear, end and void.
+async fn with_history(s: &domain::Services, admin: &domain::authority::Actor, id: &UserId) {
+    let name: String = sqlx::query_scalar("SELECT username FROM users WHERE id = $1")
+        .bind(&id.0)
+        .fetch_one(s.db.pool())
+        .await
+        .unwrap();
+    let request = domain::resets::LinkRequest {
+        minutes: 60,
+        invalidate_password: false,
+        delivery: domain::resets::LinkDelivery::Email,
+    };
+    domain::resets::send_link(s, admin, id, request)
+        .await
+        .unwrap();
+    // The link kept the password: it still signs in, and a wrong one still counts.
+    signs_in(s, &name, OLD).await.unwrap();
+    signs_in(s, &name, "not the password").await;
+}
+
+both_engines!(
+    a_batch_does_for_each_user_what_the_single_operation_does,
+    |db: Db| async move {
+        let s = services(db);
+        let admin = actor(&s, "admin", Role::Administrator).await;
+        domain::settings::save(&s, &admin, &[("password_history", "3")])
+            .await
+            .unwrap();
+        let ids = team(&s).await;
+        let (ann, bob) = (&ids[0], &ids[1]);
+        for id in [ann, bob] {
+            with_history(&s, &admin, id).await;
+        }
+        let job = bulk::create_job(&s, &admin, LINKS, &Selection::Ids(ids.clone()), &bulk_key())
+            .await
+            .unwrap();
+        assert!(bulk::run_next(&s).await.unwrap());
+
+        for id in [ann, bob] {
+            // The earlier link is voided and its email withdrawn; the new one is open.
+            let voided = "SELECT COUNT(*) FROM password_resets WHERE user_id = $1 \
+                          AND voided_at IS NOT NULL";
+            assert_eq!(count_for(&s.db, voided, id).await, 1);
+            let open = "SELECT COUNT(*) FROM password_resets WHERE user_id = $1 \
+                        AND voided_at IS NULL AND token_hash IS NOT NULL";
+            assert_eq!(count_for(&s.db, open, id).await, 1);
+            let cancelled = "SELECT COUNT(*) FROM email_outbox WHERE user_id = $1 \
+                             AND state = 'cancelled' AND body IS NULL";
+            assert_eq!(count_for(&s.db, cancelled, id).await, 1);
+            // Signed out, the failure forgotten, the password gone and remembered.
+            assert_eq!(sessions_of(&s, id).await, 0);
+            let state = "SELECT COUNT(*) FROM users WHERE id = $1 AND failed_logins = 0 \
+                         AND password_hash IS NULL AND must_change_password = 1";
+            assert_eq!(count_for(&s.db, state, id).await, 1);
+            let history = "SELECT COUNT(*) FROM password_history WHERE user_id = $1";
+            assert_eq!(count_for(&s.db, history, id).await, 1);
+            // One audit row each, saying which job and how many sessions ended.
+            let detail: String = sqlx::query_scalar(
+                "SELECT detail FROM audit_events WHERE target_id = $1 \
+                 AND action = 'password.reset_link' ORDER BY id DESC LIMIT 1",
+            )
+            .bind(&id.0)
+            .fetch_one(s.db.pool())
+            .await
+            .unwrap();
+            assert!(detail.contains(&format!("bulk job {job}")), "{detail}");
+            assert!(detail.ends_with("1 session(s) ended"), "{detail}");
+        }
+
+        // Every link the batch queued works, and each person gets their own.
+        let sink = domain::smtp_sink::SmtpSink::start().await;
+        let retry = domain::mail::RetryPolicy {
+            max_attempts: 1,
+            first_delay: std::time::Duration::from_secs(1),
+            factor: 1,
+        };
+        mailer_with(&s, sink.port, retry)
+            .deliver_due()
+            .await
+            .unwrap();
+        let link = sink
+            .wait_for("team-ann@example.com")
+            .await
+            .reset_link()
+            .unwrap();
+        let other = sink
+            .wait_for("team-bob@example.com")
+            .await
+            .reset_link()
+            .unwrap();
+        assert_ne!(link, other);
+        let token = domain::tokens::SecretToken::from_client(link.rsplit('/').next().unwrap());
+        domain::resets::complete_link(
+            &s,
+            &token,
+            &domain::Password::new(NEW),
+            &domain::Password::new(NEW),
+            &client(),
+        )
+        .await
+        .unwrap();
+        assert_eq!(
+            signs_in(&s, "team-ann", NEW).await,
+            Some(domain::sessions::Purpose::Full)
+        );
+    }
+);
+
+both_engines!(
+    a_forced_reset_batch_voids_links_ends_sessions_and_notifies,
+    |db: Db| async move {
+        let s = services(db);
+        let admin = actor(&s, "admin", Role::Administrator).await;
+        let ids = team(&s).await;
+        let (ann, dan) = (&ids[0], &ids[3]);
+        with_history(&s, &admin, ann).await;
+        bulk::create_job(&s, &admin, FORCE, &Selection::Ids(ids.clone()), &bulk_key())
+            .await
+            .unwrap();
+        assert!(bulk::run_next(&s).await.unwrap());
+        assert_eq!(sessions_of(&s, ann).await, 0);
+        let state = "SELECT COUNT(*) FROM users WHERE id = $1 AND failed_logins = 0 \
+                     AND must_change_password = 1 AND password_hash IS NOT NULL";
+        assert_eq!(count_for(&s.db, state, ann).await, 1);
+        let open = "SELECT COUNT(*) FROM password_resets WHERE user_id = $1 AND voided_at IS NULL";
+        assert_eq!(count_for(&s.db, open, ann).await, 0);
+        // The person is told, unless the account is disabled (dan is skipped anyway).
+        let queued = "SELECT COUNT(*) FROM email_outbox WHERE user_id = $1 AND state = 'queued'";
+        assert_eq!(count_for(&s.db, queued, ann).await, 1);
+        assert_eq!(count_for(&s.db, queued, dan).await, 0);
+        let forced = "SELECT COUNT(*) FROM audit_events WHERE action = 'password.force_reset'";
+        // ann, bob and eve (no email, still flagged); cat was flagged, dan is disabled.
+        assert_eq!(count(&s.db, forced).await, 3);
+    }
+);
+
 /// A fresh Bulk Change request key, as the preview hands out.
 fn bulk_key() -> String {
     uuid::Uuid::new_v4().to_string()

@@ -446,3 +446,79 @@ both_engines!(
             .unwrap();
     }
 );
+
+/// Every match of `term` by a full scan, in username order: what the index must agree with.
+async fn scanned(db: &Db, term: &str) -> Vec<String> {
+    sqlx::query_scalar("SELECT username FROM users WHERE search_text LIKE $1 ORDER BY username_key")
+        .bind(format!("%{term}%"))
+        .fetch_all(db.pool())
+        .await
+        .unwrap()
+}
+
+/// Every page of a search, walked with the keyset cursor.
+async fn searched(db: &Db, term: &str, page_size: u32) -> Vec<String> {
+    let mut found = Vec::new();
+    let mut after: Option<String> = None;
+    loop {
+        let (page, next) = users::list_page(db, term, after.as_deref(), page_size)
+            .await
+            .unwrap();
+        found.extend(page.into_iter().map(|u| u.username));
+        match next {
+            Some(cursor) => after = Some(cursor),
+            None => return found,
+        }
+    }
+}
+
+both_engines!(
+    search_by_index_finds_what_a_scan_finds_and_follows_writes,
+    |db: Db| async move {
+        domain::seed::seed_users(&db, 2_500).await.unwrap();
+        // Rare terms (served from the index alone) and common ones (thousands of matches,
+        // served by walking the username order), each against a full scan.
+        for term in [
+            "lovelace",
+            "hopper1",
+            "ada.",
+            "example.org",
+            "example",
+            "xyzzy",
+        ] {
+            assert_eq!(
+                searched(&db, term, 400).await,
+                scanned(&db, term).await,
+                "{term}"
+            );
+        }
+        // One or two characters: usernames that start with them.
+        let short = searched(&db, "gr", 1_000).await;
+        assert!(!short.is_empty());
+        assert!(short.iter().all(|name| name.starts_with("gr")), "{short:?}");
+
+        // The index follows every write, in the writer's transaction.
+        let s = services(db.clone());
+        let root = actor(&s, "root", Role::Administrator).await;
+        let id = create(&s, "quill.person", Role::User).await;
+        assert_eq!(searched(&db, "quill", 50).await, ["quill.person"]);
+        people::edit(
+            &s,
+            &root,
+            &id,
+            "Zebediah Marchbanks",
+            "zeb@example.net",
+            true,
+        )
+        .await
+        .unwrap();
+        assert_eq!(searched(&db, "marchbank", 50).await, ["quill.person"]);
+        assert_eq!(searched(&db, "zeb@example.net", 50).await, ["quill.person"]);
+        assert!(searched(&db, "quill.person@", 50).await.is_empty());
+        people::delete(&s, &root, &id).await.unwrap();
+        assert!(searched(&db, "marchbank", 50).await.is_empty());
+        // Quotes and LIKE's wildcards are taken literally.
+        assert!(searched(&db, "\"a\" OR x", 50).await.is_empty());
+        assert!(searched(&db, "a%c", 50).await.is_empty());
+    }
+);

@@ -85,9 +85,13 @@ pub fn UsersPage() -> impl IntoView {
                         name="q"
                         maxlength="100"
                         placeholder="Name, username or email"
+                        aria-describedby="user-search-hint"
                         prop:value=move || q.get()
                     />
                     <button type="submit" class="button">"Search"</button>
+                    <p id="user-search-hint" class="hint">
+                        "Three or more characters find names, usernames and emails containing them; one or two find usernames starting with them."
+                    </p>
                 </Form>
                 <Transition fallback=|| view! { <p class="loading">"Loading users…"</p> }>
                     {move || Suspend::new(async move {

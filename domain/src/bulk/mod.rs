@@ -7,6 +7,7 @@
 //! a restart resumes where it stopped, and no user gets two links. Between batches the runner
 //! yields, so a job of 100,000 users does not hold the database or the CPU from other admins.
 
+mod batch;
 mod jobs;
 mod preview;
 mod report;

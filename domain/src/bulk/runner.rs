@@ -1,28 +1,26 @@
 //! The runner in every instance: takes a job with a lease and works through its items in
 //! batches, each batch one transaction, re-checking the creator's authority before each.
 
-use model::bulk::{BulkKind, Candidate, ItemOutcome, skip_reason};
+use model::bulk::ItemOutcome;
 use model::reset::LINK_MINUTES_DEFAULT;
 use model::time::Timestamp;
 use model::user::{Role, UserId};
 use std::time::Duration;
 use tracing::{info, warn};
 
-use super::{BATCH, JobOptions, LEASE_MS};
+use super::{BATCH, JobOptions, LEASE_MS, batch};
 use crate::Services;
 use crate::audit::{self, AuditAction, AuditEvent};
 use crate::authority::Actor;
 use crate::db::{Db, Tx, is_set};
 use crate::error::{DomainError, DomainResult};
-use crate::passwords;
-use crate::resets::{self, LinkDelivery, LinkRequest};
 use crate::store;
 use crate::users;
 
-struct Job {
-    id: String,
-    options: JobOptions,
-    actor: Actor,
+pub(super) struct Job {
+    pub(super) id: String,
+    pub(super) options: JobOptions,
+    pub(super) actor: Actor,
     /// This runner's claim on the job (see `lease_owner`).
     lease: String,
 }
@@ -61,55 +59,6 @@ async fn claim(db: &Db, now: Timestamp) -> DomainResult<Option<Job>> {
     Ok(Some(Job { lease, ..job }))
 }
 
-/// Applies the job to one item's user inside the batch's transaction.
-async fn apply(
-    tx: &mut Tx,
-    services: &Services,
-    job: &Job,
-    user_id: &UserId,
-    now: Timestamp,
-) -> DomainResult<(ItemOutcome, Option<String>, Option<String>)> {
-    let Some(user) = users::get(&mut **tx, user_id).await? else {
-        return Ok((ItemOutcome::Skipped, Some("user deleted".into()), None));
-    };
-    let candidate = Candidate {
-        is_actor: &user.id == job.actor.id(),
-        role: user.role,
-        source: user.source,
-        active: user.active,
-        must_change_password: user.must_change_password,
-        has_email: user.email.is_some(),
-    };
-    if let Some(reason) = skip_reason(job.options.kind, candidate) {
-        return Ok((ItemOutcome::Skipped, Some(reason.as_str().into()), None));
-    }
-    let note = format!("bulk job {}; ", job.id);
-    match job.options.kind {
-        BulkKind::ForceReset => {
-            passwords::flag_in_tx(tx, &services.keys, &job.actor, &user, now, &note).await?;
-            Ok((ItemOutcome::Reset, None, None))
-        }
-        BulkKind::SendLink => {
-            let request = LinkRequest {
-                minutes: job.options.link_minutes,
-                invalidate_password: job.options.invalidate_password,
-                delivery: LinkDelivery::Email,
-            };
-            let issued = resets::issue_link(
-                tx,
-                services,
-                &job.actor,
-                &user,
-                request,
-                resets::LinkText::Reset { note: &note },
-                now,
-            )
-            .await?;
-            Ok((ItemOutcome::LinkQueued, None, issued.email_id))
-        }
-    }
-}
-
 enum BatchEnd {
     Worked,
     Done,
@@ -122,19 +71,6 @@ enum BatchEnd {
 async fn hold_lease(tx: &mut Tx, job: &Job, now: Timestamp) -> DomainResult<bool> {
     let until = Timestamp(now.millis() + LEASE_MS);
     store::bulk::hold_lease(tx, &job.id, &job.lease, until).await
-}
-
-/// Records an item's outcome and counts it, unless another runner already did.
-async fn finish_item(
-    tx: &mut Tx,
-    job: &Job,
-    seq: i64,
-    outcome: (ItemOutcome, Option<String>, Option<String>),
-    now: Timestamp,
-) -> DomainResult<bool> {
-    let (outcome, reason, email_id) = outcome;
-    let (reason, email_id) = (reason.as_deref(), email_id.as_deref());
-    store::bulk::finish_item(tx, &job.id, seq, outcome.as_str(), reason, email_id, now).await
 }
 
 /// A job acts with its creator's authority, checked again before every batch: an administrator
@@ -184,12 +120,10 @@ async fn run_batch(services: &Services, job: &Job, limit: i64) -> DomainResult<B
         tx.commit().await?;
         return Ok(BatchEnd::Done);
     }
-    for (seq, user_id) in &items {
-        let outcome = apply(&mut tx, services, job, user_id, now).await?;
-        if !finish_item(&mut tx, job, *seq, outcome, now).await? {
-            // Finished meanwhile by another runner: undo this batch rather than repeat it.
-            return Ok(BatchEnd::LostLease);
-        }
+    let finished = batch::apply(&mut tx, services, job, &items, now).await?;
+    if !store::bulk::finish_items(&mut tx, &job.id, &finished, now).await? {
+        // Finished meanwhile by another runner: undo this batch rather than repeat it.
+        return Ok(BatchEnd::LostLease);
     }
     tx.commit().await?;
     // Links, or the notices of a forced reset: either way the batch queued email.
@@ -218,9 +152,13 @@ async fn fail_next_item(services: &Services, job: &Job, error: &DomainError) -> 
     let Some((seq, _)) = next.first() else {
         return Ok(false);
     };
-    let seq = *seq;
-    let outcome = (ItemOutcome::Failed, Some(failure_reason(error)), None);
-    let recorded = finish_item(&mut tx, job, seq, outcome, now).await?;
+    let failed = store::bulk::Finished {
+        seq: *seq,
+        outcome: ItemOutcome::Failed.as_str(),
+        reason: Some(failure_reason(error)),
+        email_id: None,
+    };
+    let recorded = store::bulk::finish_items(&mut tx, &job.id, &[failed], now).await?;
     tx.commit().await?;
     Ok(recorded)
 }

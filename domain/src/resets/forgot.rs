@@ -7,7 +7,7 @@ use model::time::Timestamp;
 use super::status;
 use crate::Services;
 use crate::audit::{self, AuditAction, AuditEvent};
-use crate::credentials::{Voids, party, void_open};
+use crate::credentials::{party, void_user_requested};
 use crate::emails;
 use crate::error::{DomainError, DomainResult};
 use crate::hashing::Password;
@@ -72,7 +72,7 @@ async fn process_request(
     services
         .hasher
         .verify(&Password::new(login_name), None)
-        .await;
+        .await?;
     let Some(user) =
         user.filter(|u| u.active && u.source == model::UserSource::Local && u.email.is_some())
     else {
@@ -100,14 +100,7 @@ async fn process_request(
     let link = services.reset_url(&token);
     // Checked above, but an administrator may have reset meanwhile: theirs stays, and the
     // index that allows one open reset per user then refuses this one.
-    void_open(
-        &mut tx,
-        &user.id,
-        Voids::UserRequested,
-        "superseded by a newer request",
-        now,
-    )
-    .await?;
+    void_user_requested(&mut tx, &user.id, "superseded by a newer request", now).await?;
     let email = emails::requested_link(&user, &link, expires_at)
         .ok_or_else(|| DomainError::Internal("no address after the check".into()))?;
     let email_id = outbox::enqueue(&mut tx, &services.keys, &email, now).await?;

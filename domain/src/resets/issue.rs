@@ -13,8 +13,9 @@ use crate::Services;
 use crate::audit::{self, AuditAction, AuditEvent};
 use crate::authority::Actor;
 use crate::credentials::{
-    NewPasswordState, end_sessions_and_record, load, must_apply, notify_owner, party,
-    policy_context, remember_current, target_of, void_outstanding, write_password,
+    NewPasswordState, end_sessions_and_record, end_sessions_and_record_each, load, must_apply,
+    notify_owner, notify_owners, party, policy_context, remember_current_of, target_of,
+    void_outstanding, void_outstanding_of, write_password,
 };
 use crate::db::Tx;
 use crate::emails::{self, CredentialChange};
@@ -86,7 +87,7 @@ pub(crate) struct LinkInTx {
 
 /// A link, inside the caller's transaction, for a user already checked as resettable: earlier
 /// resets voided, the password killed if asked, the email queued, the reset recorded, every
-/// session ended and one audit event written. Bulk Change runs the same steps per user.
+/// session ended and one audit event written.
 pub(crate) async fn issue_link(
     tx: &mut Tx,
     services: &Services,
@@ -96,37 +97,75 @@ pub(crate) async fn issue_link(
     text: LinkText<'_>,
     now: Timestamp,
 ) -> DomainResult<LinkInTx> {
-    void_outstanding(tx, &user.id, "superseded by a newer reset", now).await?;
+    let issued = issue_links(
+        tx,
+        services,
+        actor,
+        std::slice::from_ref(user),
+        request,
+        text,
+        now,
+    )
+    .await?;
+    issued
+        .into_iter()
+        .next()
+        .ok_or_else(|| DomainError::Internal("a link was not issued".into()))
+}
+
+/// The same steps for many users already checked, a few statements in all: Bulk Change's
+/// batch. One link per user, in order.
+pub(crate) async fn issue_links(
+    tx: &mut Tx,
+    services: &Services,
+    actor: &Actor,
+    users: &[User],
+    request: LinkRequest,
+    text: LinkText<'_>,
+    now: Timestamp,
+) -> DomainResult<Vec<LinkInTx>> {
+    let ids: Vec<UserId> = users.iter().map(|u| u.id.clone()).collect();
+    void_outstanding_of(tx, &ids, "superseded by a newer reset", now).await?;
     if request.invalidate_password {
         // The password removed (perhaps a compromised one) may not come back through the link.
         let settings = services.security().await?;
         let keep = settings.password_history;
-        remember_current(tx, &user.id, &settings, keep, now).await?;
-        users::invalidate_password(tx, &user.id, now).await?;
+        remember_current_of(tx, &ids, &settings, keep, now).await?;
+        users::invalidate_passwords(tx, &ids, now).await?;
     }
-    users::clear_failed_sign_ins(tx, &user.id, now).await?;
+    users::clear_failed_sign_ins_of(tx, &ids, now).await?;
 
-    let token = SecretToken::generate();
     let expires_at = now.plus_seconds(request.minutes * 60);
-    let link = services.reset_url(&token);
-    let email_id = match request.delivery {
+    let tokens: Vec<SecretToken> = users.iter().map(|_| SecretToken::generate()).collect();
+    let links: Vec<String> = tokens.iter().map(|t| services.reset_url(t)).collect();
+    let email_ids: Vec<Option<String>> = match request.delivery {
         LinkDelivery::Email => {
-            let email = match text {
-                LinkText::Reset { .. } => {
-                    emails::reset_link(&*services.templates().await?, user, &link, expires_at)
-                }
-                LinkText::Welcome => {
-                    emails::welcome_link(&*services.templates().await?, user, &link, expires_at)
-                }
-            }
-            .ok_or_else(|| DomainError::Internal("no address after the check".into()))?;
-            Some(outbox::enqueue(tx, &services.keys, &email, now).await?)
+            let templates = services.templates().await?;
+            let emails = users
+                .iter()
+                .zip(&links)
+                .map(|(user, link)| {
+                    match text {
+                        LinkText::Reset { .. } => {
+                            emails::reset_link(&templates, user, link, expires_at)
+                        }
+                        LinkText::Welcome => {
+                            emails::welcome_link(&templates, user, link, expires_at)
+                        }
+                    }
+                    .ok_or_else(|| DomainError::Internal("no address after the check".into()))
+                })
+                .collect::<DomainResult<Vec<_>>>()?;
+            let ids = outbox::enqueue_all(tx, &services.keys, &emails, now).await?;
+            ids.into_iter().map(Some).collect()
         }
-        LinkDelivery::Shown => None,
+        LinkDelivery::Shown => vec![None; users.len()],
     };
-    store::resets::insert(
-        tx,
-        store::resets::NewReset {
+    let resets: Vec<store::resets::NewReset> = users
+        .iter()
+        .zip(&tokens)
+        .zip(&email_ids)
+        .map(|((user, token), email_id)| store::resets::NewReset {
             user: &user.id,
             kind: ResetKind::Link,
             token: Some(token.digest()),
@@ -134,15 +173,37 @@ pub(crate) async fn issue_link(
             expires_at,
             email_id: email_id.clone(),
             invalidated_password: request.invalidate_password,
-        },
-        now,
-    )
-    .await?;
+        })
+        .collect();
+    store::resets::insert_all(tx, &resets, now).await?;
+    let note = link_note(request, text);
+    end_sessions_and_record_each(tx, actor, users, AuditAction::ResetLinkIssued, &note, now)
+        .await?;
+    // An emailed link tells the user itself; a link handed over by the helpdesk that killed
+    // the password does not.
+    let notify = request.delivery == LinkDelivery::Shown && request.invalidate_password;
+    let change = CredentialChange::PasswordInvalidated;
+    let notified =
+        notify && notify_owners(tx, &services.keys, actor, users, change, now).await? > 0;
+    Ok(links
+        .into_iter()
+        .zip(email_ids)
+        .map(|(link, email_id)| LinkInTx {
+            link: Secret::new(link),
+            expires_at,
+            email_id,
+            notified,
+        })
+        .collect())
+}
+
+/// What the audit row of an issued link says of it.
+fn link_note(request: LinkRequest, text: LinkText<'_>) -> String {
     let note_suffix = match text {
         LinkText::Reset { note } => note,
         LinkText::Welcome => "welcome email",
     };
-    let note = format!(
+    format!(
         "{}; valid {} min; {}{note_suffix}",
         match request.delivery {
             LinkDelivery::Email => "link emailed",
@@ -154,27 +215,7 @@ pub(crate) async fn issue_link(
         } else {
             "current password kept until the link is used; "
         }
-    );
-    end_sessions_and_record(tx, actor, user, AuditAction::ResetLinkIssued, &note, now).await?;
-    // An emailed link tells the user itself; a link handed over by the helpdesk that killed
-    // the password does not.
-    let notified = request.delivery == LinkDelivery::Shown
-        && request.invalidate_password
-        && notify_owner(
-            tx,
-            &services.keys,
-            actor,
-            user,
-            CredentialChange::PasswordInvalidated,
-            now,
-        )
-        .await?;
-    Ok(LinkInTx {
-        link: Secret::new(link),
-        expires_at,
-        email_id,
-        notified,
-    })
+    )
 }
 
 /// Generate Temporary Password: shown once to the administrator, and optionally emailed.

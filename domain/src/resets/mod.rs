@@ -15,7 +15,7 @@ mod link;
 #[cfg(feature = "test-support")]
 pub use forgot::handle_request;
 pub use forgot::request_by_user;
-pub(crate) use issue::{LinkText, issue_link};
+pub(crate) use issue::{LinkText, issue_link, issue_links};
 pub use issue::{generate_emailed, generate_temporary, resend, revoke, send_link};
 pub use link::{LinkHolder, check_link, complete_link, record_opened};
 

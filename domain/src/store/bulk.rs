@@ -10,7 +10,7 @@ use crate::bulk::{MAX_IDS, Selection};
 use crate::error::DomainResult;
 use crate::store::db::{Db, Tx, flag, is_unique_violation};
 use crate::store::lease;
-use crate::store::users::search_pattern;
+use crate::store::search;
 
 /// The `WHERE` clause of a selection and its bind values, from `$first` on.
 fn selection_sql(selection: &Selection, first: usize) -> DomainResult<(String, Vec<String>)> {
@@ -31,14 +31,8 @@ fn selection_sql(selection: &Selection, first: usize) -> DomainResult<(String, V
             ))
         }
         Selection::Search(q) => {
-            let q = model::fields::search(q)?;
-            Ok((
-                format!(
-                    "(${first} = '' OR search_text LIKE ${} ESCAPE '\\')",
-                    first + 1
-                ),
-                vec![q.clone(), search_pattern(&q)],
-            ))
+            let (condition, binds) = search::condition(&model::fields::search(q)?, first);
+            Ok((format!("({condition})"), binds))
         }
     }
 }
@@ -285,33 +279,63 @@ pub async fn next_items(tx: &mut Tx, job: &str, limit: i64) -> DomainResult<Vec<
         .collect())
 }
 
-/// Records an item's outcome and counts it, unless another runner already did (`false`).
-pub async fn finish_item(
+/// How one item ended, for [`finish_items`].
+pub struct Finished {
+    pub seq: i64,
+    pub outcome: &'static str,
+    pub reason: Option<String>,
+    pub email_id: Option<String>,
+}
+
+/// Records a batch's outcomes and counts them, in one statement for the items and one for the
+/// count; `false` (and nothing should be committed) when another runner finished any of them.
+pub async fn finish_items(
     tx: &mut Tx,
     job: &str,
-    seq: i64,
-    outcome: &str,
-    reason: Option<&str>,
-    email_id: Option<&str>,
+    finished: &[Finished],
     now: Timestamp,
 ) -> DomainResult<bool> {
-    let done = sqlx::query(
-        "UPDATE bulk_items SET outcome = $3, reason = $4, email_id = $5, processed_at = $6 \
-         WHERE job_id = $1 AND seq = $2 AND outcome IS NULL",
-    )
-    .bind(job)
-    .bind(seq)
-    .bind(outcome)
-    .bind(reason)
-    .bind(email_id)
-    .bind(now.millis())
-    .execute(&mut **tx)
-    .await?;
-    if done.rows_affected() != 1 {
+    const COLS: usize = 4;
+    if finished.is_empty() {
+        return Ok(true);
+    }
+    let mut done = 0;
+    for chunk in finished.chunks(500) {
+        // Rows of (seq, outcome, reason, email id) after the job and the time, `$1` and `$2`;
+        // both engines name a VALUES list's columns column1, column2, ...
+        let rows: Vec<String> = (0..chunk.len())
+            .map(|r| {
+                let marks: Vec<String> = (1..=COLS)
+                    .map(|c| format!("${}", 2 + r * COLS + c))
+                    .collect();
+                format!("({})", marks.join(", "))
+            })
+            .collect();
+        let sql = format!(
+            "UPDATE bulk_items SET outcome = v.column2, reason = v.column3, \
+             email_id = v.column4, processed_at = $2 \
+             FROM (VALUES {}) AS v \
+             WHERE bulk_items.job_id = $1 AND bulk_items.seq = v.column1 \
+             AND bulk_items.outcome IS NULL",
+            rows.join(", ")
+        );
+        let mut query = sqlx::query(&sql).bind(job).bind(now.millis());
+        for item in chunk {
+            query = query
+                .bind(item.seq)
+                .bind(item.outcome)
+                .bind(item.reason.clone())
+                .bind(item.email_id.clone());
+        }
+        done += query.execute(&mut **tx).await?.rows_affected();
+    }
+    let count = i64::try_from(finished.len()).unwrap_or(i64::MAX);
+    if done != count.unsigned_abs() {
         return Ok(false);
     }
-    sqlx::query("UPDATE bulk_jobs SET processed = processed + 1 WHERE id = $1")
+    sqlx::query("UPDATE bulk_jobs SET processed = processed + $2 WHERE id = $1")
         .bind(job)
+        .bind(count)
         .execute(&mut **tx)
         .await?;
     Ok(true)

@@ -183,6 +183,14 @@ pub(crate) fn row_marks(row: usize, cols: usize) -> String {
         .join(", ")
 }
 
+/// `n` numbered placeholders from `$first`, for an `IN (...)` list: `$3, $4, $5`.
+pub(crate) fn in_marks(first: usize, n: usize) -> String {
+    (first..first + n)
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// SQLite and PostgreSQL both keep flags as 0/1 integers here; these keep that detail in one place.
 pub(crate) fn flag(value: bool) -> i64 {
     i64::from(value)

@@ -3,7 +3,7 @@
 use model::time::Timestamp;
 use model::user::UserId;
 
-use crate::db::{Db, Tx};
+use crate::db::{Db, Tx, in_marks};
 use crate::error::DomainResult;
 
 /// The newest `limit` earlier hashes of `user`, newest first.
@@ -41,5 +41,40 @@ pub async fn remember(
     .bind(i64::try_from(keep).unwrap_or(i64::MAX))
     .execute(&mut **tx)
     .await?;
+    Ok(())
+}
+
+/// For each of `users` that has a password: keeps its current hash (about to be removed) and
+/// forgets all but the newest `keep`. A few statements for a whole Bulk Change batch.
+pub async fn remember_current_of(
+    tx: &mut Tx,
+    users: &[UserId],
+    keep: usize,
+    now: Timestamp,
+) -> DomainResult<()> {
+    if users.is_empty() {
+        return Ok(());
+    }
+    let list = in_marks(2, users.len());
+    let insert = format!(
+        "INSERT INTO password_history (user_id, password_hash, replaced_at) \
+         SELECT id, password_hash, $1 FROM users \
+         WHERE id IN ({list}) AND password_hash IS NOT NULL"
+    );
+    let mut query = sqlx::query(&insert).bind(now.millis());
+    for user in users {
+        query = query.bind(&user.0);
+    }
+    query.execute(&mut **tx).await?;
+    let trim = format!(
+        "DELETE FROM password_history WHERE id IN (SELECT id FROM \
+         (SELECT id, ROW_NUMBER() OVER (PARTITION BY user_id ORDER BY id DESC) AS newest \
+          FROM password_history WHERE user_id IN ({list})) AS ranked WHERE newest > $1)"
+    );
+    let mut query = sqlx::query(&trim).bind(i64::try_from(keep).unwrap_or(i64::MAX));
+    for user in users {
+        query = query.bind(&user.0);
+    }
+    query.execute(&mut **tx).await?;
     Ok(())
 }

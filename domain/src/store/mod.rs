@@ -12,6 +12,7 @@ pub mod lease;
 pub mod limits;
 pub mod outbox;
 pub mod resets;
+pub mod search;
 pub mod sessions;
 pub mod settings;
 pub mod setup;

@@ -8,7 +8,7 @@ use sqlx::{Any, Executor};
 
 use crate::authority::Actor;
 use crate::error::{DomainError, DomainResult};
-use crate::store::db::{Db, Tx, flag, is_set, is_unique_violation};
+use crate::store::db::{Db, Tx, flag, in_marks, is_set, is_unique_violation, row_marks};
 use crate::store::outbox;
 use crate::tokens::TokenDigest;
 
@@ -77,36 +77,100 @@ pub struct NewReset<'a> {
 }
 
 pub async fn insert(tx: &mut Tx, reset: NewReset<'_>, now: Timestamp) -> DomainResult<String> {
-    let id = uuid::Uuid::new_v4().to_string();
-    sqlx::query(
-        "INSERT INTO password_resets (id, user_id, kind, token_hash, created_at, created_by_id, \
-         created_by_name, expires_at, email_id, invalidated_password) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-    )
-    .bind(&id)
-    .bind(&reset.user.0)
-    .bind(reset.kind.as_str())
-    .bind(reset.token.map(|t| t.0))
-    .bind(now.millis())
-    .bind(reset.actor.map(|a| a.id().0.clone()))
-    .bind(reset.actor.map(|a| a.username().to_owned()))
-    .bind(reset.expires_at.millis())
-    .bind(reset.email_id)
-    .bind(flag(reset.invalidated_password))
-    .execute(&mut **tx)
-    .await
-    .map_err(|e| {
-        if is_unique_violation(&e) {
-            DomainError::Conflict(
-                "Another reset for this user was started at the same moment. Reload the user \
-                 and try again."
-                    .into(),
-            )
-        } else {
-            e.into()
+    let ids = insert_all(tx, std::slice::from_ref(&reset), now).await?;
+    ids.into_iter()
+        .next()
+        .ok_or_else(|| DomainError::Internal("a reset was not inserted".into()))
+}
+
+/// Inserts resets in a few statements (a Bulk Change batch) and returns their ids, in order.
+pub async fn insert_all(
+    tx: &mut Tx,
+    resets: &[NewReset<'_>],
+    now: Timestamp,
+) -> DomainResult<Vec<String>> {
+    const COLS: usize = 10;
+    let ids: Vec<String> = resets
+        .iter()
+        .map(|_| uuid::Uuid::new_v4().to_string())
+        .collect();
+    for (chunk, chunk_ids) in resets.chunks(300).zip(ids.chunks(300)) {
+        let marks: Vec<String> = (0..chunk.len())
+            .map(|r| format!("({})", row_marks(r, COLS)))
+            .collect();
+        let sql = format!(
+            "INSERT INTO password_resets (id, user_id, kind, token_hash, created_at, \
+             created_by_id, created_by_name, expires_at, email_id, invalidated_password) \
+             VALUES {}",
+            marks.join(", ")
+        );
+        let mut query = sqlx::query(&sql);
+        for (reset, id) in chunk.iter().zip(chunk_ids) {
+            query = query
+                .bind(id)
+                .bind(&reset.user.0)
+                .bind(reset.kind.as_str())
+                .bind(reset.token.as_ref().map(|t| t.0.clone()))
+                .bind(now.millis())
+                .bind(reset.actor.map(|a| a.id().0.clone()))
+                .bind(reset.actor.map(|a| a.username().to_owned()))
+                .bind(reset.expires_at.millis())
+                .bind(reset.email_id.clone())
+                .bind(flag(reset.invalidated_password));
         }
-    })?;
-    Ok(id)
+        query.execute(&mut **tx).await.map_err(|e| {
+            if is_unique_violation(&e) {
+                DomainError::Conflict(
+                    "Another reset for this user was started at the same moment. Reload the \
+                     user and try again."
+                        .into(),
+                )
+            } else {
+                e.into()
+            }
+        })?;
+    }
+    Ok(ids)
+}
+
+/// The emails of the open resets of `users`: withdrawn when those resets are voided.
+pub async fn open_emails_of(tx: &mut Tx, users: &[UserId]) -> DomainResult<Vec<String>> {
+    if users.is_empty() {
+        return Ok(Vec::new());
+    }
+    let sql = format!(
+        "SELECT email_id FROM password_resets WHERE user_id IN ({}) AND used_at IS NULL \
+         AND voided_at IS NULL AND email_id IS NOT NULL",
+        in_marks(1, users.len())
+    );
+    let mut query = sqlx::query_scalar::<_, String>(&sql);
+    for user in users {
+        query = query.bind(&user.0);
+    }
+    Ok(query.fetch_all(&mut **tx).await?)
+}
+
+/// Voids every open reset of `users` in one statement.
+pub async fn void_open_of(
+    tx: &mut Tx,
+    users: &[UserId],
+    reason: &str,
+    now: Timestamp,
+) -> DomainResult<()> {
+    if users.is_empty() {
+        return Ok(());
+    }
+    let sql = format!(
+        "UPDATE password_resets SET voided_at = $1, void_reason = $2 \
+         WHERE user_id IN ({}) AND used_at IS NULL AND voided_at IS NULL",
+        in_marks(3, users.len())
+    );
+    let mut query = sqlx::query(&sql).bind(now.millis()).bind(reason);
+    for user in users {
+        query = query.bind(&user.0);
+    }
+    query.execute(&mut **tx).await?;
+    Ok(())
 }
 
 /// The email of a reset that still works (for Revoke): `None` when it was used, voided or has

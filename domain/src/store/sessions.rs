@@ -3,9 +3,10 @@
 
 use model::time::Timestamp;
 use model::user::UserId;
+use std::collections::HashMap;
 use std::time::Duration;
 
-use crate::db::{Db, Tx};
+use crate::db::{Db, Tx, in_marks};
 use crate::error::DomainResult;
 use crate::tokens::SecretToken;
 use crate::users::{self, User};
@@ -160,11 +161,31 @@ pub async fn revoke(db: &Db, token: &SecretToken) -> DomainResult<bool> {
 
 /// Ends every session of a user: after any password change or reset, and when disabled.
 pub async fn revoke_all_for_user(tx: &mut Tx, user: &UserId) -> DomainResult<u64> {
-    let done = sqlx::query("DELETE FROM sessions WHERE user_id = $1")
-        .bind(&user.0)
-        .execute(&mut **tx)
-        .await?;
-    Ok(done.rows_affected())
+    let ended = revoke_all_for_users(tx, std::slice::from_ref(user)).await?;
+    Ok(ended.get(&user.0).copied().unwrap_or(0))
+}
+
+/// Ends every session of each of `users` in one statement; how many each had, by user id.
+pub async fn revoke_all_for_users(
+    tx: &mut Tx,
+    users: &[UserId],
+) -> DomainResult<HashMap<String, u64>> {
+    let mut ended = HashMap::new();
+    if users.is_empty() {
+        return Ok(ended);
+    }
+    let sql = format!(
+        "DELETE FROM sessions WHERE user_id IN ({}) RETURNING user_id",
+        in_marks(1, users.len())
+    );
+    let mut query = sqlx::query_scalar::<_, String>(&sql);
+    for user in users {
+        query = query.bind(&user.0);
+    }
+    for user in query.fetch_all(&mut **tx).await? {
+        *ended.entry(user).or_default() += 1;
+    }
+    Ok(ended)
 }
 
 #[cfg(feature = "test-support")]

@@ -5,9 +5,10 @@ use model::time::Timestamp;
 use model::user::{Role, UserId, UserSource, UserSummary};
 use sqlx::{Any, Executor};
 
-use crate::db::{Db, Tx, flag, is_set, is_unique_violation, row_marks};
+use crate::db::{Db, Tx, flag, in_marks, is_set, is_unique_violation, row_marks};
 use crate::error::{DomainError, DomainResult};
 use crate::hashing::PasswordDigest;
+use crate::store::search::{self, Matches};
 
 const COLUMNS: &str = "id, username, display_name, email, active, source, role, password_hash, \
      must_change_password, password_changed_at, password_expires_at, failed_logins, locked_until, \
@@ -258,6 +259,29 @@ pub async fn get<'e>(
         .transpose()
 }
 
+/// The users of `ids` that exist, read in the caller's transaction after taking their row
+/// locks (see [`lock_rows`]): Bulk Change's batch, in one query.
+pub async fn get_many_locked(tx: &mut Tx, ids: &[UserId]) -> DomainResult<Vec<User>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    lock_rows(tx, ids).await?;
+    let sql = format!(
+        "SELECT {COLUMNS} FROM users WHERE id IN ({})",
+        in_marks(1, ids.len())
+    );
+    let mut query = sqlx::query_as::<_, UserRow>(&sql);
+    for id in ids {
+        query = query.bind(&id.0);
+    }
+    query
+        .fetch_all(&mut **tx)
+        .await?
+        .into_iter()
+        .map(User::try_from)
+        .collect()
+}
+
 /// Which of a username and an email address another account already has, ignoring case:
 /// `(username_taken, email_taken)`. `except` is the account being edited.
 pub async fn taken<'e>(
@@ -408,28 +432,61 @@ pub async fn find_by_login_name(db: &Db, name: &str) -> DomainResult<Option<User
         .transpose()
 }
 
-/// One page of users in username order, after the keyset cursor `after` (the last username key
-/// of the previous page). The walk follows the unique index on `username_key`, so page 2,000
-/// costs what page 1 does.
+/// One page of people matching `search` (see [`crate::store::search`] for how), in username
+/// order after the keyset cursor `after`, and the cursor of the next page.
 pub async fn list_page(
     db: &Db,
     search: &str,
     after: Option<&str>,
     limit: u32,
 ) -> DomainResult<(Vec<User>, Option<String>)> {
-    let pattern = search_pattern(search);
-    let sql = format!(
-        "SELECT {COLUMNS} FROM users \
-         WHERE username_key > $1 AND ($2 = '' OR search_text LIKE $3 ESCAPE '\\') \
-         ORDER BY username_key LIMIT $4"
-    );
-    let rows = sqlx::query_as::<_, UserRow>(&sql)
-        .bind(after.unwrap_or(""))
-        .bind(search)
-        .bind(pattern)
-        .bind(i64::from(limit) + 1)
-        .fetch_all(db.pool())
-        .await?;
+    let after = after.unwrap_or("");
+    let want = i64::from(limit) + 1;
+    let rows = match search::matches(db, search).await? {
+        Matches::All => {
+            let sql = format!(
+                "SELECT {COLUMNS} FROM users WHERE username_key > $1 ORDER BY username_key LIMIT $2"
+            );
+            sqlx::query_as::<_, UserRow>(&sql)
+                .bind(after)
+                .bind(want)
+                .fetch_all(db.pool())
+                .await?
+        }
+        Matches::UsernamePrefix { from, to } => {
+            let sql = format!(
+                "SELECT {COLUMNS} FROM users WHERE username_key > $1 AND username_key >= $2 \
+                 AND username_key < $3 ORDER BY username_key LIMIT $4"
+            );
+            sqlx::query_as::<_, UserRow>(&sql)
+                .bind(after)
+                .bind(from)
+                .bind(to)
+                .bind(want)
+                .fetch_all(db.pool())
+                .await?
+        }
+        Matches::Few(mut found) => {
+            found.retain(|(_, key)| key.as_str() > after);
+            found.sort_by(|a, b| a.1.cmp(&b.1));
+            found.truncate(usize::try_from(want).unwrap_or(usize::MAX));
+            let ids: Vec<String> = found.into_iter().map(|(id, _)| id).collect();
+            by_ids_in_order(db, &ids).await?
+        }
+        Matches::Many(pattern) => {
+            let sql = format!(
+                "SELECT {COLUMNS} FROM users \
+                 WHERE username_key > $1 AND search_text LIKE $2 ESCAPE '\\' \
+                 ORDER BY username_key LIMIT $3"
+            );
+            sqlx::query_as::<_, UserRow>(&sql)
+                .bind(after)
+                .bind(pattern)
+                .bind(want)
+                .fetch_all(db.pool())
+                .await?
+        }
+    };
     let mut users = rows
         .into_iter()
         .map(User::try_from)
@@ -441,6 +498,22 @@ pub async fn list_page(
         None
     };
     Ok((users, next))
+}
+
+/// The rows of `ids` (a page's worth), in username order.
+async fn by_ids_in_order(db: &Db, ids: &[String]) -> DomainResult<Vec<UserRow>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let sql = format!(
+        "SELECT {COLUMNS} FROM users WHERE id IN ({}) ORDER BY username_key",
+        in_marks(1, ids.len())
+    );
+    let mut query = sqlx::query_as::<_, UserRow>(&sql);
+    for id in ids {
+        query = query.bind(id);
+    }
+    Ok(query.fetch_all(db.pool()).await?)
 }
 
 /// The `LIKE` pattern of a search term, with its wildcards escaped (`ESCAPE '\'`).
@@ -508,28 +581,66 @@ pub async fn record_failed_sign_in(
         .map(Timestamp))
 }
 
+/// Runs `UPDATE users SET {set} WHERE id IN (ids) {and}`, with `$NOW` in either standing for
+/// the time: the per-user writes below, for one user or a Bulk Change batch in one statement.
+async fn update_each(
+    tx: &mut Tx,
+    ids: &[UserId],
+    set: &str,
+    and: &str,
+    now: Timestamp,
+) -> DomainResult<()> {
+    if ids.is_empty() {
+        return Ok(());
+    }
+    let now_mark = format!("${}", ids.len() + 1);
+    let sql = format!(
+        "UPDATE users SET {set} WHERE id IN ({}) {and}",
+        in_marks(1, ids.len())
+    )
+    .replace("$NOW", &now_mark);
+    let mut query = sqlx::query(&sql);
+    for id in ids {
+        query = query.bind(&id.0);
+    }
+    if sql.contains(&now_mark) {
+        query = query.bind(now.millis());
+    }
+    query.execute(&mut **tx).await?;
+    Ok(())
+}
+
 /// Takes the user's row lock for the rest of the transaction (on PostgreSQL; SQLite's write
 /// transactions are serial already), so a concurrent password change waits for it.
 pub async fn lock_row(tx: &mut Tx, id: &UserId) -> DomainResult<()> {
-    sqlx::query("UPDATE users SET id = id WHERE id = $1")
-        .bind(&id.0)
-        .execute(&mut **tx)
-        .await?;
-    Ok(())
+    lock_rows(tx, std::slice::from_ref(id)).await
+}
+
+/// [`lock_row`] for many users at once.
+pub async fn lock_rows(tx: &mut Tx, ids: &[UserId]) -> DomainResult<()> {
+    update_each(tx, ids, "id = id", "", Timestamp(0)).await
 }
 
 /// The one place the failed-sign-in count and the lock are cleared: a successful sign-in, any
 /// password written or reset issued, and Unlock all come here.
 pub async fn clear_failed_sign_ins(tx: &mut Tx, id: &UserId, now: Timestamp) -> DomainResult<()> {
-    sqlx::query(
-        "UPDATE users SET failed_logins = 0, locked_until = NULL, lock_count = 0, updated_at = $2 \
-         WHERE id = $1 AND (failed_logins <> 0 OR locked_until IS NOT NULL OR lock_count <> 0)",
+    clear_failed_sign_ins_of(tx, std::slice::from_ref(id), now).await
+}
+
+/// [`clear_failed_sign_ins`] for many users in one statement.
+pub async fn clear_failed_sign_ins_of(
+    tx: &mut Tx,
+    ids: &[UserId],
+    now: Timestamp,
+) -> DomainResult<()> {
+    update_each(
+        tx,
+        ids,
+        "failed_logins = 0, locked_until = NULL, lock_count = 0, updated_at = $NOW",
+        "AND (failed_logins <> 0 OR locked_until IS NOT NULL OR lock_count <> 0)",
+        now,
     )
-    .bind(&id.0)
-    .bind(now.millis())
-    .execute(&mut **tx)
-    .await?;
-    Ok(())
+    .await
 }
 
 /// Writes a new password hash and its state; the lock is cleared separately
@@ -567,38 +678,44 @@ pub async fn set_password_hash(
 }
 
 /// Force Password Reset on Next Login: the current password then opens only the change page.
-pub async fn flag_must_change(tx: &mut Tx, id: &UserId, now: Timestamp) -> DomainResult<()> {
-    sqlx::query("UPDATE users SET must_change_password = 1, updated_at = $2 WHERE id = $1")
-        .bind(&id.0)
-        .bind(now.millis())
-        .execute(&mut **tx)
-        .await?;
-    Ok(())
+pub async fn flag_must_change(tx: &mut Tx, ids: &[UserId], now: Timestamp) -> DomainResult<()> {
+    update_each(
+        tx,
+        ids,
+        "must_change_password = 1, updated_at = $NOW",
+        "",
+        now,
+    )
+    .await
 }
 
 /// "Invalidate current password now": no password works until a new one is set.
-pub async fn invalidate_password(tx: &mut Tx, id: &UserId, now: Timestamp) -> DomainResult<()> {
-    sqlx::query(
-        "UPDATE users SET password_hash = NULL, must_change_password = 1, \
-         password_expires_at = NULL, updated_at = $2 WHERE id = $1",
+pub async fn invalidate_passwords(tx: &mut Tx, ids: &[UserId], now: Timestamp) -> DomainResult<()> {
+    update_each(
+        tx,
+        ids,
+        "password_hash = NULL, must_change_password = 1, password_expires_at = NULL, \
+         updated_at = $NOW",
+        "",
+        now,
     )
-    .bind(&id.0)
-    .bind(now.millis())
-    .execute(&mut **tx)
-    .await?;
-    Ok(())
+    .await
 }
 
 /// Ends a live temporary password now.
-pub async fn end_temporary_password(tx: &mut Tx, id: &UserId, now: Timestamp) -> DomainResult<()> {
-    sqlx::query(
-        "UPDATE users SET password_expires_at = $2 WHERE id = $1 AND password_expires_at > $2",
+pub async fn end_temporary_passwords(
+    tx: &mut Tx,
+    ids: &[UserId],
+    now: Timestamp,
+) -> DomainResult<()> {
+    update_each(
+        tx,
+        ids,
+        "password_expires_at = $NOW",
+        "AND password_expires_at > $NOW",
+        now,
     )
-    .bind(&id.0)
-    .bind(now.millis())
-    .execute(&mut **tx)
-    .await?;
-    Ok(())
+    .await
 }
 
 /// Spends a temporary password by one conditional update on the value it was checked against
