@@ -64,9 +64,9 @@ e2e: tools e2e-deps
 	cd end2end && LATCHKEY_BIN="$(CARGO_TARGET_DIR)/release/latchkey" \
 		LEPTOS_SITE_ROOT="$(CARGO_TARGET_DIR)/site" npx playwright test
 
-## bench: figures written to bench/results.txt
+## bench: each figure beside its reference, written to bench/RESULTS.md and bench/results.json
 bench:
-	cargo run --release -p server --example bench -- bench/results.txt
+	cargo run --release -p server --example bench -- bench
 
 ## seed: add 1,000 demo users to ./data/latchkey.db
 seed:

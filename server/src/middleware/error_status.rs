@@ -1,6 +1,7 @@
 //! Server functions answer every error with HTTP 500 and the error in the body. This gives the
 //! response the status the error itself names (400, 401, 403, 404, 409…), so clients, logs and
-//! monitoring see what happened; a rate limit also says when to come back (`Retry-After`).
+//! monitoring see what happened; a rate limit or a busy hasher also says when to come back
+//! (`Retry-After`).
 
 use axum::body::{Body, to_bytes};
 use axum::extract::Request;
@@ -24,7 +25,7 @@ pub async fn server_fn_status(request: Request, next: Next) -> Response {
     if let Ok(error) = serde_json::from_slice::<AppError>(&bytes) {
         parts.status =
             StatusCode::from_u16(error.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-        if let AppError::RateLimited { retry_after } = error {
+        if let AppError::RateLimited { retry_after } | AppError::Busy { retry_after } = error {
             parts
                 .headers
                 .insert(http::header::RETRY_AFTER, retry_after.into());
