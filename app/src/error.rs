@@ -33,6 +33,10 @@ pub enum AppError {
     RateLimited { retry_after: u64 },
     #[error("The server could not be reached. Check your connection and try again.")]
     Unavailable,
+    /// The database cannot be reached (restarting, say): nothing changed; the answer carries
+    /// `Retry-After`.
+    #[error("The database cannot be reached right now. Nothing was changed; try again in {}.", model::time::in_words(*retry_after))]
+    StoreUnavailable { retry_after: u64 },
     /// Too many sign-ins at once for the password hasher: the answer carries `Retry-After`.
     #[error("The server is busy. Try again in {}.", model::time::in_words(*retry_after))]
     Busy { retry_after: u64 },
@@ -57,7 +61,9 @@ impl AppError {
             AppError::Conflict(_) => 409,
             AppError::LinkInvalid => 410,
             AppError::RateLimited { .. } => 429,
-            AppError::Unavailable | AppError::Busy { .. } => 503,
+            AppError::Unavailable | AppError::Busy { .. } | AppError::StoreUnavailable { .. } => {
+                503
+            }
             AppError::Internal => 500,
         }
     }
@@ -121,6 +127,12 @@ impl From<domain::DomainError> for AppError {
             },
             D::LinkInvalid => AppError::LinkInvalid,
             D::Unauthenticated => AppError::InvalidCredentials,
+            D::Unavailable(cause) => {
+                tracing::warn!(error = %cause, "database unavailable");
+                AppError::StoreUnavailable {
+                    retry_after: domain::error::UNAVAILABLE_RETRY_SECS,
+                }
+            }
             D::Database(cause) => {
                 tracing::error!(error = %cause, "database error");
                 AppError::Internal
@@ -155,6 +167,7 @@ mod tests {
             (AppError::RateLimited { retry_after: 90 }, 429),
             (AppError::Unavailable, 503),
             (AppError::Busy { retry_after: 1 }, 503),
+            (AppError::StoreUnavailable { retry_after: 5 }, 503),
             (AppError::Internal, 500),
         ];
         for (e, _) in &all {
@@ -170,6 +183,7 @@ mod tests {
                 | AppError::RateLimited { .. }
                 | AppError::Unavailable
                 | AppError::Busy { .. }
+                | AppError::StoreUnavailable { .. }
                 | AppError::Internal => {}
             }
         }

@@ -215,6 +215,7 @@ pub(crate) async fn audited<T>(
     // What the administrator was told, never the database's own text.
     let detail = match error {
         DomainError::Database(_) | DomainError::Internal(_) => "internal error".to_owned(),
+        DomainError::Unavailable(_) => "database unavailable".to_owned(),
         DomainError::Invalid(field) => field.reason.clone(),
         other => other.to_string(),
     };

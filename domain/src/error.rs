@@ -30,10 +30,44 @@ pub enum DomainError {
     /// A dangerous operation from a session whose password was typed too long ago.
     #[error("confirm your password to continue")]
     ConfirmationRequired,
+    /// The database cannot be reached (down, restarting, or every connection busy): nothing
+    /// was changed, and the same request may simply be tried again.
+    #[error("the database is unavailable: {0}")]
+    Unavailable(sqlx::Error),
     #[error("database error: {0}")]
-    Database(#[from] sqlx::Error),
+    Database(sqlx::Error),
     #[error("internal error: {0}")]
     Internal(String),
 }
 
 pub type DomainResult<T> = Result<T, DomainError>;
+
+/// How long a caller should wait before trying again when the database is unavailable.
+pub const UNAVAILABLE_RETRY_SECS: u64 = 5;
+
+impl From<sqlx::Error> for DomainError {
+    fn from(e: sqlx::Error) -> Self {
+        if is_unreachable(&e) {
+            DomainError::Unavailable(e)
+        } else {
+            DomainError::Database(e)
+        }
+    }
+}
+
+/// Whether an error says the database could not be reached, rather than that a statement
+/// failed: no connection, a connection lost, or PostgreSQL shutting down or starting up
+/// (SQLSTATE class 08, and 57P01–57P03).
+fn is_unreachable(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::WorkerCrashed => true,
+        sqlx::Error::Database(db) => db
+            .code()
+            .is_some_and(|code| code.starts_with("08") || code.starts_with("57P0")),
+        _ => false,
+    }
+}

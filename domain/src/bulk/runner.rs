@@ -5,6 +5,7 @@ use model::bulk::ItemOutcome;
 use model::reset::LINK_MINUTES_DEFAULT;
 use model::time::Timestamp;
 use model::user::{Role, UserId};
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration;
 use tracing::{info, warn};
 
@@ -23,6 +24,9 @@ pub(super) struct Job {
     pub(super) actor: Actor,
     /// This runner's claim on the job (see `lease_owner`).
     lease: String,
+    /// The last item this runner finished: items finish in order, so the next batch starts
+    /// after it.
+    finished_up_to: AtomicI64,
 }
 
 impl TryFrom<store::bulk::JobRow> for Job {
@@ -44,6 +48,7 @@ impl TryFrom<store::bulk::JobRow> for Job {
             ),
             id: row.id,
             lease: String::new(),
+            finished_up_to: AtomicI64::new(0),
         })
     }
 }
@@ -114,7 +119,8 @@ async fn run_batch(services: &Services, job: &Job, limit: i64) -> DomainResult<B
         warn!(job = %job.id, "bulk job stopped: its administrator may no longer run it");
         return Ok(BatchEnd::Done);
     }
-    let items = store::bulk::next_items(&mut tx, &job.id, limit).await?;
+    let after = job.finished_up_to.load(Ordering::Relaxed);
+    let items = store::bulk::next_items(&mut tx, &job.id, after, limit).await?;
     if items.is_empty() {
         store::bulk::finish(&mut tx, &job.id, now).await?;
         tx.commit().await?;
@@ -126,6 +132,9 @@ async fn run_batch(services: &Services, job: &Job, limit: i64) -> DomainResult<B
         return Ok(BatchEnd::LostLease);
     }
     tx.commit().await?;
+    if let Some((last, _)) = items.last() {
+        job.finished_up_to.store(*last, Ordering::Relaxed);
+    }
     // Links, or the notices of a forced reset: either way the batch queued email.
     services.mail.wake();
     Ok(BatchEnd::Worked)
@@ -148,7 +157,8 @@ async fn fail_next_item(services: &Services, job: &Job, error: &DomainError) -> 
     if !hold_lease(&mut tx, job, now).await? {
         return Ok(false);
     }
-    let next = store::bulk::next_items(&mut tx, &job.id, 1).await?;
+    let after = job.finished_up_to.load(Ordering::Relaxed);
+    let next = store::bulk::next_items(&mut tx, &job.id, after, 1).await?;
     let Some((seq, _)) = next.first() else {
         return Ok(false);
     };
@@ -158,8 +168,12 @@ async fn fail_next_item(services: &Services, job: &Job, error: &DomainError) -> 
         reason: Some(failure_reason(error)),
         email_id: None,
     };
+    let seq = failed.seq;
     let recorded = store::bulk::finish_items(&mut tx, &job.id, &[failed], now).await?;
     tx.commit().await?;
+    if recorded {
+        job.finished_up_to.store(seq, Ordering::Relaxed);
+    }
     Ok(recorded)
 }
 
@@ -189,6 +203,9 @@ pub async fn run_next(services: &Services) -> DomainResult<bool> {
     loop {
         let end = match run_batch(services, &job, BATCH).await {
             Ok(end) => end,
+            // No user is at fault: the job waits for the database, its lease then runs out,
+            // and this runner or another takes it up where it stopped.
+            Err(e @ DomainError::Unavailable(_)) => return Err(e),
             Err(e) => {
                 // Someone in the batch cannot be processed. Going one user at a time finds
                 // them: each failure is recorded as that user's outcome and the rest go on.
@@ -218,6 +235,7 @@ async fn one_at_a_time(services: &Services, job: &Job) -> DomainResult<BatchEnd>
         match run_batch(services, job, 1).await {
             Ok(BatchEnd::Worked) => {}
             Ok(end) => return Ok(end),
+            Err(e @ DomainError::Unavailable(_)) => return Err(e),
             Err(e) => {
                 warn!(job = %job.id, error = %e, "bulk item failed");
                 if !fail_next_item(services, job, &e).await? {

@@ -400,6 +400,8 @@ async fn apply_chunk(
         match apply_batch(services, actor, one, send_links, job).await {
             Ok(mut done) => results.append(&mut done),
             Err(DomainError::Forbidden) => return Err(DomainError::Forbidden),
+            // Nothing was written: the resumer tries the row again once the database is back.
+            Err(e @ DomainError::Unavailable(_)) => return Err(e),
             Err(e) => {
                 let failed = RowResult {
                     line: planned.line,

@@ -259,15 +259,20 @@ pub async fn get<'e>(
         .transpose()
 }
 
-/// The users of `ids` that exist, read in the caller's transaction after taking their row
-/// locks (see [`lock_rows`]): Bulk Change's batch, in one query.
+/// The users of `ids` that exist, read in the caller's transaction with their rows locked
+/// (PostgreSQL; SQLite's write transactions are serial already): Bulk Change's batch, in one
+/// query.
 pub async fn get_many_locked(tx: &mut Tx, ids: &[UserId]) -> DomainResult<Vec<User>> {
     if ids.is_empty() {
         return Ok(Vec::new());
     }
-    lock_rows(tx, ids).await?;
+    let lock = if tx.backend_name() == "PostgreSQL" {
+        " FOR UPDATE"
+    } else {
+        ""
+    };
     let sql = format!(
-        "SELECT {COLUMNS} FROM users WHERE id IN ({})",
+        "SELECT {COLUMNS} FROM users WHERE id IN ({}){lock}",
         in_marks(1, ids.len())
     );
     let mut query = sqlx::query_as::<_, UserRow>(&sql);
@@ -613,12 +618,7 @@ async fn update_each(
 /// Takes the user's row lock for the rest of the transaction (on PostgreSQL; SQLite's write
 /// transactions are serial already), so a concurrent password change waits for it.
 pub async fn lock_row(tx: &mut Tx, id: &UserId) -> DomainResult<()> {
-    lock_rows(tx, std::slice::from_ref(id)).await
-}
-
-/// [`lock_row`] for many users at once.
-pub async fn lock_rows(tx: &mut Tx, ids: &[UserId]) -> DomainResult<()> {
-    update_each(tx, ids, "id = id", "", Timestamp(0)).await
+    update_each(tx, std::slice::from_ref(id), "id = id", "", Timestamp(0)).await
 }
 
 /// The one place the failed-sign-in count and the lock are cleared: a successful sign-in, any

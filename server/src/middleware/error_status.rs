@@ -25,7 +25,10 @@ pub async fn server_fn_status(request: Request, next: Next) -> Response {
     if let Ok(error) = serde_json::from_slice::<AppError>(&bytes) {
         parts.status =
             StatusCode::from_u16(error.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-        if let AppError::RateLimited { retry_after } | AppError::Busy { retry_after } = error {
+        if let AppError::RateLimited { retry_after }
+        | AppError::Busy { retry_after }
+        | AppError::StoreUnavailable { retry_after } = error
+        {
             parts
                 .headers
                 .insert(http::header::RETRY_AFTER, retry_after.into());
