@@ -200,6 +200,22 @@ pub(crate) async fn write_password(
     users::clear_failed_sign_ins(tx, id, now).await
 }
 
+/// The audit row of `actor`'s change to `user`, succeeded at `now`.
+pub(crate) fn event_by(
+    actor: &Actor,
+    action: AuditAction,
+    user: &User,
+    now: Timestamp,
+) -> AuditEvent {
+    AuditEvent::success(
+        now,
+        action,
+        actor.party(),
+        party(user),
+        actor.ip().map(str::to_owned),
+    )
+}
+
 /// What every administrator reset ends with, inside its transaction: all of the user's
 /// sessions end, and one audit event records who did it (never the password).
 pub(crate) async fn end_sessions_and_record(
@@ -228,14 +244,8 @@ pub(crate) async fn end_sessions_and_record_each(
         .iter()
         .map(|user| {
             let count = ended.get(&user.id.0).copied().unwrap_or(0);
-            AuditEvent::success(
-                now,
-                action,
-                actor.party(),
-                party(user),
-                actor.ip().map(str::to_owned),
-            )
-            .with_detail(Some(format!("{note}{count} session(s) ended")))
+            event_by(actor, action, user, now)
+                .with_detail(Some(format!("{note}{count} session(s) ended")))
         })
         .collect();
     store::audit::insert_all(tx, &events).await

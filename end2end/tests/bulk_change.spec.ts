@@ -49,9 +49,11 @@ test('Bulk Change > Reset Password: preview, progress, outcome report and CSV', 
 test('Bulk Change > Send Password Change Link for a whole search, with skips explained', async ({ page }) => {
   await signIn(page, env.server.url, ADMIN.username, ADMIN.password);
   await expect(page).toHaveURL(/\/users$/);
-  await page.getByLabel('Search users').fill('a');
+  // Three or more characters match anywhere in name, username or email (the trigram index).
+  await expect(page.getByText('Three or more characters find names, usernames and emails')).toBeVisible();
+  await page.getByLabel('Search users').fill('example');
   await page.getByRole('button', { name: 'Search' }).click();
-  await expect(page).toHaveURL(/q=a/);
+  await expect(page).toHaveURL(/q=example/);
   await page.getByLabel('Select all matching this search').check();
   await expect(page.getByText('All users matching this search selected')).toBeVisible();
   const before = env.mail.received.length;

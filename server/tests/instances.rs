@@ -209,6 +209,16 @@ async fn people(db: &domain::Db, count: i64) {
     }
 }
 
+/// What a bulk job's page reads of it.
+async fn job_page(browser: &Browser, job: &str) -> serde_json::Value {
+    browser
+        .call("bulk/job", &[("id", job)])
+        .await
+        .json()
+        .await
+        .unwrap()
+}
+
 async fn wait_until(what: &str, mut done: impl AsyncFnMut() -> bool) {
     for _ in 0..1200 {
         if done().await {
@@ -273,12 +283,7 @@ async fn two_instances_share_one_postgresql() {
     let on_b = b.browser(&client);
     assert_eq!(on_b.sign_in("root").await.status(), 200);
     // The job's page on the other instance shows where it stopped.
-    let seen: serde_json::Value = on_b
-        .call("bulk/job", &[("id", job.as_str())])
-        .await
-        .json()
-        .await
-        .unwrap();
+    let seen = job_page(&on_b, &job).await;
     assert_eq!(seen["processed"], cut, "{seen}");
     // The dead instance's lease runs out (60 s; moved forward here rather than waited for).
     sqlx::query("UPDATE bulk_jobs SET lease_until = 0")
@@ -286,13 +291,7 @@ async fn two_instances_share_one_postgresql() {
         .await
         .unwrap();
     wait_until("the other instance has finished the job", async || {
-        let seen: serde_json::Value = on_b
-            .call("bulk/job", &[("id", job.as_str())])
-            .await
-            .json()
-            .await
-            .unwrap();
-        !seen["finished_at"].is_null()
+        !job_page(&on_b, &job).await["finished_at"].is_null()
     })
     .await;
     assert_eq!(scalar(&db, &processed).await, 20_000);

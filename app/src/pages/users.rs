@@ -89,7 +89,7 @@ pub fn UsersPage() -> impl IntoView {
                         prop:value=move || q.get()
                     />
                     <button type="submit" class="button">"Search"</button>
-                    <p id="user-search-hint" class="hint">
+                    <p id="user-search-hint" class="field-hint">
                         "Three or more characters find names, usernames and emails containing them; one or two find usernames starting with them."
                     </p>
                 </Form>

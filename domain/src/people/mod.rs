@@ -17,25 +17,13 @@ use model::people::{AccountChange, account_refusal};
 use model::user::Role;
 
 use crate::Services;
-use crate::audit::{AuditAction, AuditEvent};
 use crate::authority::Actor;
-use crate::credentials::{party, target_of};
+use crate::credentials::{event_by, target_of};
 use crate::db::Tx;
 use crate::error::{DomainError, DomainResult};
 use crate::resets::{LinkDelivery, LinkRequest, LinkText, issue_link};
 use crate::users::{self, User};
 use model::time::Timestamp;
-
-/// The audit row of `actor`'s change to `user`'s account.
-fn event_by(actor: &Actor, action: AuditAction, user: &User, now: Timestamp) -> AuditEvent {
-    AuditEvent::success(
-        now,
-        action,
-        actor.party(),
-        party(user),
-        actor.ip().map(str::to_owned),
-    )
-}
 
 /// The welcome email, with a single-use link to choose a first password, inside the caller's
 /// transaction (Add user and Import). Returns when the link expires.
