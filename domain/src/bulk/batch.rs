@@ -8,8 +8,9 @@ use model::time::Timestamp;
 use model::user::UserId;
 use std::collections::HashMap;
 
-use super::runner::Job;
+use super::JobOptions;
 use crate::Services;
+use crate::authority::Actor;
 use crate::db::Tx;
 use crate::error::DomainResult;
 use crate::passwords;
@@ -17,10 +18,10 @@ use crate::resets::{self, LinkDelivery, LinkRequest};
 use crate::store::bulk::Finished;
 use crate::users::{self, User};
 
-/// What the skip rule reads of `user` in `job`.
-fn candidate(job: &Job, user: &User) -> Candidate {
+/// What the skip rule reads of `user`, for a job run with `actor`'s authority.
+fn candidate(actor: &Actor, user: &User) -> Candidate {
     Candidate {
-        is_actor: &user.id == job.actor.id(),
+        is_actor: &user.id == actor.id(),
         role: user.role,
         source: user.source,
         active: user.active,
@@ -38,12 +39,19 @@ fn skipped(seq: i64, reason: &str) -> Finished {
     }
 }
 
+/// One job as a batch sees it: which, what to do, and on whose authority.
+pub(super) struct JobRef<'a> {
+    pub id: &'a str,
+    pub options: JobOptions,
+    pub actor: &'a Actor,
+}
+
 /// Applies the job to the users of `items` inside the batch's transaction and says how each
 /// item ended, in the items' order.
 pub(super) async fn apply(
     tx: &mut Tx,
     services: &Services,
-    job: &Job,
+    job: JobRef<'_>,
     items: &[(i64, UserId)],
     now: Timestamp,
 ) -> DomainResult<Vec<Finished>> {
@@ -61,7 +69,7 @@ pub(super) async fn apply(
             finished.push(skipped(*seq, "user deleted"));
             continue;
         };
-        if let Some(reason) = skip_reason(job.options.kind, candidate(job, &user)) {
+        if let Some(reason) = skip_reason(job.options.kind, candidate(job.actor, &user)) {
             finished.push(skipped(*seq, reason.as_str()));
             continue;
         }
@@ -84,7 +92,7 @@ pub(super) async fn apply(
     let note = format!("bulk job {}; ", job.id);
     match job.options.kind {
         BulkKind::ForceReset => {
-            passwords::flag_each(tx, &services.keys, &job.actor, &users, now, &note).await?;
+            passwords::flag_each(tx, &services.keys, job.actor, &users, now, &note).await?;
         }
         BulkKind::SendLink => {
             let request = LinkRequest {
@@ -94,7 +102,7 @@ pub(super) async fn apply(
             };
             let text = resets::LinkText::Reset { note: &note };
             let issued =
-                resets::issue_links(tx, services, &job.actor, &users, request, text, now).await?;
+                resets::issue_links(tx, services, job.actor, &users, request, text, now).await?;
             for (place, link) in places.into_iter().zip(issued) {
                 finished[place].email_id = link.email_id;
             }

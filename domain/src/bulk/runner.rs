@@ -18,10 +18,10 @@ use crate::error::{DomainError, DomainResult};
 use crate::store;
 use crate::users;
 
-pub(super) struct Job {
-    pub(super) id: String,
-    pub(super) options: JobOptions,
-    pub(super) actor: Actor,
+struct Job {
+    id: String,
+    options: JobOptions,
+    actor: Actor,
     /// This runner's claim on the job (see `lease_owner`).
     lease: String,
     /// The last item this runner finished: items finish in order, so the next batch starts
@@ -126,7 +126,12 @@ async fn run_batch(services: &Services, job: &Job, limit: i64) -> DomainResult<B
         tx.commit().await?;
         return Ok(BatchEnd::Done);
     }
-    let finished = batch::apply(&mut tx, services, job, &items, now).await?;
+    let job_ref = batch::JobRef {
+        id: &job.id,
+        options: job.options,
+        actor: &job.actor,
+    };
+    let finished = batch::apply(&mut tx, services, job_ref, &items, now).await?;
     if !store::bulk::finish_items(&mut tx, &job.id, &finished, now).await? {
         // Finished meanwhile by another runner: undo this batch rather than repeat it.
         return Ok(BatchEnd::LostLease);

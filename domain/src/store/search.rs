@@ -12,7 +12,6 @@
 
 use crate::db::{Db, Engine};
 use crate::error::DomainResult;
-use crate::store::users::search_pattern;
 
 /// Matches a term may have and still be served from the index alone.
 const FEW: i64 = 2000;
@@ -96,5 +95,26 @@ pub async fn matches(db: &Db, term: &str) -> DomainResult<Matches> {
         Ok(Matches::Few(found))
     } else {
         Ok(Matches::Many(search_pattern(term)))
+    }
+}
+
+/// The `LIKE` pattern of a search term, with its wildcards escaped (`ESCAPE '\'`).
+fn search_pattern(search: &str) -> String {
+    format!("%{}%", escape_like(search))
+}
+
+fn escape_like(term: &str) -> String {
+    term.replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn like_wildcards_are_taken_literally() {
+        assert_eq!(escape_like("50%_a\\b"), "50\\%\\_a\\\\b");
     }
 }

@@ -521,17 +521,6 @@ async fn by_ids_in_order(db: &Db, ids: &[String]) -> DomainResult<Vec<UserRow>> 
     Ok(query.fetch_all(db.pool()).await?)
 }
 
-/// The `LIKE` pattern of a search term, with its wildcards escaped (`ESCAPE '\'`).
-pub(crate) fn search_pattern(search: &str) -> String {
-    format!("%{}%", escape_like(search))
-}
-
-fn escape_like(term: &str) -> String {
-    term.replace('\\', "\\\\")
-        .replace('%', "\\%")
-        .replace('_', "\\_")
-}
-
 pub async fn count_administrators<'e>(
     exec: impl Executor<'e, Database = Any>,
 ) -> DomainResult<i64> {
@@ -788,14 +777,4 @@ pub async fn insert_many(db: &Db, batch: &[UserRecord], now: Timestamp) -> Domai
     let done = query.execute(&mut *tx).await?;
     tx.commit().await?;
     Ok(done.rows_affected())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn like_wildcards_are_taken_literally() {
-        assert_eq!(escape_like("50%_a\\b"), "50\\%\\_a\\\\b");
-    }
 }

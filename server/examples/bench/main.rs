@@ -81,7 +81,17 @@ async fn main() {
     let wanted = |part: &str| only.is_empty() || only.split(',').any(|p| p == part);
     let mut figures: Vec<Figure> = Vec::new();
     let mut notes = Vec::new();
+    let engines = std::env::var("LATCHKEY_BENCH_ENGINES").unwrap_or_default();
+    let engine_wanted = |engine: Engine| {
+        engines.is_empty()
+            || engines
+                .split(',')
+                .any(|e| e.eq_ignore_ascii_case(&format!("{engine:?}")))
+    };
     for engine in [Engine::Sqlite, Engine::Postgres] {
+        if !engine_wanted(engine) {
+            continue;
+        }
         if wanted("bulk")
             && let Some(test_db) = seeded(engine, BULK_USERS, &mut notes).await
         {
