@@ -522,3 +522,64 @@ both_engines!(
         assert!(searched(&db, "a%c", 50).await.is_empty());
     }
 );
+
+/// `count` people named `{prefix}{n}`, in one batch of inserts.
+async fn add_named(db: &Db, prefix: &str, count: usize) {
+    let records: Vec<users::UserRecord> = (0..count)
+        .map(|n| users::UserRecord {
+            id: uuid::Uuid::new_v4().to_string(),
+            username: format!("{prefix}{n:05}"),
+            display_name: format!("Person {n}"),
+            email: None,
+            active: true,
+            external: false,
+            flagged: false,
+        })
+        .collect();
+    for batch in records.chunks(500) {
+        users::insert_many(db, batch, Timestamp::now())
+            .await
+            .unwrap();
+    }
+}
+
+/// The first `pages` pages of a search, walked with the keyset cursor.
+async fn first_pages(db: &Db, term: &str, page_size: u32, pages: usize) -> Vec<String> {
+    let mut found = Vec::new();
+    let mut after: Option<String> = None;
+    for _ in 0..pages {
+        let (page, next) = users::list_page(db, term, after.as_deref(), page_size)
+            .await
+            .unwrap();
+        found.extend(page.into_iter().map(|u| u.username));
+        match next {
+            Some(cursor) => after = Some(cursor),
+            None => break,
+        }
+    }
+    found
+}
+
+both_engines!(
+    a_common_term_bunched_late_in_the_username_order_is_found_through_the_index,
+    |db: Db| async move {
+        // 3,000 people first in the username order who do not match, then 2,500 who match
+        // "later" and 31,000 who match ".last": common terms, bunched where a walk from the
+        // start does not reach, so their pages are cut from every match, sorted.
+        add_named(&db, "aa.early", 3_000).await;
+        add_named(&db, "mm.later", 2_500).await;
+        add_named(&db, "zz.last", 31_000).await;
+        let later = searched(&db, "later", 400).await;
+        assert_eq!(later.len(), 2_500);
+        assert_eq!(later, scanned(&db, "later").await);
+        let last = first_pages(&db, ".last", 400, 2).await;
+        assert_eq!(last.len(), 800);
+        assert_eq!(last[..], scanned(&db, ".last").await[..800]);
+        // A page that starts inside the bunch is walked from there.
+        let (page, _) = users::list_page(&db, "later", Some("mm.later01000"), 3)
+            .await
+            .unwrap();
+        let names: Vec<_> = page.into_iter().map(|u| u.username).collect();
+        assert_eq!(names, ["mm.later01001", "mm.later01002", "mm.later01003"]);
+    }
+);

@@ -1,11 +1,17 @@
-//! How the Users search finds people at a million rows without reading every one.
+//! How the Users search finds a page of people at a million rows without reading every one.
 //!
-//! A term of three or more characters is looked up in a trigram index (FTS5 `trigram` on SQLite,
-//! `pg_trgm` on PostgreSQL) for at most [`FEW`] matches. Fewer than that, and the page is cut
-//! from them in memory: a rare term costs a few index lookups. As many, and the term is common
-//! (at least one row in [`FEW`] of a million matches), so walking the username index in order
-//! and testing each row finds a page within a few thousand rows. Either way there is no scan of
-//! the whole table, no `OFFSET` and no `COUNT(*)`.
+//! A term of three or more characters is looked up in a trigram index: FTS5 `trigram` on
+//! SQLite, `pg_trgm` on PostgreSQL. How its page is cut depends on how many people match:
+//!
+//! - **Few** (a name, a whole username): the page is cut from every match, sorted by
+//!   username. SQLite counts a term's matches from the index alone, in milliseconds, and sorts
+//!   them inside the query through a covering index; PostgreSQL lists up to [`FEW`] of them.
+//! - **Many**: first a short walk of the username order, testing each row ([`WALK`] rows). A
+//!   common term whose matches are spread out (`example`) fills its page there. One whose
+//!   matches are bunched together (one first name among usernames `first.last`, all in one
+//!   stretch of the order) does not, and its page is then cut from every match as for a few.
+//!
+//! There is no `OFFSET`, and no `COUNT(*)` of the table.
 //!
 //! One or two characters have too few trigrams to index: they match usernames that start with
 //! them, one range of the username index.
@@ -13,10 +19,28 @@
 use crate::db::{Db, Engine};
 use crate::error::DomainResult;
 
-/// Matches a term may have and still be served from the index alone.
-const FEW: i64 = 2000;
+/// Matches SQLite sorts at once without walking first: cheaper than the walk below them.
+const SQLITE_FEW: i64 = 15_000;
+/// Matches PostgreSQL lists, to sort in memory, before it walks.
+const FEW: i64 = 2_000;
+/// Rows of the username order walked before a common term's matches are sorted instead: a
+/// term matching one row in 40 fills a page within them.
+const WALK: i64 = 2_000;
 /// Characters a term needs before it is searched anywhere in the text.
 pub const SUBSTRING_FROM: usize = 3;
+
+/// Spaces and ASCII punctuation: PostgreSQL's trigram index reads each of them as [`FOLDED_TO`]
+/// (the column `search_folded`, migration 0012), so a term that holds them still has trigrams
+/// (`pg_trgm` would split it into words and drop them).
+const FOLDED: &str = r##" !"#$%&'()*+,-./:;<=>?@[\]^_`{|}~"##;
+const FOLDED_TO: char = 'q';
+
+/// `term` as the trigram index reads text.
+fn folded(term: &str) -> String {
+    term.chars()
+        .map(|c| if FOLDED.contains(c) { FOLDED_TO } else { c })
+        .collect()
+}
 
 /// Which rows a term selects, in the form the page query uses.
 pub enum Matches {
@@ -24,10 +48,22 @@ pub enum Matches {
     All,
     /// Usernames starting with the term: `username_key` in `[from, to)`.
     UsernamePrefix { from: String, to: String },
-    /// Every match, as `(id, username_key)`: fewer than [`FEW`].
-    Few(Vec<(String, String)>),
-    /// Too many to list: rows whose `search_text` is `LIKE` the pattern.
-    Many(String),
+    /// Names, usernames and emails holding the term: a page is found by [`page_ids`].
+    Substring(String),
+}
+
+/// What `term` (trimmed and lower-cased, as [`model::fields::search`] makes it) selects.
+pub fn matches(term: &str) -> Matches {
+    if term.is_empty() {
+        Matches::All
+    } else if term.chars().count() < SUBSTRING_FROM {
+        Matches::UsernamePrefix {
+            from: term.to_owned(),
+            to: prefix_end(term),
+        }
+    } else {
+        Matches::Substring(term.to_owned())
+    }
 }
 
 /// The same selection as a `WHERE` condition on `users` and its bound values, numbered from
@@ -55,47 +91,108 @@ fn prefix_end(term: &str) -> String {
     format!("{term}{}", char::MAX)
 }
 
-/// What `term` (trimmed and lower-cased, as [`model::fields::search`] makes it) selects.
-pub async fn matches(db: &Db, term: &str) -> DomainResult<Matches> {
-    if term.is_empty() {
-        return Ok(Matches::All);
-    }
-    if term.chars().count() < SUBSTRING_FROM {
-        return Ok(Matches::UsernamePrefix {
-            from: term.to_owned(),
-            to: prefix_end(term),
-        });
-    }
-    let found = match db.engine() {
+/// The ids of the first `want` people after the username key `after` whose name, username or
+/// email holds `term`, in username order.
+pub async fn page_ids(db: &Db, term: &str, after: &str, want: i64) -> DomainResult<Vec<String>> {
+    match db.engine() {
         Engine::Sqlite => {
-            // A phrase of the whole term: consecutive trigrams, which is a substring match.
-            let phrase = format!("\"{}\"", term.replace('"', "\"\""));
-            sqlx::query_as::<_, (String, String)>(
-                "SELECT u.id, u.username_key FROM users_search \
-                 JOIN users u ON u.search_key = users_search.rowid \
-                 WHERE users_search MATCH $1 LIMIT $2",
-            )
-            .bind(phrase)
-            .bind(FEW)
-            .fetch_all(db.pool())
-            .await?
+            if fts_count(db, term, SQLITE_FEW + 1).await? <= SQLITE_FEW {
+                return sorted_matches(db, term, after, want).await;
+            }
         }
         Engine::Postgres => {
-            sqlx::query_as::<_, (String, String)>(
-                "SELECT id, username_key FROM users WHERE search_text LIKE $1 ESCAPE '\\' \
-                 LIMIT $2",
-            )
-            .bind(search_pattern(term))
-            .bind(FEW)
-            .fetch_all(db.pool())
-            .await?
+            let mut few = listed(db, term, FEW).await?;
+            if i64::try_from(few.len()).unwrap_or(i64::MAX) < FEW {
+                few.retain(|(_, key)| key.as_str() > after);
+                few.sort_unstable_by(|a, b| a.1.cmp(&b.1));
+                few.truncate(usize::try_from(want).unwrap_or(usize::MAX));
+                return Ok(few.into_iter().map(|(id, _)| id).collect());
+            }
         }
-    };
-    if i64::try_from(found.len()).unwrap_or(i64::MAX) < FEW {
-        Ok(Matches::Few(found))
-    } else {
-        Ok(Matches::Many(search_pattern(term)))
     }
+    let walked = walk(db, term, after, want).await?;
+    if i64::try_from(walked.len()).unwrap_or(i64::MAX) == want {
+        Ok(walked)
+    } else {
+        sorted_matches(db, term, after, want).await
+    }
+}
+
+/// How many of the rows FTS5 holds match `term`, counted up to `limit`, from the index alone.
+async fn fts_count(db: &Db, term: &str, limit: i64) -> DomainResult<i64> {
+    Ok(sqlx::query_scalar(
+        "SELECT COUNT(*) FROM (SELECT 1 FROM users_search WHERE users_search MATCH $1 LIMIT $2)",
+    )
+    .bind(fts_phrase(term))
+    .bind(limit)
+    .fetch_one(db.pool())
+    .await?)
+}
+
+/// A phrase of the whole term: consecutive trigrams, which is a substring match.
+fn fts_phrase(term: &str) -> String {
+    format!("\"{}\"", term.replace('"', "\"\""))
+}
+
+/// Up to `limit` of PostgreSQL's matches of `term`, as `(id, username_key)`, unordered.
+async fn listed(db: &Db, term: &str, limit: i64) -> DomainResult<Vec<(String, String)>> {
+    Ok(sqlx::query_as(
+        "SELECT id, username_key FROM users \
+         WHERE search_folded LIKE $1 AND search_text LIKE $2 ESCAPE '\\' LIMIT $3",
+    )
+    .bind(format!("%{}%", folded(term)))
+    .bind(search_pattern(term))
+    .bind(limit)
+    .fetch_all(db.pool())
+    .await?)
+}
+
+/// The first `want` matches after `after`, from every match the index has, sorted inside the
+/// database (SQLite through the covering index of migration 0012, not the table's rows).
+async fn sorted_matches(db: &Db, term: &str, after: &str, want: i64) -> DomainResult<Vec<String>> {
+    let (sql, matching) = match db.engine() {
+        Engine::Sqlite => (
+            "SELECT u.id FROM users_search \
+             JOIN users u INDEXED BY users_search_order ON u.search_key = users_search.rowid \
+             WHERE users_search MATCH $1 AND u.username_key > $2 \
+             ORDER BY u.username_key LIMIT $3"
+                .to_owned(),
+            fts_phrase(term),
+        ),
+        // Materialized, so the planner finds the matches through the trigram index rather than
+        // walking the username order in the hope of meeting them soon.
+        Engine::Postgres => (
+            "WITH found AS MATERIALIZED (SELECT id, username_key FROM users \
+             WHERE search_folded LIKE $4 AND search_text LIKE $1 ESCAPE '\\' \
+             AND username_key > $2) \
+             SELECT id FROM found ORDER BY username_key LIMIT $3"
+                .to_owned(),
+            search_pattern(term),
+        ),
+    };
+    let mut query = sqlx::query_scalar(&sql)
+        .bind(matching)
+        .bind(after.to_owned())
+        .bind(want);
+    if db.engine() == Engine::Postgres {
+        query = query.bind(format!("%{}%", folded(term)));
+    }
+    Ok(query.fetch_all(db.pool()).await?)
+}
+
+/// The first `want` matches after `after` among the next [`WALK`] rows of the username order.
+async fn walk(db: &Db, term: &str, after: &str, want: i64) -> DomainResult<Vec<String>> {
+    Ok(sqlx::query_scalar(
+        "SELECT id FROM (SELECT id, username_key, search_text FROM users \
+         WHERE username_key > $1 ORDER BY username_key LIMIT $4) AS stretch \
+         WHERE search_text LIKE $2 ESCAPE '\\' ORDER BY username_key LIMIT $3",
+    )
+    .bind(after.to_owned())
+    .bind(search_pattern(term))
+    .bind(want)
+    .bind(WALK)
+    .fetch_all(db.pool())
+    .await?)
 }
 
 /// The `LIKE` pattern of a search term, with its wildcards escaped (`ESCAPE '\'`).
@@ -116,5 +213,51 @@ mod tests {
     #[test]
     fn like_wildcards_are_taken_literally() {
         assert_eq!(escape_like("50%_a\\b"), "50\\%\\_a\\\\b");
+    }
+
+    /// PostgreSQL folds text as `folded` does, and looks a folded term up in its index.
+    #[tokio::test]
+    async fn postgres_folds_as_search_does_and_uses_its_index() {
+        let Some(test_db) = crate::testing::TestDb::new(Engine::Postgres).await else {
+            return;
+        };
+        let db = &test_db.db;
+        let person = crate::store::users::UserRecord {
+            id: "folding".into(),
+            username: "ada.lovelace".into(),
+            display_name: format!("Ada {FOLDED} Lovelace"),
+            email: Some("ada+x@example.org".into()),
+            active: true,
+            external: false,
+            flagged: false,
+        };
+        crate::store::users::insert_many(db, &[person], model::time::Timestamp::now())
+            .await
+            .unwrap();
+        let (text, in_database): (String, String) =
+            sqlx::query_as("SELECT search_text, search_folded FROM users WHERE id = 'folding'")
+                .fetch_one(db.pool())
+                .await
+                .unwrap();
+        assert!(text.contains(FOLDED), "{text}");
+        assert_eq!(in_database, folded(&text));
+
+        // A one-row table is cheaper to scan: ask for the plan a large one gets.
+        let mut conn = db.pool().acquire().await.unwrap();
+        sqlx::query("SET enable_seqscan = off")
+            .execute(&mut *conn)
+            .await
+            .unwrap();
+        let plan: Vec<String> =
+            sqlx::query_scalar("EXPLAIN SELECT id FROM users WHERE search_folded LIKE '%eqe%'")
+                .fetch_all(&mut *conn)
+                .await
+                .unwrap();
+        drop(conn);
+        assert!(
+            plan.iter().any(|line| line.contains("users_search_trgm")),
+            "{plan:?}"
+        );
+        test_db.drop_db().await;
     }
 }

@@ -447,7 +447,7 @@ pub async fn list_page(
 ) -> DomainResult<(Vec<User>, Option<String>)> {
     let after = after.unwrap_or("");
     let want = i64::from(limit) + 1;
-    let rows = match search::matches(db, search).await? {
+    let rows = match search::matches(search) {
         Matches::All => {
             let sql = format!(
                 "SELECT {COLUMNS} FROM users WHERE username_key > $1 ORDER BY username_key LIMIT $2"
@@ -471,25 +471,8 @@ pub async fn list_page(
                 .fetch_all(db.pool())
                 .await?
         }
-        Matches::Few(mut found) => {
-            found.retain(|(_, key)| key.as_str() > after);
-            found.sort_by(|a, b| a.1.cmp(&b.1));
-            found.truncate(usize::try_from(want).unwrap_or(usize::MAX));
-            let ids: Vec<String> = found.into_iter().map(|(id, _)| id).collect();
-            by_ids_in_order(db, &ids).await?
-        }
-        Matches::Many(pattern) => {
-            let sql = format!(
-                "SELECT {COLUMNS} FROM users \
-                 WHERE username_key > $1 AND search_text LIKE $2 ESCAPE '\\' \
-                 ORDER BY username_key LIMIT $3"
-            );
-            sqlx::query_as::<_, UserRow>(&sql)
-                .bind(after)
-                .bind(pattern)
-                .bind(want)
-                .fetch_all(db.pool())
-                .await?
+        Matches::Substring(term) => {
+            by_ids_in_order(db, &search::page_ids(db, &term, after, want).await?).await?
         }
     };
     let mut users = rows
