@@ -65,7 +65,10 @@ e2e: tools e2e-deps
 		LEPTOS_SITE_ROOT="$(CARGO_TARGET_DIR)/site" npx playwright test
 
 ## bench: each figure beside its reference, written to bench/RESULTS.md and bench/results.json
-bench:
+## (needs the release build for the served figures, and wrk from Debian as the load generator)
+bench: tools
+	cargo leptos build --release --precompress
+	@command -v wrk >/dev/null || { $(SUDO) apt-get update && $(SUDO) apt-get install -y wrk; }
 	cargo run --release -p server --example bench -- bench
 
 ## seed: add 1,000 demo users to ./data/latchkey.db

@@ -23,7 +23,7 @@ test('The console\'s files arrive compressed under content-hashed names cached f
       .filter((r) => r.name.includes('/pkg/'))
       .map((r) => ({ url: r.name, encoded: r.encodedBodySize, decoded: r.decodedBodySize })),
   );
-  const wasm = files.find((f) => f.url.endsWith('.wasm'));
+  const wasm = files.find((f) => f.url.includes('/pkg/latchkey.') && f.url.endsWith('.wasm'));
   const css = files.find((f) => f.url.endsWith('.css'));
   expect(wasm, JSON.stringify(files)).toBeTruthy();
   expect(css, JSON.stringify(files)).toBeTruthy();
@@ -50,3 +50,4 @@ test('The console\'s files arrive compressed under content-hashed names cached f
   expect(api.ok()).toBe(true);
   expect(api.headers()['content-encoding']).toBeUndefined();
 });
+

@@ -7,6 +7,7 @@
 mod bulk;
 mod report;
 mod search;
+mod served;
 mod signin;
 
 use domain::db::Engine;
@@ -98,10 +99,16 @@ async fn main() {
             bulk::run(engine, &test_db.db, &mut figures).await;
             test_db.drop_db().await;
         }
-        if wanted("search")
+        let serve = engine == Engine::Sqlite && wanted("served");
+        if (wanted("search") || serve)
             && let Some(test_db) = seeded(engine, SEARCH_USERS, &mut notes).await
         {
-            search::run(engine, &test_db.db, &mut figures).await;
+            if wanted("search") {
+                search::run(engine, &test_db.db, &mut figures).await;
+            }
+            if serve {
+                served::run(&test_db.db, &test_db.url, &mut figures, &mut notes).await;
+            }
             test_db.drop_db().await;
         }
     }
@@ -110,6 +117,10 @@ async fn main() {
     {
         signin::run(&test_db.db, &mut figures).await;
         test_db.drop_db().await;
+    }
+    // A run of some parts keeps the other parts' figures from the last run.
+    if !only.is_empty() || !engines.is_empty() {
+        figures.extend(report::earlier(&format!("{dir}/results.json"), &figures));
     }
     let machine = report::machine();
     let date = model::time::Timestamp::now().to_string();

@@ -184,3 +184,64 @@ pub fn json(figures: &[Figure], machine: &str, date: &str) -> String {
     serde_json::to_string_pretty(&json!({ "machine": machine, "date": date, "figures": rows }))
         .unwrap_or_default()
 }
+
+const EARLIER: &str = "(from an earlier run)";
+
+/// The figures of an earlier `results.json` that `figures` does not measure again.
+pub fn earlier(path: &str, figures: &[Figure]) -> Vec<Figure> {
+    let Ok(text) = std::fs::read_to_string(path) else {
+        return Vec::new();
+    };
+    let Ok(json) = serde_json::from_str::<serde_json::Value>(&text) else {
+        return Vec::new();
+    };
+    let rows = json["figures"].as_array().cloned().unwrap_or_default();
+    rows.iter()
+        .filter_map(|row| {
+            let name = row["figure"].as_str()?;
+            if figures.iter().any(|f| f.name == name) {
+                return None;
+            }
+            let unit: &'static str = match row["unit"].as_str()? {
+                "s" => "s",
+                "ms" => "ms",
+                "/s" => "/s",
+                "MiB" => "MiB",
+                "KB" => "KB",
+                "req/s" => "req/s",
+                _ => return None,
+            };
+            let note = row["note"].as_str().unwrap_or_default();
+            let mut figure = Figure::new(name, unit, row["latchkey"].as_f64()?)
+                .target(target_of(row["target"].as_str()?))
+                .note(if note.ends_with(EARLIER) {
+                    note.to_owned()
+                } else {
+                    format!("{note} {EARLIER}")
+                });
+            if let Some(what) = row["reference"]["what"].as_str() {
+                figure = figure.against(what, row["reference"]["value"].as_f64()?);
+            }
+            Some(figure)
+        })
+        .collect()
+}
+
+/// A target as `json` wrote it (`format!("{:?}")`).
+fn target_of(text: &str) -> Target {
+    let number = |prefix: &str| {
+        text.strip_prefix(prefix)?
+            .strip_suffix(')')?
+            .parse::<f64>()
+            .ok()
+    };
+    if let Some(v) = number("RatioAtMost(") {
+        Target::RatioAtMost(v)
+    } else if let Some(v) = number("RatioAtLeast(") {
+        Target::RatioAtLeast(v)
+    } else if let Some(v) = number("AtMost(") {
+        Target::AtMost(v)
+    } else {
+        Target::None
+    }
+}

@@ -1,0 +1,377 @@
+//! The `latchkey` process as a browser and an operator see it, on the 1,000,000-user SQLite
+//! database: what the first load of each page downloads (after brotli), its resident memory
+//! idle and under 200 concurrent sign-ins (measured from outside, in `/proc`), and the Users
+//! page under `wrk` beside a bare axum handler running the same SQL.
+//!
+//! Needs the release build `cargo leptos build --release --precompress` (`make bench` runs it
+//! first); without it these figures are missing and the notes say why.
+
+use domain::{Db, Password, users};
+use model::time::Timestamp;
+use reqwest::Client;
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+use tokio::process::{Child, Command};
+
+use crate::PAGE;
+use crate::report::{Figure, Target};
+
+const PASSWORD: &str = "correct horse battery staple";
+/// Accounts the concurrent sign-ins are spread over (each account takes 30 a minute).
+const ACCOUNTS: usize = 20;
+const SIGN_INS: usize = 200;
+
+struct Server {
+    url: String,
+    child: Child,
+}
+
+impl Server {
+    fn pid(&self) -> Option<u32> {
+        self.child.id()
+    }
+
+    /// Resident memory of the server process, in MiB.
+    fn rss_mib(&self) -> f64 {
+        self.pid()
+            .and_then(|pid| std::fs::read_to_string(format!("/proc/{pid}/status")).ok())
+            .and_then(|status| {
+                status
+                    .lines()
+                    .find(|l| l.starts_with("VmRSS:"))
+                    .and_then(|l| l.split_whitespace().nth(1))
+                    .and_then(|kb| kb.parse::<f64>().ok())
+            })
+            .map_or(0.0, |kb| kb / 1024.0)
+    }
+}
+
+fn target_dir() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR").map_or_else(
+        || PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../target")),
+        PathBuf::from,
+    )
+}
+
+fn free_port() -> u16 {
+    let probe = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    probe.local_addr().unwrap().port()
+}
+
+async fn start(database_url: &str) -> Result<Server, String> {
+    let target = target_dir();
+    let binary = target.join("release/latchkey");
+    let site = target.join("site");
+    if !binary.exists() || !site.join("pkg").exists() {
+        return Err(format!(
+            "{} or {}/pkg is missing: build with `cargo leptos build --release --precompress` \
+             first",
+            binary.display(),
+            site.display()
+        ));
+    }
+    let port = free_port();
+    let url = format!("http://127.0.0.1:{port}");
+    let key = base64_key();
+    let mail = std::env::temp_dir().join(format!("latchkey-bench-mail-{port}"));
+    let child = Command::new(&binary)
+        .arg("serve")
+        .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
+        .env("DATABASE_URL", database_url)
+        .env("LEPTOS_SITE_ADDR", format!("127.0.0.1:{port}"))
+        .env("LEPTOS_SITE_ROOT", &site)
+        .env("LATCHKEY_PUBLIC_URL", &url)
+        .env("LATCHKEY_SECRET_KEY", key)
+        .env("LATCHKEY_MAIL_DIR", mail)
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .map_err(|e| format!("{}: {e}", binary.display()))?;
+    let server = Server { url, child };
+    let client = Client::new();
+    for _ in 0..600 {
+        if let Ok(response) = client.get(format!("{}/login", server.url)).send().await
+            && response.status().is_success()
+        {
+            return Ok(server);
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    Err("latchkey did not start within a minute".into())
+}
+
+fn base64_key() -> String {
+    use base64::Engine as _;
+    let key: [u8; 32] = rand::random();
+    base64::engine::general_purpose::STANDARD.encode(key)
+}
+
+/// An administrator and the accounts the sign-ins use, all with `PASSWORD`.
+async fn people(db: &Db) {
+    let digest = domain::Hasher::new(1)
+        .unwrap()
+        .hash(&Password::new(PASSWORD))
+        .await
+        .unwrap();
+    let mut names = vec![("served-admin".to_owned(), model::Role::Administrator)];
+    names.extend((0..ACCOUNTS).map(|i| (format!("served-{i}"), model::Role::User)));
+    for (name, role) in names {
+        let new = users::NewUser::new(&name, &name, "", role).unwrap();
+        let mut tx = db.begin().await.unwrap();
+        users::insert(&mut tx, &new, Some(&digest), Timestamp::now())
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+    }
+}
+
+/// Signs in as `username`; the `Cookie` header that carries the session.
+async fn sign_in(url: &str, username: &str) -> Result<String, String> {
+    let response = Client::new()
+        .post(format!("{url}/api/login"))
+        .header("Origin", url)
+        .header("Sec-Fetch-Site", "same-origin")
+        .form(&[("username", username), ("password", PASSWORD)])
+        .send()
+        .await
+        .map_err(|e| e.to_string())?;
+    let cookies: Vec<String> = response
+        .headers()
+        .get_all(reqwest::header::SET_COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .filter_map(|v| v.split(';').next().map(str::to_owned))
+        .collect();
+    if cookies.is_empty() {
+        return Err(format!("signing in answered {}", response.status()));
+    }
+    Ok(cookies.join("; "))
+}
+
+/// Bytes on the wire, after brotli, of a page and every file under `/pkg/` or `/favicon` it
+/// names (stylesheet, JS, WASM).
+async fn first_load(url: &str, path: &str, cookie: Option<&str>) -> Result<(u64, usize), String> {
+    let client = Client::new();
+    let get = |address: String| {
+        let mut request = client
+            .get(address)
+            .header("Accept", "text/html,application/xhtml+xml,*/*")
+            .header("Accept-Encoding", "br");
+        if let Some(cookie) = cookie {
+            request = request.header("Cookie", cookie);
+        }
+        request.send()
+    };
+    let page = get(format!("{url}{path}"))
+        .await
+        .map_err(|e| e.to_string())?;
+    if !page.status().is_success() {
+        return Err(format!("{path} answered {}", page.status()));
+    }
+    let mut total = page.bytes().await.map_err(|e| e.to_string())?.len() as u64;
+    // Read again uncompressed to find what it names.
+    let mut plain = client.get(format!("{url}{path}"));
+    if let Some(cookie) = cookie {
+        plain = plain.header("Cookie", cookie);
+    }
+    let html = plain
+        .send()
+        .await
+        .map_err(|e| e.to_string())?
+        .text()
+        .await
+        .map_err(|e| e.to_string())?;
+    let assets = asset_paths(&html);
+    for asset in &assets {
+        let response = get(format!("{url}{asset}"))
+            .await
+            .map_err(|e| e.to_string())?;
+        total += response.bytes().await.map_err(|e| e.to_string())?.len() as u64;
+    }
+    Ok((total, assets.len()))
+}
+
+/// Every distinct `/pkg/…` or `/favicon…` address in a page.
+fn asset_paths(html: &str) -> Vec<String> {
+    let mut found = Vec::new();
+    for start in ["/pkg/", "/favicon"] {
+        let mut rest = html;
+        while let Some(at) = rest.find(start) {
+            let tail = &rest[at..];
+            let end = tail
+                .find(|c: char| c == '"' || c == '\'' || c == ')' || c.is_whitespace())
+                .unwrap_or(tail.len());
+            let path = tail[..end].to_owned();
+            if !found.contains(&path) {
+                found.push(path);
+            }
+            rest = &tail[end..];
+        }
+    }
+    found
+}
+
+/// Requests per second `wrk` gets from `url` in 10 s over 16 connections.
+async fn wrk(url: &str, cookie: Option<&str>) -> Result<f64, String> {
+    let mut command = Command::new("wrk");
+    command.args(["-t2", "-c16", "-d10s", "--timeout", "10s"]);
+    if let Some(cookie) = cookie {
+        command.args(["-H", &format!("Cookie: {cookie}")]);
+    }
+    let output = command
+        .arg(url)
+        .output()
+        .await
+        .map_err(|e| format!("wrk (Debian package wrk): {e}"))?;
+    let text = String::from_utf8_lossy(&output.stdout);
+    text.lines()
+        .find_map(|line| line.strip_prefix("Requests/sec:"))
+        .and_then(|v| v.trim().parse().ok())
+        .ok_or_else(|| format!("wrk printed no rate: {text}"))
+}
+
+/// A bare axum handler that runs the Users page's query and writes its rows as a table.
+async fn bare_axum(db: Db) -> String {
+    use axum::response::Html;
+    let app = axum::Router::new().route(
+        "/",
+        axum::routing::get(move || {
+            let db = db.clone();
+            async move {
+                let (page, _) = users::list_page(&db, "", None, PAGE).await.unwrap();
+                let rows: String = page
+                    .iter()
+                    .map(|u| {
+                        format!(
+                            "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
+                            u.username,
+                            u.display_name,
+                            u.email.as_deref().unwrap_or("")
+                        )
+                    })
+                    .collect();
+                Html(format!("<table>{rows}</table>"))
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    format!("http://{address}/")
+}
+
+pub async fn run(db: &Db, database_url: &str, figures: &mut Vec<Figure>, notes: &mut Vec<String>) {
+    people(db).await;
+    let server = match start(database_url).await {
+        Ok(server) => server,
+        Err(why) => {
+            notes.push(format!("The served figures are missing: {why}."));
+            return;
+        }
+    };
+    let admin = match sign_in(&server.url, "served-admin").await {
+        Ok(cookie) => cookie,
+        Err(why) => {
+            notes.push(format!("The served figures are missing: {why}."));
+            return;
+        }
+    };
+
+    for (path, cookie, what) in [
+        ("/users", Some(admin.as_str()), "the console (Users page)"),
+        (
+            "/management/audit",
+            Some(admin.as_str()),
+            "Management > Audit",
+        ),
+        ("/login", None, "/login"),
+        ("/forgot", None, "/forgot"),
+    ] {
+        match first_load(&server.url, path, cookie).await {
+            Ok((bytes, files)) => {
+                let figure = Figure::new(
+                    format!("First load of {what}, after brotli"),
+                    "KB",
+                    bytes as f64 / 1000.0,
+                )
+                .note(format!("the page and the {files} files it names"));
+                figures.push(if path.starts_with("/users") {
+                    figure.target(Target::AtMost(250.0))
+                } else {
+                    figure
+                });
+            }
+            Err(why) => notes.push(format!("First load of {path}: {why}.")),
+        }
+    }
+
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let idle = server.rss_mib();
+    figures.push(
+        Figure::new("Server resident memory, idle, 1000000 users", "MiB", idle)
+            .target(Target::AtMost(50.0))
+            .note("the latchkey process after a few page loads, from /proc"),
+    );
+
+    // 200 sign-ins at once, spread over accounts so the per-account limit does not stop them;
+    // the per-address limit (120 a minute, all from 127.0.0.1) turns the rest away early.
+    let started = Instant::now();
+    let attempts: Vec<_> = (0..SIGN_INS)
+        .map(|i| {
+            let url = server.url.clone();
+            tokio::spawn(async move { sign_in(&url, &format!("served-{}", i % ACCOUNTS)).await })
+        })
+        .collect();
+    let mut peak = idle;
+    while attempts.iter().any(|a| !a.is_finished()) {
+        peak = peak.max(server.rss_mib());
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let mut signed_in = 0;
+    for attempt in attempts {
+        if matches!(attempt.await, Ok(Ok(_))) {
+            signed_in += 1;
+        }
+    }
+    let burst = started.elapsed();
+    let settle = Instant::now();
+    let mut after = server.rss_mib();
+    while after > idle + 5.0 && settle.elapsed() < Duration::from_secs(60) {
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        after = server.rss_mib();
+    }
+    let permits = std::thread::available_parallelism()
+        .map_or(2, |n| n.get())
+        .max(2) as f64;
+    figures.push(
+        Figure::new(
+            "Server peak extra memory under 200 concurrent sign-ins",
+            "MiB",
+            peak - idle,
+        )
+        .target(Target::AtMost(1.2 * permits * 19_456.0 / 1024.0))
+        .note(format!(
+            "target 1.2 × {permits} permits × 19 MiB; {signed_in} signed in within {:.1} s, the \
+             rest limited per address; {after:.0} MiB {:.0} s later (idle {idle:.0} MiB)",
+            burst.as_secs_f64(),
+            settle.elapsed().as_secs_f64()
+        )),
+    );
+
+    let bare = bare_axum(db.clone()).await;
+    match (
+        wrk(&format!("{}/users", server.url), Some(&admin)).await,
+        wrk(&bare, None).await,
+    ) {
+        (Ok(latchkey), Ok(reference)) => figures.push(
+            Figure::new("Users page under wrk, 16 connections", "req/s", latchkey)
+                .against("bare axum handler, same SQL", reference)
+                .target(Target::RatioAtLeast(0.5))
+                .note("10 s each; wrk shares the 2 cores with the server"),
+        ),
+        (Err(why), _) | (_, Err(why)) => notes.push(format!("Users page under wrk: {why}.")),
+    }
+}
