@@ -21,7 +21,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 ## run: build and serve on http://127.0.0.1:3000 with ./data/latchkey.db
 run: tools
-	cargo leptos serve --release --precompress
+	cargo leptos serve --release --precompress --split
 
 ## test: formatting, clippy, every Rust test (SQLite and PostgreSQL), and the Playwright suite
 test: tools e2e-deps lint unit e2e
@@ -60,14 +60,14 @@ unit:
 	cargo test -p app --features ssr
 
 e2e: tools e2e-deps
-	cargo leptos build --release --precompress
+	cargo leptos build --release --precompress --split
 	cd end2end && LATCHKEY_BIN="$(CARGO_TARGET_DIR)/release/latchkey" \
 		LEPTOS_SITE_ROOT="$(CARGO_TARGET_DIR)/site" npx playwright test
 
 ## bench: each figure beside its reference, written to bench/RESULTS.md and bench/results.json
 ## (needs the release build for the served figures, and wrk from Debian as the load generator)
 bench: tools
-	cargo leptos build --release --precompress
+	cargo leptos build --release --precompress --split
 	@command -v wrk >/dev/null || { $(SUDO) apt-get update && $(SUDO) apt-get install -y wrk; }
 	cargo run --release -p server --example bench -- bench
 

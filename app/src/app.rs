@@ -1,7 +1,7 @@
 use leptos::prelude::*;
 use leptos_meta::{MetaTags, Title, provide_meta_context};
 use leptos_router::components::{ParentRoute, Route, Router, Routes};
-use leptos_router::{SsrMode, path};
+use leptos_router::{Lazy, LazyRoute, SsrMode, lazy_route, path};
 
 use crate::auth::AuthContext;
 use crate::components::admin_shell::AdminShell;
@@ -23,6 +23,38 @@ use crate::pages::{
     templates::TemplatesPage,
     users::UsersPage,
 };
+
+/// A console page the browser fetches the code of the first time it is opened (a chunk of its
+/// own, split off by `cargo leptos --split`), so the first load carries only the Users page
+/// and what every page shares. The server still renders it whole and names its chunk in the
+/// page, and `hydrate_lazy` waits for the chunk before hydrating it.
+macro_rules! lazy_page {
+    ($route:ident, $page:ident) => {
+        struct $route;
+
+        #[lazy_route]
+        impl LazyRoute for $route {
+            fn data() -> Self {
+                Self
+            }
+
+            fn view(_this: Self) -> AnyView {
+                $page().into_any()
+            }
+        }
+    };
+}
+
+lazy_page!(BulkJobRoute, BulkJobPage);
+lazy_page!(AddUserRoute, AddUserPage);
+lazy_page!(ImportUsersRoute, ImportUsersPage);
+lazy_page!(ImportJobRoute, ImportJobPage);
+lazy_page!(PasswordPolicyRoute, PasswordPolicyPage);
+lazy_page!(AuditRoute, AuditPage);
+lazy_page!(EmailSettingsRoute, EmailSettingsPage);
+lazy_page!(TemplatesRoute, TemplatesPage);
+lazy_page!(SetupRoute, SetupPage);
+lazy_page!(AccountRoute, AccountPage);
 
 /// The end user's pages: served as plain HTML with no WASM at all, because people open reset
 /// links in phone mail apps. Their forms post to the same server functions and errors come
@@ -96,10 +128,10 @@ pub fn App() -> impl IntoView {
                 // a real HTTP one.
                 <Route path=path!("/") view=HomePage ssr=SsrMode::Async/>
                 <Route path=path!("/login") view=LoginPage ssr=SsrMode::Async/>
-                <Route path=path!("/setup/:token") view=SetupPage ssr=SsrMode::Async/>
+                <Route path=path!("/setup/:token") view={Lazy::<SetupRoute>::new()} ssr=SsrMode::Async/>
                 <Route path=path!("/reset") view=ResetPage ssr=SsrMode::Async/>
                 <Route path=path!("/forgot") view=ForgotPage ssr=SsrMode::Async/>
-                <Route path=path!("/account") view=AccountPage ssr=SsrMode::Async/>
+                <Route path=path!("/account") view={Lazy::<AccountRoute>::new()} ssr=SsrMode::Async/>
                 <Route
                     path=path!("/account/password")
                     view=ChangePasswordPage
@@ -107,16 +139,16 @@ pub fn App() -> impl IntoView {
                 />
                 <ParentRoute path=path!("/users") view=AdminShell ssr=SsrMode::Async>
                     <Route path=path!("") view=UsersPage ssr=SsrMode::Async/>
-                    <Route path=path!("bulk/:id") view=BulkJobPage ssr=SsrMode::Async/>
-                    <Route path=path!("new") view=AddUserPage ssr=SsrMode::Async/>
-                    <Route path=path!("import") view=ImportUsersPage ssr=SsrMode::Async/>
-                    <Route path=path!("import/:id") view=ImportJobPage ssr=SsrMode::Async/>
+                    <Route path=path!("bulk/:id") view={Lazy::<BulkJobRoute>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("new") view={Lazy::<AddUserRoute>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("import") view={Lazy::<ImportUsersRoute>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("import/:id") view={Lazy::<ImportJobRoute>::new()} ssr=SsrMode::Async/>
                 </ParentRoute>
                 <ParentRoute path=path!("/management") view=AdminShell ssr=SsrMode::Async>
-                    <Route path=path!("policy") view=PasswordPolicyPage ssr=SsrMode::Async/>
-                    <Route path=path!("audit") view=AuditPage ssr=SsrMode::Async/>
-                    <Route path=path!("email") view=EmailSettingsPage ssr=SsrMode::Async/>
-                    <Route path=path!("templates") view=TemplatesPage ssr=SsrMode::Async/>
+                    <Route path=path!("policy") view={Lazy::<PasswordPolicyRoute>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("audit") view={Lazy::<AuditRoute>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("email") view={Lazy::<EmailSettingsRoute>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("templates") view={Lazy::<TemplatesRoute>::new()} ssr=SsrMode::Async/>
                 </ParentRoute>
             </Routes>
         </Router>

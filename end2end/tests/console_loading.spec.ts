@@ -51,3 +51,28 @@ test('The console\'s files arrive compressed under content-hashed names cached f
   expect(api.headers()['content-encoding']).toBeUndefined();
 });
 
+
+test('Rarely used pages arrive as chunks of their own when first opened', async ({ page }) => {
+  await signIn(page, server.url, ADMIN.username, ADMIN.password);
+  await expect(page).toHaveURL(/\/users$/);
+  const fetched = () =>
+    page.evaluate(() =>
+      (performance.getEntriesByType('resource') as PerformanceResourceTiming[]).map((r) => r.name),
+    );
+  // The Users page does not carry the Management pages' code.
+  expect((await fetched()).filter((url) => url.includes('_route_view_'))).toEqual([]);
+
+  // Opened from the console, Audit fetches its chunk and works.
+  await page.getByRole('link', { name: 'Audit' }).click();
+  await expect(page).toHaveURL(/\/management\/audit/);
+  await expect(page.getByRole('heading', { name: 'Audit' })).toBeVisible();
+  expect((await fetched()).some((url) => /split___audit_route_view_.*\.wasm$/.test(url))).toBe(true);
+
+  // Opened directly, a lazy page is rendered by the server and hydrated with its chunk: the
+  // example check follows the numbers as they are typed, which only the WASM does.
+  await page.goto(`${server.url}/management/policy`);
+  await page.waitForSelector('body[data-hydrated="true"]');
+  await page.getByLabel('Minimum length').fill('12');
+  await page.getByLabel('Example password').fill('a quiet harbour at dawn');
+  await expect(page.locator('#try-rules li', { hasText: 'At least 12 characters' })).toHaveClass('met');
+});

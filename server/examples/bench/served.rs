@@ -3,8 +3,8 @@
 //! idle and under 200 concurrent sign-ins (measured from outside, in `/proc`), and the Users
 //! page under `wrk` beside a bare axum handler running the same SQL.
 //!
-//! Needs the release build `cargo leptos build --release --precompress` (`make bench` runs it
-//! first); without it these figures are missing and the notes say why.
+//! Needs the release build `cargo leptos build --release --precompress --split` (`make bench`
+//! runs it first); without it these figures are missing and the notes say why.
 
 use domain::{Db, Password, users};
 use model::time::Timestamp;
@@ -65,8 +65,8 @@ async fn start(database_url: &str) -> Result<Server, String> {
     let site = target.join("site");
     if !binary.exists() || !site.join("pkg").exists() {
         return Err(format!(
-            "{} or {}/pkg is missing: build with `cargo leptos build --release --precompress` \
-             first",
+            "{} or {}/pkg is missing: build with `cargo leptos build --release --precompress \
+             --split` first",
             binary.display(),
             site.display()
         ));
