@@ -458,18 +458,7 @@ async fn scanned(db: &Db, term: &str) -> Vec<String> {
 
 /// Every page of a search, walked with the keyset cursor.
 async fn searched(db: &Db, term: &str, page_size: u32) -> Vec<String> {
-    let mut found = Vec::new();
-    let mut after: Option<String> = None;
-    loop {
-        let (page, next) = users::list_page(db, term, after.as_deref(), page_size)
-            .await
-            .unwrap();
-        found.extend(page.into_iter().map(|u| u.username));
-        match next {
-            Some(cursor) => after = Some(cursor),
-            None => return found,
-        }
-    }
+    first_pages(db, term, page_size, usize::MAX).await
 }
 
 both_engines!(
