@@ -7,7 +7,10 @@ use axum::Router;
 use axum::middleware::{from_fn, from_fn_with_state};
 use leptos::config::LeptosOptions;
 use leptos::prelude::provide_context;
-use leptos_axum::{LeptosRoutes, file_and_error_handler, generate_route_list};
+use leptos_axum::{
+    AxumRouteListing, LeptosRoutes, file_and_error_handler, generate_route_list,
+};
+use std::sync::OnceLock;
 use tower_http::compression::CompressionLayer;
 use tower_http::compression::predicate::{DefaultPredicate, Predicate};
 use tower_http::limit::RequestBodyLimitLayer;
@@ -20,7 +23,7 @@ use crate::middleware::{
 };
 
 pub fn build(state: AppState) -> Router {
-    let (plain, hydrated): (Vec<_>, Vec<_>) = generate_route_list(App)
+    let (plain, hydrated): (Vec<_>, Vec<_>) = route_list()
         .into_iter()
         .partition(|route| PLAIN_PAGES.contains(&route.path()));
     let context_state = state.clone();
@@ -98,6 +101,16 @@ pub fn build(state: AppState) -> Router {
         .layer(compress_pages())
         .layer(request_log::trace_layer())
         .with_state(state)
+}
+
+/// The app's routes, generated once per process. While Leptos generates them it holds back
+/// every resource that starts loading anywhere in the process, for good (a process-wide flag,
+/// leptos-rs/leptos#4773): a page another router in this process was rendering at that moment
+/// would never finish. The binary builds one router, but the tests start a server each, in
+/// parallel.
+fn route_list() -> Vec<AxumRouteListing> {
+    static ROUTES: OnceLock<Vec<AxumRouteListing>> = OnceLock::new();
+    ROUTES.get_or_init(|| generate_route_list(App)).clone()
 }
 
 /// The console's WASM, JS and CSS: the `.br` or `.gz` the build wrote beside each when the

@@ -531,3 +531,34 @@ both_engines!(
         );
     }
 );
+
+/// Leptos holds back every resource that starts loading in the process while it generates a
+/// route list. Routers built while another serves pages (as the tests do, one server each)
+/// must not leave those pages waiting for ever.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pages_finish_while_other_routers_are_built() {
+    let Some(test_db) = domain::testing::TestDb::new(domain::db::Engine::Sqlite).await else {
+        return;
+    };
+    let server = TestServer::start(test_db.db.clone()).await;
+    server.create_user("boss", Role::Administrator).await;
+    let browser = server.browser();
+    assert_eq!(browser.sign_in("boss").await.status(), 200);
+    let state = server.state.clone();
+    let building = tokio::task::spawn_blocking(move || {
+        for _ in 0..40 {
+            drop(server::router::build(state.clone()));
+        }
+    });
+    let mut loads = 0;
+    while !building.is_finished() || loads < 40 {
+        let page = browser.get("/users").await;
+        assert_eq!(page.status(), 200);
+        let html = page.text().await.unwrap();
+        // The list of users is a resource: its rows are there only once it loaded.
+        assert!(html.contains("boss Test"), "the page came without its users");
+        loads += 1;
+    }
+    building.await.unwrap();
+    test_db.drop_db().await;
+}
