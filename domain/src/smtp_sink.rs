@@ -78,6 +78,11 @@ impl SmtpSink {
         sink
     }
 
+    /// How many messages have arrived, without copying them.
+    pub fn count(&self) -> usize {
+        self.received.lock().expect("sink lock").len()
+    }
+
     pub fn received(&self) -> Vec<Received> {
         self.received.lock().expect("sink lock").clone()
     }

@@ -318,12 +318,54 @@ both_engines!(the_sending_rate_is_held, |db: Db| async move {
         0,
         "the minute's two are spent"
     );
+    // The mailer next looks when the first of the two leaves the minute, not a poll later.
+    let (first,): (i64,) = sqlx::query_as("SELECT MIN(sent_at) FROM email_outbox")
+        .fetch_one(s.db.pool())
+        .await
+        .unwrap();
+    let frees = domain::outbox::minute_frees_at(&s.db, model::time::Timestamp::now())
+        .await
+        .unwrap();
+    assert_eq!(frees, Some(model::time::Timestamp(first + 60_001)));
     let view = email_config::view(&s, &root).await.unwrap();
     assert_eq!(view.queue.queued, 3);
     assert_eq!(
         view.queue.seconds, 120,
         "two a minute: three more take two minutes"
     );
+});
+
+both_engines!(the_senders_deliver_each_email_once, |db: Db| async move {
+    let s = unconfigured(db);
+    let root = actor(&s, "root", Role::Administrator).await;
+    let sink = SmtpSink::start().await;
+    email_config::save(&s, &root, &form(&loopback(sink.port)))
+        .await
+        .unwrap();
+    let names: Vec<String> = (0..17).map(|i| format!("person{i}")).collect();
+    for name in &names {
+        let id = create(&s, name, Role::User).await;
+        resets::send_link(&s, &root, &id, EMAILED_LINK)
+            .await
+            .unwrap();
+    }
+    // Two mailers (as two instances would run), each sending several at once.
+    let (a, b) = (live_mailer(&s), live_mailer(&s));
+    let (sent_a, sent_b) = tokio::join!(a.deliver_due(), b.deliver_due());
+    assert_eq!(sent_a.unwrap() + sent_b.unwrap(), names.len());
+    let mut to: Vec<String> = sink.received().into_iter().flat_map(|m| m.to).collect();
+    to.sort();
+    let mut expected: Vec<String> = names.iter().map(|n| format!("{n}@example.com")).collect();
+    expected.sort();
+    assert_eq!(to, expected, "each person's email, once");
+    let (sent, audited): (i64, i64) = sqlx::query_as(
+        "SELECT (SELECT COUNT(*) FROM email_outbox WHERE state = 'sent'), \
+             (SELECT COUNT(*) FROM audit_events WHERE action = 'email.sent')",
+    )
+    .fetch_one(s.db.pool())
+    .await
+    .unwrap();
+    assert_eq!((sent, audited), (17, 17));
 });
 
 both_engines!(

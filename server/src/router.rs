@@ -7,9 +7,7 @@ use axum::Router;
 use axum::middleware::{from_fn, from_fn_with_state};
 use leptos::config::LeptosOptions;
 use leptos::prelude::provide_context;
-use leptos_axum::{
-    AxumRouteListing, LeptosRoutes, file_and_error_handler, generate_route_list,
-};
+use leptos_axum::{AxumRouteListing, LeptosRoutes, file_and_error_handler, generate_route_list};
 use std::sync::OnceLock;
 use tower_http::compression::CompressionLayer;
 use tower_http::compression::predicate::{DefaultPredicate, Predicate};

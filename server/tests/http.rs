@@ -556,7 +556,10 @@ async fn pages_finish_while_other_routers_are_built() {
         assert_eq!(page.status(), 200);
         let html = page.text().await.unwrap();
         // The list of users is a resource: its rows are there only once it loaded.
-        assert!(html.contains("boss Test"), "the page came without its users");
+        assert!(
+            html.contains("boss Test"),
+            "the page came without its users"
+        );
         loads += 1;
     }
     building.await.unwrap();

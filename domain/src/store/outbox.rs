@@ -573,6 +573,18 @@ pub async fn recent_sends(db: &Db, now: Timestamp) -> DomainResult<(i64, i64)> {
 }
 
 /// How many emails wait to be sent (queued or being sent now).
+/// When the oldest email sent in the last minute leaves it: the next moment the per-minute
+/// limit lets one more go. `None` when none was sent in the last minute.
+pub async fn minute_frees_at(db: &Db, now: Timestamp) -> DomainResult<Option<Timestamp>> {
+    let oldest: Option<i64> =
+        sqlx::query_scalar("SELECT MIN(sent_at) FROM email_outbox WHERE sent_at >= $1")
+            .bind(now.millis() - 60_000)
+            .fetch_one(db.pool())
+            .await?;
+    // `recent_sends` counts a send made exactly a minute ago: it leaves a millisecond later.
+    Ok(oldest.map(|at| Timestamp(at + 60_001)))
+}
+
 pub async fn waiting(db: &Db) -> DomainResult<i64> {
     Ok(
         sqlx::query_scalar(

@@ -5,6 +5,7 @@
 //! it is reachable) PostgreSQL. Speed is only ever judged here, never by a timed test.
 
 mod bulk;
+mod outbox;
 mod report;
 mod search;
 mod served;
@@ -20,6 +21,8 @@ use report::Figure;
 pub const PAGE: u32 = 50;
 const BULK_USERS: u64 = 100_000;
 const SEARCH_USERS: u64 = 1_000_000;
+/// Enough that about 10,000 of them can be sent a link (active, local, with an address).
+const OUTBOX_USERS: u64 = 11_450;
 
 pub fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
@@ -111,6 +114,12 @@ async fn main() {
             }
             test_db.drop_db().await;
         }
+    }
+    if wanted("outbox")
+        && let Some(test_db) = seeded(Engine::Sqlite, OUTBOX_USERS, &mut notes).await
+    {
+        outbox::run(&test_db.db, &mut figures).await;
+        test_db.drop_db().await;
     }
     if wanted("signin")
         && let Some(test_db) = seeded(Engine::Sqlite, 1_000, &mut notes).await
