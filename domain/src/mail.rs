@@ -9,7 +9,6 @@ use lettre::message::header::{ContentTransferEncoding, ContentType};
 use lettre::message::{Body, Mailbox, Message, MultiPart, SinglePart};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
 use model::time::Timestamp;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::Notify;
@@ -139,12 +138,17 @@ impl Mailer {
     pub async fn deliver_due(&self) -> DomainResult<usize> {
         // Read once a round, not once an email: a change reaches the next round.
         let config = self.email.current(&self.db, &self.keys).await?;
-        let budget = AtomicUsize::new(BATCH.min(self.allowance(&config).await?));
+        let budget = tokio::sync::Mutex::new(BATCH.min(self.allowance(&config).await?));
         // Every sender runs to its end even when another fails: one dropped between the
         // server's answer and its record would send its email again once the lease ran out.
-        let rounds =
-            futures_util::future::join_all((0..SENDERS).map(|_| self.send_while(&config, &budget)))
-                .await;
+        let lanes = (0..SENDERS).map(|index| outbox::Lane {
+            index: index as i64,
+            of: SENDERS as i64,
+        });
+        let rounds = futures_util::future::join_all(
+            lanes.map(|lane| self.send_while(&config, &budget, lane)),
+        )
+        .await;
         let mut tried = 0;
         for round in rounds {
             tried += round?;
@@ -152,20 +156,30 @@ impl Mailer {
         Ok(tried)
     }
 
-    /// One sender: claims and delivers emails one after another while the round's budget
-    /// lasts and emails are due.
-    async fn send_while(&self, config: &Effective, budget: &AtomicUsize) -> DomainResult<usize> {
+    /// One sender: claims and delivers its lane's emails one after another while the round's
+    /// budget lasts and emails are due. Claiming holds the budget's lock, so the senders
+    /// together never claim more than it allows; sending does not.
+    async fn send_while(
+        &self,
+        config: &Effective,
+        budget: &tokio::sync::Mutex<usize>,
+        lane: outbox::Lane,
+    ) -> DomainResult<usize> {
         let mut tried = 0;
-        while budget
-            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |left| {
-                left.checked_sub(1)
-            })
-            .is_ok()
-        {
-            let Some(email) = outbox::claim_next(&self.db, Timestamp::now(), LEASE_MS).await?
-            else {
-                break;
+        loop {
+            let email = {
+                let mut left = budget.lock().await;
+                if *left == 0 {
+                    break;
+                }
+                let claimed =
+                    outbox::claim_next(&self.db, Timestamp::now(), LEASE_MS, lane).await?;
+                if claimed.is_some() {
+                    *left -= 1;
+                }
+                claimed
             };
+            let Some(email) = email else { break };
             tried += 1;
             self.deliver(config, &email).await?;
         }

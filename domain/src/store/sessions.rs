@@ -87,12 +87,14 @@ pub async fn create(
     Ok(token)
 }
 
+/// A live session and its user, read together: every request that carries a cookie reads it.
 #[derive(sqlx::FromRow)]
 struct SessionRow {
-    user_id: String,
+    #[sqlx(flatten)]
+    user: users::UserRow,
     purpose: String,
     last_seen_at: i64,
-    verified_at: i64,
+    session_verified_at: i64,
 }
 
 /// The live session a token names, if any: not expired (idle or absolute), and its user still
@@ -105,20 +107,20 @@ pub async fn authenticate(
 ) -> DomainResult<Option<Session>> {
     let digest = token.digest();
     let idle_cutoff = now.millis().saturating_sub(millis(policy.idle));
-    let row = sqlx::query_as::<_, SessionRow>(
-        "SELECT user_id, purpose, last_seen_at, COALESCE(verified_at, created_at) AS verified_at \
-         FROM sessions \
-         WHERE id_hash = $1 AND expires_at > $2 AND last_seen_at > $3",
-    )
+    let row = sqlx::query_as::<_, SessionRow>(&format!(
+        "SELECT {}, s.purpose, s.last_seen_at, \
+         COALESCE(s.verified_at, s.created_at) AS session_verified_at \
+         FROM sessions s JOIN users u ON u.id = s.user_id \
+         WHERE s.id_hash = $1 AND s.expires_at > $2 AND s.last_seen_at > $3",
+        users::joined_columns()
+    ))
     .bind(&digest.0)
     .bind(now.millis())
     .bind(idle_cutoff)
     .fetch_optional(db.pool())
     .await?;
     let Some(row) = row else { return Ok(None) };
-    let Some(user) = users::get(db.pool(), &UserId(row.user_id)).await? else {
-        return Ok(None);
-    };
+    let user = User::try_from(row.user)?;
     if !user.active {
         return Ok(None);
     }
@@ -137,7 +139,7 @@ pub async fn authenticate(
     Ok(Some(Session {
         user,
         purpose,
-        verified_at: Timestamp(row.verified_at),
+        verified_at: Timestamp(row.session_verified_at),
     }))
 }
 

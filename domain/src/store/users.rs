@@ -14,8 +14,17 @@ const COLUMNS: &str = "id, username, display_name, email, active, source, role, 
      must_change_password, password_changed_at, password_expires_at, failed_logins, locked_until, \
      created_at, updated_at";
 
+/// [`COLUMNS`] as read through the alias `u` in a join.
+pub(crate) fn joined_columns() -> String {
+    COLUMNS
+        .split(',')
+        .map(|column| format!("u.{}", column.trim()))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 #[derive(sqlx::FromRow)]
-struct UserRow {
+pub(crate) struct UserRow {
     id: String,
     username: String,
     display_name: String,
