@@ -77,6 +77,13 @@ enum Attempt {
     Permanent(String),
 }
 
+/// What the senders of one round share: the emails they may still claim under the rate, and
+/// the addresses being sent to now.
+struct Round {
+    left: usize,
+    busy: Vec<String>,
+}
+
 pub struct Mailer {
     db: Db,
     email: email_config::Live,
@@ -89,8 +96,8 @@ pub struct Mailer {
 }
 
 const LEASE_MS: i64 = 2 * 60 * 1000;
-/// Emails per round before the loop checks in again.
-const BATCH: usize = 20;
+/// Emails per round (twenty a sender) before the loop checks in again.
+const BATCH: usize = 20 * SENDERS;
 /// Emails in flight at once, each on a connection of the transport's pool. lettre writes the
 /// end of a message on its own, after the body, so every message waits out the mail server's
 /// delayed acknowledgement (about 40 ms): one connection carries about 25 emails a second,
@@ -138,50 +145,53 @@ impl Mailer {
     pub async fn deliver_due(&self) -> DomainResult<usize> {
         // Read once a round, not once an email: a change reaches the next round.
         let config = self.email.current(&self.db, &self.keys).await?;
-        let budget = tokio::sync::Mutex::new(BATCH.min(self.allowance(&config).await?));
+        let round = tokio::sync::Mutex::new(Round {
+            left: BATCH.min(self.allowance(&config).await?),
+            busy: Vec::new(),
+        });
         // Every sender runs to its end even when another fails: one dropped between the
         // server's answer and its record would send its email again once the lease ran out.
-        let lanes = (0..SENDERS).map(|index| outbox::Lane {
-            index: index as i64,
-            of: SENDERS as i64,
-        });
-        let rounds = futures_util::future::join_all(
-            lanes.map(|lane| self.send_while(&config, &budget, lane)),
-        )
-        .await;
+        let senders =
+            futures_util::future::join_all((0..SENDERS).map(|_| self.send_while(&config, &round)))
+                .await;
         let mut tried = 0;
-        for round in rounds {
-            tried += round?;
+        for sent in senders {
+            tried += sent?;
         }
         Ok(tried)
     }
 
-    /// One sender: claims and delivers its lane's emails one after another while the round's
-    /// budget lasts and emails are due. Claiming holds the budget's lock, so the senders
-    /// together never claim more than it allows; sending does not.
+    /// One sender: claims and delivers emails one after another while the round's budget lasts
+    /// and emails are due. Claiming holds the round's lock, so the senders together never
+    /// claim more than the budget, nor two emails to one address at once; sending does not.
     async fn send_while(
         &self,
         config: &Effective,
-        budget: &tokio::sync::Mutex<usize>,
-        lane: outbox::Lane,
+        round: &tokio::sync::Mutex<Round>,
     ) -> DomainResult<usize> {
         let mut tried = 0;
         loop {
             let email = {
-                let mut left = budget.lock().await;
-                if *left == 0 {
+                let mut round = round.lock().await;
+                if round.left == 0 {
                     break;
                 }
                 let claimed =
-                    outbox::claim_next(&self.db, Timestamp::now(), LEASE_MS, lane).await?;
-                if claimed.is_some() {
-                    *left -= 1;
+                    outbox::claim_next(&self.db, Timestamp::now(), LEASE_MS, &round.busy).await?;
+                if let Some(email) = &claimed {
+                    round.left -= 1;
+                    round.busy.push(email.to.clone());
                 }
                 claimed
             };
             let Some(email) = email else { break };
             tried += 1;
-            self.deliver(config, &email).await?;
+            let delivered = self.deliver(config, &email).await;
+            let mut round = round.lock().await;
+            if let Some(at) = round.busy.iter().position(|to| *to == email.to) {
+                round.busy.swap_remove(at);
+            }
+            delivered?;
         }
         Ok(tried)
     }

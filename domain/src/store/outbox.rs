@@ -183,33 +183,31 @@ type ClaimedRow = (String, String, Option<String>, Option<String>, i64);
 const DUE: &str = "((state = 'queued' AND next_attempt_at <= $1) \
                     OR (state = 'sending' AND lease_until <= $1))";
 
-/// One of an instance's senders, and how many there are. Each takes only the emails of its
-/// share of the addresses (by the address's length, which both engines compute alike), so the
-/// emails to one person go out one after another, in the order they were queued.
-#[derive(Clone, Copy, Debug)]
-pub struct Lane {
-    pub index: i64,
-    pub of: i64,
-}
-
-/// Claims the next due email of `lane` for `lease_ms`, just before sending it. A row another
-/// instance claimed first is skipped, not sent twice.
+/// Claims the next due email for `lease_ms`, just before sending it, passing over the emails to
+/// the `busy` addresses (those this instance's other senders are sending to, so one person's
+/// emails go out one after another, in the order queued). A row another instance claimed
+/// first is skipped, not sent twice.
 pub async fn claim_next(
     db: &Db,
     now: Timestamp,
     lease_ms: i64,
-    lane: Lane,
+    busy: &[String],
 ) -> DomainResult<Option<Claimed>> {
-    let ids: Vec<(String,)> = sqlx::query_as(&format!(
-        "SELECT id FROM email_outbox WHERE {DUE} AND LENGTH(to_address) % $3 = $4 \
-         ORDER BY next_attempt_at LIMIT $2"
-    ))
-    .bind(now.millis())
-    .bind(lease::CANDIDATES)
-    .bind(lane.of)
-    .bind(lane.index)
-    .fetch_all(db.pool())
-    .await?;
+    let not_busy = if busy.is_empty() {
+        String::new()
+    } else {
+        format!(" AND to_address NOT IN ({})", in_marks(3, busy.len()))
+    };
+    let sql = format!(
+        "SELECT id FROM email_outbox WHERE {DUE}{not_busy} ORDER BY next_attempt_at LIMIT $2"
+    );
+    let mut query = sqlx::query_as::<_, (String,)>(&sql)
+        .bind(now.millis())
+        .bind(lease::CANDIDATES);
+    for address in busy {
+        query = query.bind(address);
+    }
+    let ids = query.fetch_all(db.pool()).await?;
     lease::first_claimed(ids.into_iter().map(|(id,)| id), |id| async move {
         let row: Option<ClaimedRow> = sqlx::query_as(&format!(
             "UPDATE email_outbox SET state = 'sending', attempts = attempts + 1, \
