@@ -4,8 +4,9 @@ mod common;
 
 use common::*;
 use domain::bulk::{self, JobOptions, Selection};
-use domain::{Db, DomainError, both_engines};
+use domain::{Db, DomainError, both_engines, users};
 use model::bulk::{BulkKind, ItemOutcome, SkipReason};
+use model::time::Timestamp;
 use model::user::{Role, UserId};
 
 const FORCE: JobOptions = JobOptions {
@@ -541,3 +542,62 @@ both_engines!(
 fn bulk_key() -> String {
     uuid::Uuid::new_v4().to_string()
 }
+
+both_engines!(
+    select_all_matching_selects_exactly_the_people_the_list_shows,
+    |db: Db| async move {
+        let s = services(db);
+        let admin = actor(&s, "admin", Role::Administrator).await;
+        domain::seed::seed_users(&s.db, 400).await.unwrap();
+        for (name, display) in [
+            ("odd_one", "Percent 50% Off"),
+            ("o.brien", "Seán O'Brien"),
+            ("x-y", "Ex Why"),
+        ] {
+            let new =
+                users::NewUser::new(name, display, &format!("{name}@example.org"), Role::User)
+                    .unwrap();
+            let mut tx = s.db.begin().await.unwrap();
+            users::insert(&mut tx, &new, None, Timestamp::now())
+                .await
+                .unwrap();
+            tx.commit().await.unwrap();
+        }
+        for term in [
+            "lovel",
+            "e e",
+            "ld.",
+            "EXAMPLE.ORG",
+            "50%",
+            "d_o",
+            "o'b",
+            "seán",
+            "x-y",
+            "zzz",
+            "ad",
+        ] {
+            // As the Users page asks for it: trimmed and lower-cased.
+            let asked = model::fields::search(term).unwrap();
+            let mut listed = 0;
+            let mut after: Option<String> = None;
+            loop {
+                let (page, next) = users::list_page(&s.db, &asked, after.as_deref(), 100)
+                    .await
+                    .unwrap();
+                listed += page.len() as u64;
+                match next {
+                    Some(cursor) => after = Some(cursor),
+                    None => break,
+                }
+            }
+            let selection = Selection::Search(term.into());
+            let preview = bulk::preview(&s.db, &admin, BulkKind::ForceReset, &selection)
+                .await
+                .unwrap();
+            assert_eq!(preview.selected, listed, "{term:?}");
+            if ["50%", "d_o", "o'b", "seán", "x-y", "EXAMPLE.ORG"].contains(&term) {
+                assert!(listed >= 1, "{term:?} finds the people added for it");
+            }
+        }
+    }
+);

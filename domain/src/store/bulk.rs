@@ -8,12 +8,16 @@ use model::user::UserId;
 use crate::authority::Actor;
 use crate::bulk::{MAX_IDS, Selection};
 use crate::error::DomainResult;
-use crate::store::db::{Db, Tx, flag, is_unique_violation};
+use crate::store::db::{Db, Engine, Tx, engine_of, flag, is_unique_violation};
 use crate::store::lease;
 use crate::store::search;
 
 /// The `WHERE` clause of a selection and its bind values, from `$first` on.
-fn selection_sql(selection: &Selection, first: usize) -> DomainResult<(String, Vec<String>)> {
+fn selection_sql(
+    engine: Engine,
+    selection: &Selection,
+    first: usize,
+) -> DomainResult<(String, Vec<String>)> {
     match selection {
         Selection::Ids(ids) if ids.is_empty() => {
             Err(model::fields::FieldError::new("selection", "Select at least one user.").into())
@@ -31,7 +35,7 @@ fn selection_sql(selection: &Selection, first: usize) -> DomainResult<(String, V
             ))
         }
         Selection::Search(q) => {
-            let (condition, binds) = search::condition(&model::fields::search(q)?, first);
+            let (condition, binds) = search::condition(engine, &model::fields::search(q)?, first);
             Ok((format!("({condition})"), binds))
         }
     }
@@ -70,7 +74,7 @@ pub async fn candidate_groups(
     actor: &UserId,
     selection: &Selection,
 ) -> DomainResult<Vec<CandidateGroup>> {
-    let (filter, binds) = selection_sql(selection, 1)?;
+    let (filter, binds) = selection_sql(db.engine(), selection, 1)?;
     let columns = candidate_columns(binds.len() + 1);
     let sql = format!(
         "SELECT {} AS is_actor, {} AS role, {} AS source, {} AS active, \
@@ -93,7 +97,7 @@ pub async fn group_examples(
     group: &CandidateGroup,
     limit: usize,
 ) -> DomainResult<Vec<String>> {
-    let (filter, binds) = selection_sql(selection, 1)?;
+    let (filter, binds) = selection_sql(db.engine(), selection, 1)?;
     let columns = candidate_columns(binds.len() + 1);
     let first = binds.len() + 2;
     let same: Vec<String> = columns
@@ -171,7 +175,7 @@ pub async fn insert_job(tx: &mut Tx, job: NewJob<'_>, now: Timestamp) -> DomainR
 /// One item per selected user, numbered by the database in one statement however many there
 /// are, and the job's total set to match. Returns the total.
 pub async fn insert_items(tx: &mut Tx, job: &str, selection: &Selection) -> DomainResult<u64> {
-    let (filter, binds) = selection_sql(selection, 2)?;
+    let (filter, binds) = selection_sql(engine_of(tx), selection, 2)?;
     let sql = format!(
         "INSERT INTO bulk_items (job_id, seq, user_id, username) \
          SELECT $1, ROW_NUMBER() OVER (ORDER BY username_key), id, username \

@@ -40,6 +40,15 @@ pub struct Db {
 
 pub type Tx = Transaction<'static, Any>;
 
+/// The engine a transaction runs on.
+pub fn engine_of(tx: &Tx) -> Engine {
+    if tx.backend_name() == "PostgreSQL" {
+        Engine::Postgres
+    } else {
+        Engine::Sqlite
+    }
+}
+
 impl Db {
     /// Connects, creating an SQLite file (and its folder) if needed, and brings the schema up to
     /// date. Safe to call from several instances at once: sqlx takes a migration lock.

@@ -68,8 +68,8 @@ pub fn matches(term: &str) -> Matches {
 
 /// The same selection as a `WHERE` condition on `users` and its bound values, numbered from
 /// `$first`: Bulk Change's "select all matching this search" must select exactly the people
-/// the list shows.
-pub fn condition(term: &str, first: usize) -> (String, Vec<String>) {
+/// the list shows, and finds them through the same index rather than reading every row.
+pub fn condition(engine: Engine, term: &str, first: usize) -> (String, Vec<String>) {
     if term.is_empty() {
         ("1 = 1".into(), Vec::new())
     } else if term.chars().count() < SUBSTRING_FROM {
@@ -78,10 +78,21 @@ pub fn condition(term: &str, first: usize) -> (String, Vec<String>) {
             vec![term.to_owned(), prefix_end(term)],
         )
     } else {
-        (
-            format!("search_text LIKE ${first} ESCAPE '\\'"),
-            vec![search_pattern(term)],
-        )
+        match engine {
+            Engine::Sqlite => (
+                format!(
+                    "search_key IN (SELECT rowid FROM users_search WHERE users_search MATCH ${first})"
+                ),
+                vec![fts_phrase(term)],
+            ),
+            Engine::Postgres => (
+                format!(
+                    "search_folded LIKE ${first} AND search_text LIKE ${} ESCAPE '\\'",
+                    first + 1
+                ),
+                vec![format!("%{}%", folded(term)), search_pattern(term)],
+            ),
+        }
     }
 }
 

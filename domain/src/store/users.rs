@@ -5,7 +5,9 @@ use model::time::Timestamp;
 use model::user::{Role, UserId, UserSource, UserSummary};
 use sqlx::{Any, Executor};
 
-use crate::db::{Db, Tx, flag, in_marks, is_set, is_unique_violation, row_marks};
+use crate::db::{
+    Db, Engine, Tx, engine_of, flag, in_marks, is_set, is_unique_violation, row_marks,
+};
 use crate::error::{DomainError, DomainResult};
 use crate::hashing::PasswordDigest;
 use crate::store::search::{self, Matches};
@@ -275,10 +277,9 @@ pub async fn get_many_locked(tx: &mut Tx, ids: &[UserId]) -> DomainResult<Vec<Us
     if ids.is_empty() {
         return Ok(Vec::new());
     }
-    let lock = if tx.backend_name() == "PostgreSQL" {
-        " FOR UPDATE"
-    } else {
-        ""
+    let lock = match engine_of(tx) {
+        Engine::Postgres => " FOR UPDATE",
+        Engine::Sqlite => "",
     };
     let sql = format!(
         "SELECT {COLUMNS} FROM users WHERE id IN ({}){lock}",
