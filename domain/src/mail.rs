@@ -9,6 +9,7 @@ use lettre::message::header::{ContentTransferEncoding, ContentType};
 use lettre::message::{Body, Mailbox, Message, MultiPart, SinglePart};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
 use model::time::Timestamp;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::Notify;
@@ -93,6 +94,8 @@ pub struct Mailer {
     poll: Duration,
     wake: MailWake,
     keys: Keyring,
+    /// The last round found the rate's allowance spent.
+    held_back: AtomicBool,
 }
 
 const LEASE_MS: i64 = 2 * 60 * 1000;
@@ -117,6 +120,7 @@ impl Mailer {
             poll: config.poll,
             wake: services.mail.clone(),
             keys: services.keys.clone(),
+            held_back: AtomicBool::new(false),
         }
     }
 
@@ -145,8 +149,10 @@ impl Mailer {
     pub async fn deliver_due(&self) -> DomainResult<usize> {
         // Read once a round, not once an email: a change reaches the next round.
         let config = self.email.current(&self.db, &self.keys).await?;
+        let allowance = self.allowance(&config).await?;
+        self.held_back.store(allowance == 0, Ordering::Relaxed);
         let round = tokio::sync::Mutex::new(Round {
-            left: BATCH.min(self.allowance(&config).await?),
+            left: BATCH.min(allowance),
             busy: Vec::new(),
         });
         // Every sender runs to its end even when another fails: one dropped between the
@@ -231,10 +237,13 @@ impl Mailer {
         Ok(())
     }
 
-    /// Until the next round: the poll interval, or less when the rate limit lets another email
-    /// go sooner (the oldest send of the last minute leaves it), so a queue held back by the
-    /// limit goes out at the limit, not a poll interval behind it.
+    /// Until the next round: the poll interval, or, while the rate limit holds emails back, the
+    /// moment it lets another go (the oldest send of the last minute leaves it), so a held-back
+    /// queue goes out at the limit, not a poll interval behind it.
     async fn pause(&self) -> Duration {
+        if !self.held_back.load(Ordering::Relaxed) {
+            return self.poll;
+        }
         let now = Timestamp::now();
         match outbox::minute_frees_at(&self.db, now).await {
             Ok(Some(at)) => {
