@@ -101,24 +101,25 @@ fn html_document(options: LeptosOptions, hydrate: bool) -> impl IntoView {
     }
 }
 
+/// Marks `<body>` once the whole page, its lazy route included, has hydrated: tests and scripts
+/// wait for it before clicking, since a click before hydration does nothing. Set from a
+/// macrotask, so Suspense content resolved from the server's serialized data (microtasks) has
+/// hydrated by then too.
+pub fn mark_hydrated() {
+    set_timeout(
+        || {
+            if let Some(body) = document().body() {
+                let _ = body.set_attribute("data-hydrated", "true");
+            }
+        },
+        std::time::Duration::ZERO,
+    );
+}
+
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
     AuthContext::provide();
-
-    // Tests and scripts wait for this before clicking: a click before hydration does nothing.
-    // Set from a macrotask, so Suspense content resolved from the server's serialized data
-    // (microtasks) has hydrated by then too.
-    Effect::new(move |_| {
-        set_timeout(
-            || {
-                if let Some(body) = document().body() {
-                    let _ = body.set_attribute("data-hydrated", "true");
-                }
-            },
-            std::time::Duration::ZERO,
-        );
-    });
 
     view! {
         <Title text="Latchkey"/>

@@ -12,5 +12,5 @@ pub mod pages;
 #[cfg(feature = "ssr")]
 pub mod server;
 
-pub use app::{App, PLAIN_PAGES, plain_shell, shell};
+pub use app::{App, PLAIN_PAGES, mark_hydrated, plain_shell, shell};
 pub use error::AppError;
