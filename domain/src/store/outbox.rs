@@ -180,6 +180,9 @@ impl Claimed {
 /// `to_address, subject, body, html, attempts` of a row just claimed.
 type ClaimedRow = (String, String, Option<String>, Option<String>, i64);
 
+/// The window the per-minute sending limit counts.
+const MINUTE_MS: i64 = 60_000;
+
 const DUE: &str = "((state = 'queued' AND next_attempt_at <= $1) \
                     OR (state = 'sending' AND lease_until <= $1))";
 
@@ -582,24 +585,24 @@ pub async fn recent_sends(db: &Db, now: Timestamp) -> DomainResult<(i64, i64)> {
     .bind(now.millis())
     .fetch_one(db.pool())
     .await?;
-    let minute = count(since(60_000)).await?;
+    let minute = count(since(MINUTE_MS)).await?;
     let day = count(since(24 * 3_600_000)).await?;
     Ok((minute + in_flight, day + in_flight))
 }
 
-/// How many emails wait to be sent (queued or being sent now).
 /// When the oldest email sent in the last minute leaves it: the next moment the per-minute
 /// limit lets one more go. `None` when none was sent in the last minute.
 pub async fn minute_frees_at(db: &Db, now: Timestamp) -> DomainResult<Option<Timestamp>> {
     let oldest: Option<i64> =
         sqlx::query_scalar("SELECT MIN(sent_at) FROM email_outbox WHERE sent_at >= $1")
-            .bind(now.millis() - 60_000)
+            .bind(now.millis() - MINUTE_MS)
             .fetch_one(db.pool())
             .await?;
     // `recent_sends` counts a send made exactly a minute ago: it leaves a millisecond later.
-    Ok(oldest.map(|at| Timestamp(at + 60_001)))
+    Ok(oldest.map(|at| Timestamp(at + MINUTE_MS + 1)))
 }
 
+/// How many emails wait to be sent (queued or being sent now).
 pub async fn waiting(db: &Db) -> DomainResult<i64> {
     Ok(
         sqlx::query_scalar(

@@ -112,7 +112,7 @@ pub async fn authenticate(
          COALESCE(s.verified_at, s.created_at) AS session_verified_at \
          FROM sessions s JOIN users u ON u.id = s.user_id \
          WHERE s.id_hash = $1 AND s.expires_at > $2 AND s.last_seen_at > $3",
-        users::joined_columns()
+        *users::JOINED_COLUMNS
     ))
     .bind(&digest.0)
     .bind(now.millis())

@@ -4,6 +4,7 @@ use model::fields::{self, FieldError};
 use model::time::Timestamp;
 use model::user::{Role, UserId, UserSource, UserSummary};
 use sqlx::{Any, Executor};
+use std::sync::LazyLock;
 
 use crate::db::{
     Db, Engine, Tx, engine_of, flag, in_marks, is_set, is_unique_violation, row_marks,
@@ -16,14 +17,15 @@ const COLUMNS: &str = "id, username, display_name, email, active, source, role, 
      must_change_password, password_changed_at, password_expires_at, failed_logins, locked_until, \
      created_at, updated_at";
 
-/// [`COLUMNS`] as read through the alias `u` in a join.
-pub(crate) fn joined_columns() -> String {
+/// [`COLUMNS`] as read through the alias `u` in a join. Made once: every signed-in request
+/// reads its session through it.
+pub(crate) static JOINED_COLUMNS: LazyLock<String> = LazyLock::new(|| {
     COLUMNS
         .split(',')
         .map(|column| format!("u.{}", column.trim()))
         .collect::<Vec<_>>()
         .join(", ")
-}
+});
 
 #[derive(sqlx::FromRow)]
 pub(crate) struct UserRow {
