@@ -350,3 +350,77 @@ both_engines!(keyset_pages_cover_every_user_once, |db: Db| async move {
 fn lock_threshold() -> i64 {
     model::settings::SecuritySettings::default().lock_threshold
 }
+
+both_engines!(
+    many_values_in_one_statement_arrive_exactly_as_sent,
+    |db: Db| async move {
+        use domain::audit::{AuditAction, AuditEvent, Party};
+        use domain::users::UserRecord;
+        // Text a JSON array or SQL could misread: quotes, backslashes, JSON and SQL syntax,
+        // what looks like a number or null, characters past the BMP, and spaces at the ends.
+        let odd = [
+            "O'Brien \"the\" \\ tester",
+            "{\"a\": [1, 2]}; DROP TABLE users; --",
+            "1e9",
+            "null",
+            "ñandú 🦀 שלום",
+            "  spaced  ",
+        ];
+        let records: Vec<UserRecord> = odd
+            .iter()
+            .enumerate()
+            .map(|(i, name)| UserRecord {
+                id: format!("odd-{i}"),
+                username: format!("odd{i}"),
+                display_name: (*name).to_owned(),
+                email: (i % 3 != 0).then(|| format!("odd{i}@example.com")),
+                active: true,
+                external: false,
+                flagged: i % 2 == 0,
+            })
+            .collect();
+        let now = Timestamp::now();
+        assert_eq!(users::insert_many(&db, &records, now).await.unwrap(), 6);
+        assert_eq!(
+            users::insert_many(&db, &records, now).await.unwrap(),
+            0,
+            "a clash is skipped, not an error"
+        );
+
+        let ids: Vec<UserId> = records.iter().map(|r| UserId(r.id.clone())).collect();
+        let mut tx = db.begin().await.unwrap();
+        let found = users::get_many_locked(&mut tx, &ids).await.unwrap();
+        assert_eq!(found.len(), records.len());
+        for record in &records {
+            let user = found.iter().find(|u| u.id.0 == record.id).unwrap();
+            assert_eq!(user.display_name, record.display_name);
+            assert_eq!(user.email, record.email);
+            assert_eq!(user.must_change_password, record.flagged);
+        }
+
+        let party = |i: usize| Party {
+            id: ids[i].clone(),
+            name: records[i].username.clone(),
+        };
+        let events: Vec<AuditEvent> = (0..odd.len())
+            .map(|i| {
+                AuditEvent::success(now, AuditAction::ForceReset, party(0), party(i), None)
+                    .with_detail(Some(odd[i].to_owned()))
+            })
+            .collect();
+        domain::store::audit::insert_all(&mut tx, &events)
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        let details: Vec<(Option<String>, i64)> =
+            sqlx::query_as("SELECT detail, at FROM audit_events ORDER BY id")
+                .fetch_all(db.pool())
+                .await
+                .unwrap();
+        let expected: Vec<(Option<String>, i64)> = odd
+            .iter()
+            .map(|d| (Some((*d).to_owned()), now.millis()))
+            .collect();
+        assert_eq!(details, expected, "in order, and exactly as sent");
+    }
+);

@@ -3,11 +3,13 @@
 use model::audit::CheckedFilter;
 use model::time::Timestamp;
 use model::user::{AuditEntry, UserId};
+use serde_json::json;
 use sqlx::{Any, Executor};
 
 use crate::audit::AuditEvent;
 use crate::error::DomainResult;
-use crate::store::db::{Db, Tx, row_marks};
+use crate::store::db::{Db, Tx, engine_of};
+use crate::store::packed;
 
 pub async fn insert<'e>(
     exec: impl Executor<'e, Database = Any>,
@@ -31,33 +33,47 @@ pub async fn insert<'e>(
     Ok(())
 }
 
-/// Appends many events in a few statements (Import's batches), in the caller's transaction.
+/// Appends many events in one statement (a Bulk Change or Import batch), in the caller's
+/// transaction, in their order.
 pub async fn insert_all(tx: &mut Tx, events: &[AuditEvent]) -> DomainResult<()> {
-    const COLS: usize = 9;
-    for chunk in events.chunks(300) {
-        let marks: Vec<String> = (0..chunk.len())
-            .map(|r| format!("({})", row_marks(r, COLS)))
-            .collect();
-        let sql = format!(
-            "INSERT INTO audit_events (at, actor_id, actor_name, target_id, target_name, action, \
-             outcome, ip, detail) VALUES {}",
-            marks.join(", ")
-        );
-        let mut query = sqlx::query(&sql);
-        for event in chunk {
-            query = query
-                .bind(event.at.millis())
-                .bind(event.actor.as_ref().map(|p| p.id.0.clone()))
-                .bind(event.actor.as_ref().map(|p| p.name.clone()))
-                .bind(event.target.as_ref().map(|p| p.id.0.clone()))
-                .bind(event.target.as_ref().map(|p| p.name.clone()))
-                .bind(event.action.as_str())
-                .bind(event.outcome.as_str())
-                .bind(event.ip.clone())
-                .bind(event.detail.clone());
-        }
-        query.execute(&mut **tx).await?;
+    use packed::Column::{Int, Text};
+    let mut rows = packed::Rows::default();
+    for event in events {
+        rows.push(json!([
+            event.at.millis(),
+            event.actor.as_ref().map(|p| p.id.0.as_str()),
+            event.actor.as_ref().map(|p| p.name.as_str()),
+            event.target.as_ref().map(|p| p.id.0.as_str()),
+            event.target.as_ref().map(|p| p.name.as_str()),
+            event.action.as_str(),
+            event.outcome.as_str(),
+            event.ip.as_deref(),
+            event.detail.as_deref(),
+        ]));
     }
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let columns = [
+        Int("at"),
+        Text("actor_id"),
+        Text("actor_name"),
+        Text("target_id"),
+        Text("target_name"),
+        Text("action"),
+        Text("outcome"),
+        Text("ip"),
+        Text("detail"),
+    ];
+    let sql = format!(
+        "INSERT INTO audit_events (at, actor_id, actor_name, target_id, target_name, action, \
+         outcome, ip, detail) {}",
+        packed::rows(engine_of(tx), 1, &columns)
+    );
+    sqlx::query(&sql)
+        .bind(rows.into_json())
+        .execute(&mut **tx)
+        .await?;
     Ok(())
 }
 

@@ -4,12 +4,14 @@
 use model::bulk::BulkKind;
 use model::time::Timestamp;
 use model::user::UserId;
+use serde_json::json;
 
 use crate::authority::Actor;
 use crate::bulk::{MAX_IDS, Selection};
 use crate::error::DomainResult;
 use crate::store::db::{Db, Engine, Tx, engine_of, flag, is_unique_violation};
 use crate::store::lease;
+use crate::store::packed;
 use crate::store::search;
 
 /// The `WHERE` clause of a selection and its bind values, from `$first` on.
@@ -27,13 +29,10 @@ fn selection_sql(
             "Too many users ticked one by one. Use \"select all matching this search\" instead.",
         )
         .into()),
-        Selection::Ids(ids) => {
-            let marks: Vec<String> = (0..ids.len()).map(|i| format!("${}", first + i)).collect();
-            Ok((
-                format!("id IN ({})", marks.join(", ")),
-                ids.iter().map(|id| id.0.clone()).collect(),
-            ))
-        }
+        Selection::Ids(ids) => Ok((
+            format!("id IN {}", packed::set(engine, first)),
+            vec![packed::user_ids(ids)],
+        )),
         Selection::Search(q) => {
             let (condition, binds) = search::condition(engine, &model::fields::search(q)?, first);
             Ok((format!("({condition})"), binds))
@@ -307,44 +306,39 @@ pub async fn finish_items(
     finished: &[Finished],
     now: Timestamp,
 ) -> DomainResult<bool> {
-    const COLS: usize = 4;
-    if finished.is_empty() {
+    use packed::Column::{Int, Text};
+    let (Some(first), Some(last)) = (finished.first(), finished.last()) else {
         return Ok(true);
+    };
+    let mut rows = packed::Rows::default();
+    for item in finished {
+        rows.push(json!([item.seq, item.outcome, item.reason, item.email_id]));
     }
-    let mut done = 0;
-    for chunk in finished.chunks(500) {
-        // Rows of (seq, outcome, reason, email id) after the job and the time, `$1` and `$2`;
-        // both engines name a VALUES list's columns column1, column2, ...
-        let rows: Vec<String> = (0..chunk.len())
-            .map(|r| {
-                let marks: Vec<String> = (1..=COLS)
-                    .map(|c| format!("${}", 2 + r * COLS + c))
-                    .collect();
-                format!("({})", marks.join(", "))
-            })
-            .collect();
-        // The range bounds the rows the join reads by the primary key, whatever the planner
-        // believes: right after a job's 100,000 items are written, PostgreSQL's statistics
-        // still say a handful, and without it the join read every item once per row.
-        let (first, last) = (chunk[0].seq, chunk[chunk.len() - 1].seq);
-        let sql = format!(
-            "UPDATE bulk_items SET outcome = v.column2, reason = v.column3, \
-             email_id = v.column4, processed_at = $2 \
-             FROM (VALUES {}) AS v \
-             WHERE bulk_items.job_id = $1 AND bulk_items.seq BETWEEN {first} AND {last} \
-             AND bulk_items.seq = v.column1 AND bulk_items.outcome IS NULL",
-            rows.join(", ")
-        );
-        let mut query = sqlx::query(&sql).bind(job).bind(now.millis());
-        for item in chunk {
-            query = query
-                .bind(item.seq)
-                .bind(item.outcome)
-                .bind(item.reason.clone())
-                .bind(item.email_id.clone());
-        }
-        done += query.execute(&mut **tx).await?.rows_affected();
-    }
+    let columns = [
+        Int("seq"),
+        Text("outcome"),
+        Text("reason"),
+        Text("email_id"),
+    ];
+    // The range bounds the rows the join reads by the primary key, whatever the planner
+    // believes: right after a job's 100,000 items are written, PostgreSQL's statistics
+    // still say a handful, and without it the join read every item once per row.
+    let sql = format!(
+        "UPDATE bulk_items SET outcome = v.outcome, reason = v.reason, email_id = v.email_id, \
+         processed_at = $2 FROM ({}) AS v \
+         WHERE bulk_items.job_id = $1 AND bulk_items.seq BETWEEN $4 AND $5 \
+         AND bulk_items.seq = v.seq AND bulk_items.outcome IS NULL",
+        packed::rows(engine_of(tx), 3, &columns)
+    );
+    let done = sqlx::query(&sql)
+        .bind(job)
+        .bind(now.millis())
+        .bind(rows.into_json())
+        .bind(first.seq)
+        .bind(last.seq)
+        .execute(&mut **tx)
+        .await?
+        .rows_affected();
     let count = i64::try_from(finished.len()).unwrap_or(i64::MAX);
     if done != count.unsigned_abs() {
         return Ok(false);

@@ -183,23 +183,6 @@ async fn check_sqlite_pragmas(conn: &mut sqlx::AnyConnection) -> Result<(), sqlx
     Ok(())
 }
 
-/// The numbered placeholders of row `row` (from 0) of a multi-row statement with `cols` bound
-/// values a row: `$1, $2, $3` for row 0 of three columns, `$4, $5, $6` for row 1.
-pub(crate) fn row_marks(row: usize, cols: usize) -> String {
-    (1..=cols)
-        .map(|c| format!("${}", row * cols + c))
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
-/// `n` numbered placeholders from `$first`, for an `IN (...)` list: `$3, $4, $5`.
-pub(crate) fn in_marks(first: usize, n: usize) -> String {
-    (first..first + n)
-        .map(|i| format!("${i}"))
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
 /// SQLite and PostgreSQL both keep flags as 0/1 integers here; these keep that detail in one place.
 pub(crate) fn flag(value: bool) -> i64 {
     i64::from(value)

@@ -3,8 +3,9 @@
 use model::time::Timestamp;
 use model::user::UserId;
 
-use crate::db::{Db, Tx, in_marks};
+use crate::db::{Db, Tx, engine_of};
 use crate::error::DomainResult;
+use crate::store::packed;
 
 /// The newest `limit` earlier hashes of `user`, newest first.
 pub async fn recent(db: &Db, user: &UserId, limit: usize) -> DomainResult<Vec<String>> {
@@ -55,26 +56,26 @@ pub async fn remember_current_of(
     if users.is_empty() {
         return Ok(());
     }
-    let list = in_marks(2, users.len());
+    let list = packed::set(engine_of(tx), 2);
     let insert = format!(
         "INSERT INTO password_history (user_id, password_hash, replaced_at) \
          SELECT id, password_hash, $1 FROM users \
-         WHERE id IN ({list}) AND password_hash IS NOT NULL"
+         WHERE id IN {list} AND password_hash IS NOT NULL"
     );
-    let mut query = sqlx::query(&insert).bind(now.millis());
-    for user in users {
-        query = query.bind(&user.0);
-    }
-    query.execute(&mut **tx).await?;
+    sqlx::query(&insert)
+        .bind(now.millis())
+        .bind(packed::user_ids(users))
+        .execute(&mut **tx)
+        .await?;
     let trim = format!(
         "DELETE FROM password_history WHERE id IN (SELECT id FROM \
          (SELECT id, ROW_NUMBER() OVER (PARTITION BY user_id ORDER BY id DESC) AS newest \
-          FROM password_history WHERE user_id IN ({list})) AS ranked WHERE newest > $1)"
+          FROM password_history WHERE user_id IN {list}) AS ranked WHERE newest > $1)"
     );
-    let mut query = sqlx::query(&trim).bind(i64::try_from(keep).unwrap_or(i64::MAX));
-    for user in users {
-        query = query.bind(&user.0);
-    }
-    query.execute(&mut **tx).await?;
+    sqlx::query(&trim)
+        .bind(i64::try_from(keep).unwrap_or(i64::MAX))
+        .bind(packed::user_ids(users))
+        .execute(&mut **tx)
+        .await?;
     Ok(())
 }

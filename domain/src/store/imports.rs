@@ -3,10 +3,12 @@
 
 use model::import::ImportLine;
 use model::time::Timestamp;
+use serde_json::json;
 
-use crate::db::{Db, Tx, flag, row_marks};
+use crate::db::{Db, Tx, engine_of, flag};
 use crate::error::{DomainError, DomainResult};
 use crate::people::import::ImportRow;
+use crate::store::packed;
 
 #[derive(sqlx::FromRow)]
 pub struct JobRow {
@@ -52,32 +54,45 @@ pub async fn insert_rows(
     job: &str,
     rows: &[(&ImportRow, &str, &str)],
 ) -> DomainResult<()> {
-    const COLS: usize = 10;
-    for chunk in rows.chunks(200) {
-        let marks: Vec<String> = (0..chunk.len())
-            .map(|r| format!("({})", row_marks(r, COLS)))
-            .collect();
-        let sql = format!(
-            "INSERT INTO import_rows (job_id, line, username, display_name, email, role, active, \
-             verdict, detail, result) VALUES {}",
-            marks.join(", ")
-        );
-        let mut query = sqlx::query(&sql);
-        for (row, verdict, detail) in chunk {
-            query = query
-                .bind(job)
-                .bind(i64::try_from(row.line).unwrap_or(i64::MAX))
-                .bind(&row.username)
-                .bind(row.display_name.as_deref())
-                .bind(row.email.as_deref())
-                .bind(row.role.as_deref())
-                .bind(row.active.as_deref())
-                .bind(*verdict)
-                .bind(*detail)
-                .bind(None::<String>);
-        }
-        query.execute(&mut **tx).await?;
+    use packed::Column::{Int, Text};
+    let mut packed_rows = packed::Rows::default();
+    for (row, verdict, detail) in rows {
+        packed_rows.push(json!([
+            i64::try_from(row.line).unwrap_or(i64::MAX),
+            row.username,
+            row.display_name,
+            row.email,
+            row.role,
+            row.active,
+            verdict,
+            detail,
+        ]));
     }
+    if packed_rows.is_empty() {
+        return Ok(());
+    }
+    let columns = [
+        Int("line"),
+        Text("username"),
+        Text("display_name"),
+        Text("email"),
+        Text("role"),
+        Text("active"),
+        Text("verdict"),
+        Text("detail"),
+    ];
+    let sql = format!(
+        "INSERT INTO import_rows (job_id, line, username, display_name, email, role, active, \
+         verdict, detail, result) \
+         SELECT $2, line, username, display_name, email, role, active, verdict, detail, NULL \
+         FROM ({}) AS uploaded",
+        packed::rows(engine_of(tx), 1, &columns)
+    );
+    sqlx::query(&sql)
+        .bind(packed_rows.into_json())
+        .bind(job)
+        .execute(&mut **tx)
+        .await?;
     Ok(())
 }
 

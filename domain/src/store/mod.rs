@@ -11,6 +11,7 @@ pub mod imports;
 pub mod lease;
 pub mod limits;
 pub mod outbox;
+pub(crate) mod packed;
 pub mod resets;
 pub mod search;
 pub mod sessions;

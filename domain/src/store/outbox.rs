@@ -13,12 +13,14 @@
 use model::reset::{DeliveryState, EmailRecord, EmailStatus};
 use model::time::Timestamp;
 use model::user::UserId;
+use serde_json::json;
 use sqlx::{Any, Executor};
 
-use crate::db::{Db, Tx, in_marks, row_marks};
+use crate::db::{Db, Tx, engine_of};
 use crate::error::{DomainError, DomainResult};
 use crate::keys::Keyring;
 use crate::store::lease;
+use crate::store::packed;
 
 /// An email about to be queued. `body` may carry a link or a password: it lives only in this
 /// row, sealed, and only until the message is delivered, abandoned or cancelled.
@@ -64,46 +66,49 @@ pub async fn enqueue_all(
     emails: &[OutgoingEmail],
     now: Timestamp,
 ) -> DomainResult<Vec<String>> {
-    const COLS: usize = 8;
+    use packed::Column::Text;
     let ids: Vec<String> = emails
         .iter()
         .map(|_| uuid::Uuid::new_v4().to_string())
         .collect();
-    for (chunk, chunk_ids) in emails.chunks(200).zip(ids.chunks(200)) {
-        // The last bound value of a row, the time, also starts its created and updated times.
-        let marks: Vec<String> = (0..chunk.len())
-            .map(|r| {
-                let now_mark = (r + 1) * COLS;
-                format!(
-                    "({}, 'queued', ${now_mark}, ${now_mark})",
-                    row_marks(r, COLS)
-                )
-            })
-            .collect();
-        let sql = format!(
-            "INSERT INTO email_outbox (id, user_id, kind, to_address, subject, body, html, \
-             next_attempt_at, state, created_at, updated_at) VALUES {}",
-            marks.join(", ")
-        );
-        let mut query = sqlx::query(&sql);
-        for (email, id) in chunk.iter().zip(chunk_ids) {
-            let sealed = keys.seal(id, &email.body);
-            let sealed_html = email
-                .html
-                .as_ref()
-                .map(|html| keys.seal(&html_context(id), html));
-            query = query
-                .bind(id)
-                .bind(email.user_id.as_ref().map(|u| u.0.clone()))
-                .bind(email.kind)
-                .bind(&email.to)
-                .bind(&email.subject)
-                .bind(sealed)
-                .bind(sealed_html)
-                .bind(now.millis());
-        }
-        query.execute(&mut **tx).await?;
+    let mut rows = packed::Rows::default();
+    for (email, id) in emails.iter().zip(&ids) {
+        let html = email.html.as_ref();
+        rows.push(json!([
+            id,
+            email.user_id.as_ref().map(|u| u.0.as_str()),
+            email.kind,
+            email.to,
+            email.subject,
+            keys.seal(id, &email.body),
+            html.map(|html| keys.seal(&html_context(id), html)),
+        ]));
     }
+    if rows.is_empty() {
+        return Ok(ids);
+    }
+    let columns = [
+        Text("id"),
+        Text("user_id"),
+        Text("kind"),
+        Text("to_address"),
+        Text("subject"),
+        Text("body"),
+        Text("html"),
+    ];
+    // The time starts each email's due, created and updated times.
+    let sql = format!(
+        "INSERT INTO email_outbox (id, user_id, kind, to_address, subject, body, html, \
+         next_attempt_at, state, created_at, updated_at) \
+         SELECT id, user_id, kind, to_address, subject, body, html, $2, 'queued', $2, $2 \
+         FROM ({}) AS queued",
+        packed::rows(engine_of(tx), 1, &columns)
+    );
+    sqlx::query(&sql)
+        .bind(rows.into_json())
+        .bind(now.millis())
+        .execute(&mut **tx)
+        .await?;
     Ok(ids)
 }
 
@@ -126,14 +131,14 @@ pub async fn cancel_all(tx: &mut Tx, ids: &[String], now: Timestamp) -> DomainRe
     }
     let sql = format!(
         "UPDATE email_outbox SET state = 'cancelled', body = NULL, html = NULL, \
-         lease_until = NULL, updated_at = $1 WHERE id IN ({}) AND state IN ('queued', 'sending')",
-        in_marks(2, ids.len())
+         lease_until = NULL, updated_at = $1 WHERE id IN {} AND state IN ('queued', 'sending')",
+        packed::set(engine_of(tx), 2)
     );
-    let mut query = sqlx::query(&sql).bind(now.millis());
-    for id in ids {
-        query = query.bind(id);
-    }
-    query.execute(&mut **tx).await?;
+    sqlx::query(&sql)
+        .bind(now.millis())
+        .bind(packed::strings(ids.iter().map(String::as_str)))
+        .execute(&mut **tx)
+        .await?;
     Ok(())
 }
 
@@ -196,20 +201,15 @@ pub async fn claim_next(
     lease_ms: i64,
     busy: &[String],
 ) -> DomainResult<Option<Claimed>> {
-    let not_busy = if busy.is_empty() {
-        String::new()
-    } else {
-        format!(" AND to_address NOT IN ({})", in_marks(3, busy.len()))
-    };
     let sql = format!(
-        "SELECT id FROM email_outbox WHERE {DUE}{not_busy} ORDER BY next_attempt_at LIMIT $2"
+        "SELECT id FROM email_outbox WHERE {DUE} AND to_address NOT IN {} \
+         ORDER BY next_attempt_at LIMIT $2",
+        packed::set(db.engine(), 3)
     );
-    let mut query = sqlx::query_as::<_, (String,)>(&sql)
+    let query = sqlx::query_as::<_, (String,)>(&sql)
         .bind(now.millis())
-        .bind(lease::CANDIDATES);
-    for address in busy {
-        query = query.bind(address);
-    }
+        .bind(lease::CANDIDATES)
+        .bind(packed::strings(busy.iter().map(String::as_str)));
     let ids = query.fetch_all(db.pool()).await?;
     lease::first_claimed(ids.into_iter().map(|(id,)| id), |id| async move {
         let row: Option<ClaimedRow> = sqlx::query_as(&format!(

@@ -4,12 +4,14 @@
 use model::reset::{ResetKind, ResetStatus};
 use model::time::Timestamp;
 use model::user::UserId;
+use serde_json::json;
 use sqlx::{Any, Executor};
 
 use crate::authority::Actor;
 use crate::error::{DomainError, DomainResult};
-use crate::store::db::{Db, Tx, flag, in_marks, is_set, is_unique_violation, row_marks};
+use crate::store::db::{Db, Tx, engine_of, flag, is_set, is_unique_violation};
 use crate::store::outbox;
+use crate::store::packed;
 use crate::tokens::TokenDigest;
 
 /// A reset not yet used or voided (it may have expired).
@@ -89,36 +91,52 @@ pub async fn insert_all(
     resets: &[NewReset<'_>],
     now: Timestamp,
 ) -> DomainResult<Vec<String>> {
-    const COLS: usize = 10;
+    use packed::Column::{Int, Text};
     let ids: Vec<String> = resets
         .iter()
         .map(|_| uuid::Uuid::new_v4().to_string())
         .collect();
-    for (chunk, chunk_ids) in resets.chunks(300).zip(ids.chunks(300)) {
-        let marks: Vec<String> = (0..chunk.len())
-            .map(|r| format!("({})", row_marks(r, COLS)))
-            .collect();
-        let sql = format!(
-            "INSERT INTO password_resets (id, user_id, kind, token_hash, created_at, \
-             created_by_id, created_by_name, expires_at, email_id, invalidated_password) \
-             VALUES {}",
-            marks.join(", ")
-        );
-        let mut query = sqlx::query(&sql);
-        for (reset, id) in chunk.iter().zip(chunk_ids) {
-            query = query
-                .bind(id)
-                .bind(&reset.user.0)
-                .bind(reset.kind.as_str())
-                .bind(reset.token.as_ref().map(|t| t.0.clone()))
-                .bind(now.millis())
-                .bind(reset.actor.map(|a| a.id().0.clone()))
-                .bind(reset.actor.map(|a| a.username().to_owned()))
-                .bind(reset.expires_at.millis())
-                .bind(reset.email_id.clone())
-                .bind(flag(reset.invalidated_password));
-        }
-        query.execute(&mut **tx).await.map_err(|e| {
+    let mut rows = packed::Rows::default();
+    for (reset, id) in resets.iter().zip(&ids) {
+        rows.push(json!([
+            id,
+            reset.user.0,
+            reset.kind.as_str(),
+            reset.token.as_ref().map(|t| t.0.as_str()),
+            reset.actor.map(|a| a.id().0.as_str()),
+            reset.actor.map(Actor::username),
+            reset.expires_at.millis(),
+            reset.email_id,
+            flag(reset.invalidated_password),
+        ]));
+    }
+    if rows.is_empty() {
+        return Ok(ids);
+    }
+    let columns = [
+        Text("id"),
+        Text("user_id"),
+        Text("kind"),
+        Text("token_hash"),
+        Text("created_by_id"),
+        Text("created_by_name"),
+        Int("expires_at"),
+        Text("email_id"),
+        Int("invalidated_password"),
+    ];
+    let sql = format!(
+        "INSERT INTO password_resets (id, user_id, kind, token_hash, created_at, \
+         created_by_id, created_by_name, expires_at, email_id, invalidated_password) \
+         SELECT id, user_id, kind, token_hash, $2, created_by_id, created_by_name, expires_at, \
+         email_id, invalidated_password FROM ({}) AS issued",
+        packed::rows(engine_of(tx), 1, &columns)
+    );
+    sqlx::query(&sql)
+        .bind(rows.into_json())
+        .bind(now.millis())
+        .execute(&mut **tx)
+        .await
+        .map_err(|e| {
             if is_unique_violation(&e) {
                 DomainError::Conflict(
                     "Another reset for this user was started at the same moment. Reload the \
@@ -129,7 +147,6 @@ pub async fn insert_all(
                 e.into()
             }
         })?;
-    }
     Ok(ids)
 }
 
@@ -139,15 +156,14 @@ pub async fn open_emails_of(tx: &mut Tx, users: &[UserId]) -> DomainResult<Vec<S
         return Ok(Vec::new());
     }
     let sql = format!(
-        "SELECT email_id FROM password_resets WHERE user_id IN ({}) AND used_at IS NULL \
+        "SELECT email_id FROM password_resets WHERE user_id IN {} AND used_at IS NULL \
          AND voided_at IS NULL AND email_id IS NOT NULL",
-        in_marks(1, users.len())
+        packed::set(engine_of(tx), 1)
     );
-    let mut query = sqlx::query_scalar::<_, String>(&sql);
-    for user in users {
-        query = query.bind(&user.0);
-    }
-    Ok(query.fetch_all(&mut **tx).await?)
+    Ok(sqlx::query_scalar(&sql)
+        .bind(packed::user_ids(users))
+        .fetch_all(&mut **tx)
+        .await?)
 }
 
 /// Voids every open reset of `users` in one statement.
@@ -162,14 +178,15 @@ pub async fn void_open_of(
     }
     let sql = format!(
         "UPDATE password_resets SET voided_at = $1, void_reason = $2 \
-         WHERE user_id IN ({}) AND used_at IS NULL AND voided_at IS NULL",
-        in_marks(3, users.len())
+         WHERE user_id IN {} AND used_at IS NULL AND voided_at IS NULL",
+        packed::set(engine_of(tx), 3)
     );
-    let mut query = sqlx::query(&sql).bind(now.millis()).bind(reason);
-    for user in users {
-        query = query.bind(&user.0);
-    }
-    query.execute(&mut **tx).await?;
+    sqlx::query(&sql)
+        .bind(now.millis())
+        .bind(reason)
+        .bind(packed::user_ids(users))
+        .execute(&mut **tx)
+        .await?;
     Ok(())
 }
 

@@ -6,8 +6,9 @@ use model::user::UserId;
 use std::collections::HashMap;
 use std::time::Duration;
 
-use crate::db::{Db, Tx, in_marks};
+use crate::db::{Db, Tx, engine_of};
 use crate::error::DomainResult;
+use crate::store::packed;
 use crate::tokens::SecretToken;
 use crate::users::{self, User};
 
@@ -177,13 +178,10 @@ pub async fn revoke_all_for_users(
         return Ok(ended);
     }
     let sql = format!(
-        "DELETE FROM sessions WHERE user_id IN ({}) RETURNING user_id",
-        in_marks(1, users.len())
+        "DELETE FROM sessions WHERE user_id IN {} RETURNING user_id",
+        packed::set(engine_of(tx), 1)
     );
-    let mut query = sqlx::query_scalar::<_, String>(&sql);
-    for user in users {
-        query = query.bind(&user.0);
-    }
+    let query = sqlx::query_scalar::<_, String>(&sql).bind(packed::user_ids(users));
     for user in query.fetch_all(&mut **tx).await? {
         *ended.entry(user).or_default() += 1;
     }

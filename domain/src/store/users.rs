@@ -3,14 +3,14 @@
 use model::fields::{self, FieldError};
 use model::time::Timestamp;
 use model::user::{Role, UserId, UserSource, UserSummary};
+use serde_json::{Value, json};
 use sqlx::{Any, Executor};
 use std::sync::LazyLock;
 
-use crate::db::{
-    Db, Engine, Tx, engine_of, flag, in_marks, is_set, is_unique_violation, row_marks,
-};
+use crate::db::{Db, Engine, Tx, engine_of, flag, is_set, is_unique_violation};
 use crate::error::{DomainError, DomainResult};
 use crate::hashing::PasswordDigest;
+use crate::store::packed;
 use crate::store::search::{self, Matches};
 
 const COLUMNS: &str = "id, username, display_name, email, active, source, role, password_hash, \
@@ -162,6 +162,29 @@ impl<'q> BindNames<'q> for sqlx::query::Query<'q, Any, <Any as sqlx::Database>::
     }
 }
 
+/// The six columns that name a person, as [`BindNames`] binds them, for packed rows.
+const NAMES: &str = "username, username_key, display_name, email, email_key, search_text";
+const NAME_COLUMNS: [packed::Column; 6] = [
+    packed::Column::Text("username"),
+    packed::Column::Text("username_key"),
+    packed::Column::Text("display_name"),
+    packed::Column::Text("email"),
+    packed::Column::Text("email_key"),
+    packed::Column::Text("search_text"),
+];
+
+/// The values of [`NAME_COLUMNS`] for one person.
+fn names(username: &str, display_name: &str, email: Option<&str>) -> [Value; 6] {
+    [
+        json!(username),
+        json!(fields::username_key(username)),
+        json!(display_name),
+        json!(email),
+        json!(email.map(fields::email_key)),
+        json!(search_text(username, display_name, email)),
+    ]
+}
+
 /// What the search box matches: name, username and email, folded once at write time so a
 /// search is one `LIKE` on one column in either engine.
 pub(crate) fn search_text(username: &str, display_name: &str, email: Option<&str>) -> String {
@@ -212,50 +235,63 @@ pub fn new_id() -> UserId {
     UserId(uuid::Uuid::new_v4().to_string())
 }
 
-/// Inserts many new users, without passwords, a few statements for the lot (Import): a
-/// clash with an existing username or email fails the whole call, as [`insert`] fails.
+/// Inserts many new users, without passwords, in one statement (Import): a clash with an
+/// existing username or email fails the whole call, as [`insert`] fails.
 pub async fn insert_all(
     tx: &mut Tx,
     rows: &[(UserId, &NewUser)],
     now: Timestamp,
 ) -> DomainResult<()> {
-    const COLS: usize = 11;
-    for chunk in rows.chunks(200) {
-        // Every row shares the time, bound once after the rows.
-        let time_mark = format!("${}", chunk.len() * COLS + 1);
-        let sql = format!(
-            "INSERT INTO users (id, username, username_key, display_name, email, email_key, \
-             search_text, active, source, role, must_change_password, failed_logins, lock_count, \
-             created_at, updated_at) VALUES {}",
-            (0..chunk.len())
-                .map(|r| format!("({}, 0, 0, {time_mark}, {time_mark})", row_marks(r, COLS)))
-                .collect::<Vec<_>>()
-                .join(", ")
-        );
-        let mut query = sqlx::query(&sql);
-        for (id, new) in chunk {
-            query = query
-                .bind(&id.0)
-                .bind_names(&new.username, &new.display_name, new.email.as_deref())
-                .bind(flag(new.active))
-                .bind(new.source.as_str())
-                .bind(new.role.as_str())
-                .bind(flag(new.must_change_password));
-        }
-        query
-            .bind(now.millis())
-            .execute(&mut **tx)
-            .await
-            .map_err(|e| {
-                if is_unique_violation(&e) {
-                    DomainError::Conflict(
-                        "A user with that username or email already exists.".into(),
-                    )
-                } else {
-                    e.into()
-                }
-            })?;
+    use packed::Column::{Int, Text};
+    let mut packed_rows = packed::Rows::default();
+    for (id, new) in rows {
+        let mut row = vec![json!(id.0)];
+        row.extend(names(
+            &new.username,
+            &new.display_name,
+            new.email.as_deref(),
+        ));
+        row.extend([
+            json!(flag(new.active)),
+            json!(new.source.as_str()),
+            json!(new.role.as_str()),
+            json!(flag(new.must_change_password)),
+        ]);
+        packed_rows.push(Value::Array(row));
     }
+    if packed_rows.is_empty() {
+        return Ok(());
+    }
+    let columns = [
+        &[Text("id")][..],
+        &NAME_COLUMNS,
+        &[
+            Int("active"),
+            Text("source"),
+            Text("role"),
+            Int("must_change_password"),
+        ],
+    ]
+    .concat();
+    let sql = format!(
+        "INSERT INTO users (id, {NAMES}, active, source, role, must_change_password, \
+         failed_logins, lock_count, created_at, updated_at) \
+         SELECT id, {NAMES}, active, source, role, must_change_password, 0, 0, $2, $2 \
+         FROM ({}) AS new",
+        packed::rows(engine_of(tx), 1, &columns)
+    );
+    sqlx::query(&sql)
+        .bind(packed_rows.into_json())
+        .bind(now.millis())
+        .execute(&mut **tx)
+        .await
+        .map_err(|e| {
+            if is_unique_violation(&e) {
+                DomainError::Conflict("A user with that username or email already exists.".into())
+            } else {
+                e.into()
+            }
+        })?;
     Ok(())
 }
 
@@ -284,14 +320,11 @@ pub async fn get_many_locked(tx: &mut Tx, ids: &[UserId]) -> DomainResult<Vec<Us
         Engine::Sqlite => "",
     };
     let sql = format!(
-        "SELECT {COLUMNS} FROM users WHERE id IN ({}){lock}",
-        in_marks(1, ids.len())
+        "SELECT {COLUMNS} FROM users WHERE id IN {}{lock}",
+        packed::set(engine_of(tx), 1)
     );
-    let mut query = sqlx::query_as::<_, UserRow>(&sql);
-    for id in ids {
-        query = query.bind(&id.0);
-    }
-    query
+    sqlx::query_as::<_, UserRow>(&sql)
+        .bind(packed::user_ids(ids))
         .fetch_all(&mut **tx)
         .await?
         .into_iter()
@@ -325,16 +358,12 @@ pub async fn by_username_keys(db: &Db, keys: &[String]) -> DomainResult<Vec<User
     if keys.is_empty() {
         return Ok(Vec::new());
     }
-    let marks: Vec<String> = (1..=keys.len()).map(|i| format!("${i}")).collect();
     let sql = format!(
-        "SELECT {COLUMNS} FROM users WHERE username_key IN ({})",
-        marks.join(", ")
+        "SELECT {COLUMNS} FROM users WHERE username_key IN {}",
+        packed::set(db.engine(), 1)
     );
-    let mut query = sqlx::query_as::<_, UserRow>(&sql);
-    for key in keys {
-        query = query.bind(key);
-    }
-    query
+    sqlx::query_as::<_, UserRow>(&sql)
+        .bind(packed::strings(keys.iter().map(String::as_str)))
         .fetch_all(db.pool())
         .await?
         .into_iter()
@@ -347,16 +376,14 @@ pub async fn email_owners(db: &Db, keys: &[String]) -> DomainResult<Vec<(String,
     if keys.is_empty() {
         return Ok(Vec::new());
     }
-    let marks: Vec<String> = (1..=keys.len()).map(|i| format!("${i}")).collect();
     let sql = format!(
-        "SELECT email_key, username FROM users WHERE email_key IN ({})",
-        marks.join(", ")
+        "SELECT email_key, username FROM users WHERE email_key IN {}",
+        packed::set(db.engine(), 1)
     );
-    let mut query = sqlx::query_as::<_, (String, String)>(&sql);
-    for key in keys {
-        query = query.bind(key);
-    }
-    Ok(query.fetch_all(db.pool()).await?)
+    Ok(sqlx::query_as(&sql)
+        .bind(packed::strings(keys.iter().map(String::as_str)))
+        .fetch_all(db.pool())
+        .await?)
 }
 
 /// What an administrator may edit of a local account.
@@ -506,14 +533,13 @@ async fn by_ids_in_order(db: &Db, ids: &[String]) -> DomainResult<Vec<UserRow>> 
         return Ok(Vec::new());
     }
     let sql = format!(
-        "SELECT {COLUMNS} FROM users WHERE id IN ({}) ORDER BY username_key",
-        in_marks(1, ids.len())
+        "SELECT {COLUMNS} FROM users WHERE id IN {} ORDER BY username_key",
+        packed::set(db.engine(), 1)
     );
-    let mut query = sqlx::query_as::<_, UserRow>(&sql);
-    for id in ids {
-        query = query.bind(id);
-    }
-    Ok(query.fetch_all(db.pool()).await?)
+    Ok(sqlx::query_as(&sql)
+        .bind(packed::strings(ids.iter().map(String::as_str)))
+        .fetch_all(db.pool())
+        .await?)
 }
 
 pub async fn count_administrators<'e>(
@@ -582,17 +608,13 @@ async fn update_each(
     if ids.is_empty() {
         return Ok(());
     }
-    let now_mark = format!("${}", ids.len() + 1);
     let sql = format!(
-        "UPDATE users SET {set} WHERE id IN ({}) {and}",
-        in_marks(1, ids.len())
+        "UPDATE users SET {set} WHERE id IN {} {and}",
+        packed::set(engine_of(tx), 1)
     )
-    .replace("$NOW", &now_mark);
-    let mut query = sqlx::query(&sql);
-    for id in ids {
-        query = query.bind(&id.0);
-    }
-    if sql.contains(&now_mark) {
+    .replace("$NOW", "$2");
+    let mut query = sqlx::query(&sql).bind(packed::user_ids(ids));
+    if sql.contains("$2") {
         query = query.bind(now.millis());
     }
     query.execute(&mut **tx).await?;
@@ -743,31 +765,39 @@ pub async fn count(db: &Db) -> DomainResult<u64> {
 }
 
 /// Inserts many users in one statement (a clash with an existing username or email is skipped,
-/// not an error) and returns how many went in. Callers keep a batch to a few hundred rows:
-/// twelve bound values a row stays well under both engines' limits.
+/// not an error) and returns how many went in.
 pub async fn insert_many(db: &Db, batch: &[UserRecord], now: Timestamp) -> DomainResult<u64> {
-    const COLS: usize = 12;
-    let placeholders: Vec<String> = (0..batch.len())
-        // Twelve bound values a row; role, failure count and password time are constant.
-        .map(|row| format!("({}, 'user', 0, NULL)", row_marks(row, COLS)))
-        .collect();
-    let sql = format!(
-        "INSERT INTO users (id, username, username_key, display_name, email, email_key, \
-         search_text, active, source, must_change_password, created_at, updated_at, \
-         role, failed_logins, password_changed_at) VALUES {} ON CONFLICT DO NOTHING",
-        placeholders.join(", ")
-    );
-    let mut query = sqlx::query(&sql);
+    use packed::Column::{Int, Text};
+    let mut rows = packed::Rows::default();
     for user in batch {
-        query = query
-            .bind(&user.id)
-            .bind_names(&user.username, &user.display_name, user.email.as_deref())
-            .bind(i64::from(user.active))
-            .bind(if user.external { "external" } else { "local" })
-            .bind(i64::from(user.flagged))
-            .bind(now.millis())
-            .bind(now.millis());
+        let mut row = vec![json!(user.id)];
+        row.extend(names(
+            &user.username,
+            &user.display_name,
+            user.email.as_deref(),
+        ));
+        row.extend([
+            json!(flag(user.active)),
+            json!(if user.external { "external" } else { "local" }),
+            json!(flag(user.flagged)),
+        ]);
+        rows.push(Value::Array(row));
     }
+    let columns = [
+        &[Text("id")][..],
+        &NAME_COLUMNS,
+        &[Int("active"), Text("source"), Int("must_change_password")],
+    ]
+    .concat();
+    // `WHERE true`: without it SQLite would read `ON CONFLICT` as the start of a join.
+    let sql = format!(
+        "INSERT INTO users (id, {NAMES}, active, source, must_change_password, created_at, \
+         updated_at, role, failed_logins, password_changed_at) \
+         SELECT id, {NAMES}, active, source, must_change_password, $2, $2, 'user', 0, NULL \
+         FROM ({}) AS new WHERE true ON CONFLICT DO NOTHING",
+        packed::rows(db.engine(), 1, &columns)
+    );
+    let query = sqlx::query(&sql).bind(rows.into_json()).bind(now.millis());
     let mut tx = db.begin().await?;
     let done = query.execute(&mut *tx).await?;
     tx.commit().await?;
