@@ -1,17 +1,21 @@
 //! argon2id password hashing with OWASP's parameters (m = 19 MiB, t = 2, p = 1).
 //!
-//! Each hash holds 19 MiB for tens of milliseconds of CPU, so it runs on the blocking pool and
-//! a semaphore bounds how many run at once: a burst of sign-ins queues instead of exhausting
-//! memory or starving the async runtime. The queue is bounded too, and the 19 MiB of each
-//! permit is allocated once and reused, so memory under any load stays at permits × 19 MiB.
+//! Each hash holds 19 MiB for tens of milliseconds of CPU, so hashes run on threads of their
+//! own, one per core, each keeping its 19 MiB between hashes: a burst of sign-ins queues
+//! instead of exhausting memory or starving the async runtime, and memory under any load stays
+//! at threads × 19 MiB. The queue is bounded too. The threads run at a lower priority than the
+//! rest of the server, so a sign-in storm slows sign-ins, not the console.
 
 use argon2::password_hash::{Output, PasswordHash, PasswordVerifier, SaltString};
 use argon2::{Algorithm, Argon2, Block, Params, Version};
 use model::policy::normalize;
 use rand::rngs::OsRng;
 use std::fmt;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
-use tokio::sync::Semaphore;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, oneshot};
+use tracing::warn;
 
 use crate::error::{DomainError, DomainResult};
 
@@ -45,15 +49,18 @@ impl fmt::Debug for PasswordDigest {
     }
 }
 
+/// One hash or verification, handed to a hashing thread with that thread's work memory.
+type Work = Box<dyn FnOnce(&mut [Block]) + Send>;
+
 #[derive(Clone)]
 pub struct Hasher {
-    permits: Arc<Semaphore>,
     /// Room for the hashes running and those queued behind them; past it a request is turned
     /// away at once ([`DomainError::Busy`]) instead of joining a queue that only grows.
     admission: Arc<Semaphore>,
-    /// Work memory, one buffer per permit, kept between hashes: allocating 19 MiB per hash
-    /// leaves the allocator holding the peak for ever (one arena per blocking thread).
-    memory: Arc<Mutex<Vec<Vec<Block>>>>,
+    /// The queue the hashing threads take work from; they end when the last `Hasher` clone
+    /// is dropped.
+    queue: mpsc::Sender<Work>,
+    threads: usize,
     /// Verified against when the account does not exist or has no password, so that the
     /// answer takes as long as for a real account and timing does not reveal who exists.
     dummy: Arc<PasswordDigest>,
@@ -62,7 +69,8 @@ pub struct Hasher {
 impl fmt::Debug for Hasher {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Hasher")
-            .field("available_permits", &self.permits.available_permits())
+            .field("threads", &self.threads)
+            .field("room", &self.admission.available_permits())
             .finish()
     }
 }
@@ -72,9 +80,9 @@ const M_COST: u32 = 19_456;
 const T_COST: u32 = 2;
 const P_COST: u32 = 1;
 const OUTPUT_LEN: usize = 32;
-/// Hashes that may wait per permit: at about 15 ms a hash, a queue this long drains within
+/// Hashes that may wait per thread: at about 15 ms a hash, a queue this long drains within
 /// half a second, longer than a person minds and shorter than a client's timeout.
-const QUEUE_PER_PERMIT: usize = 32;
+const QUEUE_PER_THREAD: usize = 32;
 /// What a turned-away request is told: try again in this many seconds.
 pub const BUSY_RETRY_SECS: u64 = 1;
 
@@ -140,16 +148,60 @@ fn verify_blocking(password: &str, digest: &str, memory: &mut [Block]) -> bool {
         && Output::new(&out).is_ok_and(|actual| actual == expected)
 }
 
+/// How far below the rest of the server the hashing threads run: when the cores are all busy,
+/// the scheduler gives a request thread about ten times a hashing thread's share, so pages stay
+/// quick while sign-ins queue.
+const NICER_BY: i32 = 10;
+/// The lowest priority there is.
+const NICEST: i32 = 19;
+
+/// A hashing thread: takes work from the queue until the `Hasher` is gone, in a 19 MiB buffer
+/// allocated at its first hash and kept (allocating it per hash leaves the allocator holding
+/// the peak for ever).
+fn hashing_thread(queue: Arc<Mutex<mpsc::Receiver<Work>>>) {
+    // On Linux the nice value is the calling thread's own, inherited from the thread that
+    // spawned it (setpriority(2), "Bugs").
+    let nicer = rustix::process::getpriority_process(None)
+        .and_then(|now| rustix::process::setpriority_process(None, (now + NICER_BY).min(NICEST)));
+    if let Err(e) = nicer {
+        warn!(error = %e, "hashing thread runs at the server's priority");
+    }
+    let mut memory: Option<Vec<Block>> = None;
+    loop {
+        // The lock is held only while waiting: the next thread waits for the next work.
+        let next = match queue.lock() {
+            Ok(queue) => queue.recv(),
+            Err(_) => return,
+        };
+        let Ok(work) = next else { return };
+        let buffer = memory.get_or_insert_with(|| vec![Block::default(); params().block_count()]);
+        // A panic loses that one answer (its caller gets an error), not the thread.
+        if catch_unwind(AssertUnwindSafe(|| work(buffer))).is_err() {
+            memory = None;
+        }
+    }
+}
+
 impl Hasher {
-    /// `concurrency` hashes run at once; the rest wait their turn.
-    pub fn new(concurrency: usize) -> DomainResult<Self> {
-        let concurrency = concurrency.max(1);
+    /// `threads` hashes run at once; the rest wait their turn.
+    pub fn new(threads: usize) -> DomainResult<Self> {
+        let threads = threads.max(1);
         let mut memory = vec![Block::default(); params().block_count()];
         let dummy = hash_blocking("latchkey dummy password for timing", &mut memory)?;
+        drop(memory);
+        let (queue, receiver) = mpsc::channel::<Work>();
+        let receiver = Arc::new(Mutex::new(receiver));
+        for n in 0..threads {
+            let receiver = receiver.clone();
+            std::thread::Builder::new()
+                .name(format!("argon2-{n}"))
+                .spawn(move || hashing_thread(receiver))
+                .map_err(|e| DomainError::Internal(format!("no hashing thread: {e}")))?;
+        }
         Ok(Self {
-            permits: Arc::new(Semaphore::new(concurrency)),
-            admission: Arc::new(Semaphore::new(concurrency * (1 + QUEUE_PER_PERMIT))),
-            memory: Arc::new(Mutex::new(vec![memory])),
+            admission: Arc::new(Semaphore::new(threads * (1 + QUEUE_PER_THREAD))),
+            queue,
+            threads,
             dummy: Arc::new(dummy),
         })
     }
@@ -190,32 +242,28 @@ impl Hasher {
         &self,
         work: impl FnOnce(&mut [Block]) -> T + Send + 'static,
     ) -> DomainResult<T> {
-        let _admitted =
+        let admitted: OwnedSemaphorePermit =
             self.admission
                 .clone()
                 .try_acquire_owned()
                 .map_err(|_| DomainError::Busy {
                     retry_after_secs: BUSY_RETRY_SECS,
                 })?;
-        let _permit = self
-            .permits
-            .acquire()
-            .await
-            .map_err(|_| DomainError::Internal("hasher closed".into()))?;
-        let pool = self.memory.clone();
-        tokio::task::spawn_blocking(move || {
-            // At most one buffer per permit exists: a permit is held while it is out.
-            let taken = pool.lock().ok().and_then(|mut free| free.pop());
-            let mut memory =
-                taken.unwrap_or_else(|| vec![Block::default(); params().block_count()]);
-            let result = work(&mut memory);
-            if let Ok(mut free) = pool.lock() {
-                free.push(memory);
+        let (answer, answered) = oneshot::channel();
+        let work: Work = Box::new(move |memory| {
+            // The place in the queue is held until the work is done or dropped.
+            let _admitted = admitted;
+            // A caller that has gone (its client hung up) no longer needs the answer.
+            if !answer.is_closed() {
+                let _ = answer.send(work(memory));
             }
-            result
-        })
-        .await
-        .map_err(|e| DomainError::Internal(format!("hashing task failed: {e}")))
+        });
+        self.queue
+            .send(work)
+            .map_err(|_| DomainError::Internal("the hashing threads have stopped".into()))?;
+        answered
+            .await
+            .map_err(|_| DomainError::Internal("hashing failed on its thread".into()))
     }
 }
 
@@ -276,9 +324,20 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn hashes_run_below_the_requests_priority() {
+        let hasher = Hasher::new(2).unwrap();
+        let ours = rustix::process::getpriority_process(None).unwrap();
+        let theirs = hasher
+            .run(|_| rustix::process::getpriority_process(None).unwrap())
+            .await
+            .unwrap();
+        assert_eq!(theirs, (ours + NICER_BY).min(NICEST));
+    }
+
+    #[tokio::test]
     async fn past_the_queue_a_check_is_turned_away_not_queued() {
         let hasher = Hasher::new(1).unwrap();
-        let room = 1 + QUEUE_PER_PERMIT;
+        let room = 1 + QUEUE_PER_THREAD;
         let checks: Vec<_> = (0..room + 5)
             .map(|_| {
                 let hasher = hasher.clone();
@@ -301,8 +360,7 @@ mod tests {
             }
         }
         assert_eq!(busy, 5, "only those past the queue's room are turned away");
-        // The queue drained: the next check is served, with the buffer kept from before.
-        assert!(hasher.memory.lock().unwrap().len() == 1);
+        // The queue drained: the next check is served.
         let digest = hasher
             .hash(&Password::new("another one here"))
             .await
