@@ -275,7 +275,8 @@ both_engines!(
     |db: Db| async move {
         let s = services(db);
         let admin = actor(&s, "admin", Role::Administrator).await;
-        domain::seed::seed_users(&s.db, 700).await.unwrap();
+        // More than two batches on either engine (500 on SQLite, 1,000 on PostgreSQL).
+        domain::seed::seed_users(&s.db, 2_300).await.unwrap();
         let job = bulk::create_job(
             &s,
             &admin,

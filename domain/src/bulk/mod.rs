@@ -24,11 +24,20 @@ use model::user::UserId;
 use std::sync::Arc;
 use tokio::sync::Notify;
 
-/// Users per transaction. A batch is a few statements whatever its size, so the commit (an
-/// fsync of everything it wrote) is its largest single cost: 500 users hold SQLite's write
-/// lock for about a tenth of a second (readers never wait for it), and 100,000 users take
-/// 200 commits.
-const BATCH: i64 = 500;
+use crate::db::Engine;
+
+/// Users per transaction. A batch is a few statements whatever its size. On SQLite the commit
+/// (an fsync) is its largest single cost, and the batch holds the database's one write lock:
+/// 500 users hold it for about a tenth of a second (readers never wait for it). PostgreSQL
+/// locks only the batch's rows and commits cheaply, so there the fixed cost of each batch's
+/// statements is what counts: 1,000 users a batch took a 100,000-user job from 24 s to 19.5 s.
+fn batch_size(engine: Engine) -> i64 {
+    match engine {
+        Engine::Sqlite => 500,
+        Engine::Postgres => 1000,
+    }
+}
+
 const LEASE_MS: i64 = 60_000;
 /// The most users a request may name one by one; larger selections use the search.
 pub const MAX_IDS: usize = 1000;

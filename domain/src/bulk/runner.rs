@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration;
 use tracing::{info, warn};
 
-use super::{BATCH, JobOptions, LEASE_MS, batch};
+use super::{JobOptions, LEASE_MS, batch, batch_size};
 use crate::Services;
 use crate::audit::{self, AuditAction, AuditEvent};
 use crate::authority::Actor;
@@ -206,7 +206,7 @@ pub async fn run_next(services: &Services) -> DomainResult<bool> {
     };
     info!(job = %job.id, kind = job.options.kind.as_str(), "bulk job running");
     loop {
-        let end = match run_batch(services, &job, BATCH).await {
+        let end = match run_batch(services, &job, batch_size(services.db.engine())).await {
             Ok(end) => end,
             // No user is at fault: the job waits for the database, its lease then runs out,
             // and this runner or another takes it up where it stopped.
@@ -236,7 +236,7 @@ pub async fn run_next(services: &Services) -> DomainResult<bool> {
 }
 
 async fn one_at_a_time(services: &Services, job: &Job) -> DomainResult<BatchEnd> {
-    for _ in 0..BATCH {
+    for _ in 0..batch_size(services.db.engine()) {
         match run_batch(services, job, 1).await {
             Ok(BatchEnd::Worked) => {}
             Ok(end) => return Ok(end),
