@@ -202,15 +202,10 @@ pub fn earlier(path: &str, figures: &[Figure]) -> Vec<Figure> {
             if figures.iter().any(|f| f.name == name) {
                 return None;
             }
-            let unit: &'static str = match row["unit"].as_str()? {
-                "s" => "s",
-                "ms" => "ms",
-                "/s" => "/s",
-                "MiB" => "MiB",
-                "KB" => "KB",
-                "req/s" => "req/s",
-                _ => return None,
-            };
+            // Once per kept figure of a one-off process: leaking the unit is the simple way
+            // to keep every unit a part may use, not only the ones listed here once (the
+            // outbox's were dropped that way).
+            let unit: &'static str = Box::leak(row["unit"].as_str()?.to_owned().into_boxed_str());
             let note = row["note"].as_str().unwrap_or_default();
             let mut figure = Figure::new(name, unit, row["latchkey"].as_f64()?)
                 .target(target_of(row["target"].as_str()?))
