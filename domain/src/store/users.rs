@@ -196,6 +196,15 @@ pub(crate) fn search_text(username: &str, display_name: &str, email: Option<&str
     )
 }
 
+/// An insert refused by the unique username or email index, said as such.
+fn name_taken(e: sqlx::Error) -> DomainError {
+    if is_unique_violation(&e) {
+        DomainError::Conflict("A user with that username or email already exists.".into())
+    } else {
+        e.into()
+    }
+}
+
 pub async fn insert(
     tx: &mut Tx,
     new: &NewUser,
@@ -220,13 +229,7 @@ pub async fn insert(
     .bind(flag(new.active))
     .execute(&mut **tx)
     .await
-    .map_err(|e| {
-        if is_unique_violation(&e) {
-            DomainError::Conflict("A user with that username or email already exists.".into())
-        } else {
-            e.into()
-        }
-    })?;
+    .map_err(name_taken)?;
     Ok(id)
 }
 
@@ -285,13 +288,7 @@ pub async fn insert_all(
         .bind(now.millis())
         .execute(&mut **tx)
         .await
-        .map_err(|e| {
-            if is_unique_violation(&e) {
-                DomainError::Conflict("A user with that username or email already exists.".into())
-            } else {
-                e.into()
-            }
-        })?;
+        .map_err(name_taken)?;
     Ok(())
 }
 
