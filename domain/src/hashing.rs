@@ -14,7 +14,7 @@ use std::fmt;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
-use tokio::sync::{OwnedSemaphorePermit, Semaphore, oneshot};
+use tokio::sync::{Semaphore, oneshot};
 use tracing::warn;
 
 use crate::error::{DomainError, DomainResult};
@@ -242,7 +242,7 @@ impl Hasher {
         &self,
         work: impl FnOnce(&mut [Block]) -> T + Send + 'static,
     ) -> DomainResult<T> {
-        let admitted: OwnedSemaphorePermit =
+        let admitted =
             self.admission
                 .clone()
                 .try_acquire_owned()

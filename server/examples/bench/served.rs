@@ -343,7 +343,7 @@ pub async fn run(db: &Db, database_url: &str, figures: &mut Vec<Figure>, notes: 
         tokio::time::sleep(Duration::from_secs(1)).await;
         after = server.rss_mib();
     }
-    let permits = std::thread::available_parallelism()
+    let threads = std::thread::available_parallelism()
         .map_or(2, |n| n.get())
         .max(2) as f64;
     figures.push(
@@ -352,10 +352,10 @@ pub async fn run(db: &Db, database_url: &str, figures: &mut Vec<Figure>, notes: 
             "MiB",
             peak - idle,
         )
-        .target(Target::AtMost(1.2 * permits * 19_456.0 / 1024.0))
+        .target(Target::AtMost(1.2 * threads * 19_456.0 / 1024.0))
         .note(format!(
-            "target 1.2 × {permits} permits × 19 MiB; {signed_in} signed in within {:.1} s, the \
-             rest limited per address; {after:.0} MiB {:.0} s later (idle {idle:.0} MiB)",
+            "target 1.2 × {threads} hashing threads × 19 MiB; {signed_in} signed in within \
+             {:.1} s, the rest limited per address; {after:.0} MiB {:.0} s later (idle {idle:.0} MiB)",
             burst.as_secs_f64(),
             settle.elapsed().as_secs_f64()
         )),
