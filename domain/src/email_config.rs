@@ -253,12 +253,9 @@ impl Live {
     }
 
     pub async fn current(&self, db: &Db, keys: &Keyring) -> DomainResult<Arc<Effective>> {
-        if let Some(found) = self.cached.get() {
-            return Ok(found);
-        }
-        let found = Arc::new(self.env.apply(stored(db).await?, keys));
-        self.cached.put(Arc::clone(&found));
-        Ok(found)
+        self.cached
+            .get_or_load(|| async { Ok(Arc::new(self.env.apply(stored(db).await?, keys))) })
+            .await
     }
 }
 

@@ -126,13 +126,9 @@ impl Live {
 
     /// The settings in force now.
     pub async fn current(&self, db: &Db) -> DomainResult<SecuritySettings> {
-        if let Some(settings) = self.cached.get() {
-            return Ok(settings);
-        }
-        let stored = stored(db).await?;
-        let effective = self.env.apply(stored);
-        self.cached.put(effective.clone());
-        Ok(effective)
+        self.cached
+            .get_or_load(|| async { Ok(self.env.apply(stored(db).await?)) })
+            .await
     }
 
     fn forget(&self) {

@@ -301,12 +301,9 @@ impl Customised {
 
 impl Live {
     pub async fn current(&self, db: &Db) -> DomainResult<Arc<Customised>> {
-        if let Some(found) = self.0.get() {
-            return Ok(found);
-        }
-        let found = Arc::new(stored(db).await?);
-        self.0.put(Arc::clone(&found));
-        Ok(found)
+        self.0
+            .get_or_load(|| async { Ok(Arc::new(stored(db).await?)) })
+            .await
     }
 }
 
