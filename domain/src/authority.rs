@@ -5,11 +5,12 @@
 
 use model::time::Timestamp;
 use model::user::{Permission, Role, UserId};
+use tokio::sync::OnceCell;
 
 use crate::Services;
 use crate::audit::{self, Party};
 use crate::error::{DomainError, DomainResult};
-use crate::sessions::{self, Purpose};
+use crate::sessions::{self, Purpose, Session};
 use crate::tokens::SecretToken;
 
 /// The authority of one signed-in person, for one request (or one bulk job, which acts with the
@@ -141,11 +142,67 @@ pub async fn authorize(
     operation: &str,
     ip: Option<String>,
 ) -> DomainResult<Actor> {
-    let settings = services.security().await?;
-    let session =
-        sessions::authenticate(&services.db, token, &(&settings).into(), Timestamp::now())
+    let session = live_session(services, token)
+        .await?
+        .ok_or(DomainError::Unauthenticated)?;
+    admit(services, &session, permission, operation, ip).await
+}
+
+async fn live_session(services: &Services, token: &SecretToken) -> DomainResult<Option<Session>> {
+    let policy = services.session_policy().await?;
+    sessions::authenticate(&services.db, token, &policy, Timestamp::now()).await
+}
+
+/// The session cookie one request presents, looked up at most once however many times the
+/// request asks: a console page asks who is signed in, then mints an [`Actor`] for each thing
+/// it loads. Like [`authorize`] it starts from the token, and its session cannot be set from
+/// outside, so it vouches for nothing the token does not.
+pub struct Presented {
+    token: SecretToken,
+    session: OnceCell<Option<Session>>,
+}
+
+impl Presented {
+    pub fn new(token: SecretToken) -> Self {
+        Self {
+            token,
+            session: OnceCell::new(),
+        }
+    }
+
+    /// The live session of the token, or `None` (expired, ended, or never valid).
+    pub async fn session(&self, services: &Services) -> DomainResult<Option<&Session>> {
+        let session = self
+            .session
+            .get_or_try_init(|| live_session(services, &self.token))
+            .await?;
+        Ok(session.as_ref())
+    }
+
+    /// [`authorize`], from the session already looked up for this request if there is one.
+    pub async fn authorize(
+        &self,
+        services: &Services,
+        permission: Permission,
+        operation: &str,
+        ip: Option<String>,
+    ) -> DomainResult<Actor> {
+        let session = self
+            .session(services)
             .await?
             .ok_or(DomainError::Unauthenticated)?;
+        admit(services, session, permission, operation, ip).await
+    }
+}
+
+/// The [`Actor`] of `session` for `permission`, or `Forbidden`, recorded.
+async fn admit(
+    services: &Services,
+    session: &Session,
+    permission: Permission,
+    operation: &str,
+    ip: Option<String>,
+) -> DomainResult<Actor> {
     let user = &session.user;
     let refusal = if session.purpose == Purpose::PasswordChange {
         Some("the session may only set a new password")

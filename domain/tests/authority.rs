@@ -4,7 +4,7 @@
 mod common;
 
 use common::*;
-use domain::authority::authorize;
+use domain::authority::{Presented, authorize};
 use domain::bulk::{JobOptions, Selection};
 use domain::sessions::{self, Purpose};
 use domain::tokens::SecretToken;
@@ -74,6 +74,56 @@ both_engines!(
         let refused = authorize(&s, &forged, Permission::SetPasswords, "/api/x", ip()).await;
         assert!(matches!(refused, Err(DomainError::Unauthenticated)));
         assert_eq!(denied(&s).await.len(), 2);
+    }
+);
+
+both_engines!(
+    one_request_looks_its_session_up_once_and_is_refused_the_same,
+    |db: Db| async move {
+        let s = services(db);
+        let admin = create(&s, "admin", Role::Administrator).await;
+        let helpdesk = create(&s, "helpdesk", Role::PasswordManager).await;
+        let ip = || Some("192.0.2.9".to_owned());
+
+        let request = Presented::new(session_of(&s, &helpdesk, Purpose::Full).await);
+        let caller = request.session(&s).await.unwrap().unwrap();
+        assert_eq!(caller.user.username, "helpdesk");
+        let minted = request
+            .authorize(&s, Permission::SetPasswords, "op", ip())
+            .await
+            .unwrap();
+        assert_eq!(minted.username(), "helpdesk");
+        // What the role lacks is refused and recorded, as `authorize` does.
+        let refused = request
+            .authorize(&s, Permission::UserManagement, "/api/x", ip())
+            .await;
+        assert!(matches!(refused, Err(DomainError::Forbidden)));
+        assert_eq!(denied(&s).await.len(), 1);
+
+        // Looked up once: the same request keeps the session it found, so a page's pieces
+        // agree on who is calling. The next request sees the session ended.
+        let token = session_of(&s, &admin, Purpose::Full).await;
+        let request = Presented::new(SecretToken::from_client(token.expose()));
+        request.session(&s).await.unwrap().unwrap();
+        sessions::revoke(&s.db, &token).await.unwrap();
+        request
+            .authorize(&s, Permission::UserManagement, "op", ip())
+            .await
+            .unwrap();
+        let next = Presented::new(token);
+        assert!(next.session(&s).await.unwrap().is_none());
+        assert!(matches!(
+            next.authorize(&s, Permission::UserManagement, "op", ip())
+                .await,
+            Err(DomainError::Unauthenticated)
+        ));
+
+        // A token that names no live session finds none, and is nothing to audit.
+        let forged = Presented::new(SecretToken::from_client(
+            "not-a-session-token-at-all-not-one-at-all-x",
+        ));
+        assert!(forged.session(&s).await.unwrap().is_none());
+        assert_eq!(denied(&s).await.len(), 1);
     }
 );
 

@@ -2,11 +2,11 @@
 //! every request passes through.
 
 use app::server::AppState;
+use app::server::provide_request_context;
 use app::{App, PLAIN_PAGES, plain_shell, shell};
 use axum::Router;
 use axum::middleware::{from_fn, from_fn_with_state};
 use leptos::config::LeptosOptions;
-use leptos::prelude::provide_context;
 use leptos_axum::{AxumRouteListing, LeptosRoutes, file_and_error_handler, generate_route_list};
 use std::sync::OnceLock;
 use tower_http::compression::CompressionLayer;
@@ -31,7 +31,7 @@ pub fn build(state: AppState) -> Router {
         let context_state = state.clone();
         let options = state.leptos_options.clone();
         let handler = leptos_axum::render_app_async_with_context(
-            move || provide_context(context_state.clone()),
+            move || provide_request_context(&context_state),
             move || plain_shell(options.clone()),
         );
         router = router.route(route.path(), axum::routing::get(handler));
@@ -56,7 +56,7 @@ pub fn build(state: AppState) -> Router {
         .leptos_routes_with_context(
             &state,
             hydrated,
-            move || provide_context(context_state.clone()),
+            move || provide_request_context(&context_state),
             move || shell(options.clone()),
         )
         .nest_service("/pkg", console_files(&state.leptos_options))

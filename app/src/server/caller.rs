@@ -3,15 +3,15 @@
 
 use axum::extract::ConnectInfo;
 use domain::DomainError;
-use domain::authority::{Actor, authorize};
-use domain::sessions::{self, ClientInfo, Purpose};
+use domain::authority::{Actor, Presented, authorize};
+use domain::sessions::{ClientInfo, Purpose};
 use domain::users::User;
 use http::HeaderMap;
 use http::request::Parts;
-use leptos::prelude::use_context;
-use model::time::Timestamp;
+use leptos::prelude::{provide_context, use_context};
 use model::user::{Me, Permission};
 use std::net::SocketAddr;
+use std::sync::{Arc, OnceLock};
 
 use super::{AppState, cookies};
 use crate::error::AppError;
@@ -58,24 +58,37 @@ impl Caller {
     }
 }
 
+/// This request's session cookie, looked up once for all the server functions a page runs
+/// while it renders. Provided to each request by [`provide_request_context`].
+#[derive(Clone, Default)]
+pub struct PresentedOnce(Arc<OnceLock<Option<Arc<Presented>>>>);
+
+/// What every page and server function finds in its context: the app's state, and the slot
+/// for the session its cookie presents.
+pub fn provide_request_context(state: &AppState) {
+    provide_context(state.clone());
+    provide_context(PresentedOnce::default());
+}
+
+fn presented(state: &AppState) -> Option<Arc<Presented>> {
+    let parts = use_context::<Parts>()?;
+    let read =
+        || cookies::read_session(&parts.headers, &state.web).map(|t| Arc::new(Presented::new(t)));
+    match use_context::<PresentedOnce>() {
+        Some(once) => once.0.get_or_init(read).clone(),
+        None => read(),
+    }
+}
+
 /// The caller's session of any purpose, or `None` when not signed in.
 pub async fn current_caller() -> Result<Option<Caller>, AppError> {
     let state = state()?;
-    let Some(parts) = use_context::<Parts>() else {
+    let Some(presented) = presented(&state) else {
         return Ok(None);
     };
-    let Some(token) = cookies::read_session(&parts.headers, &state.web) else {
-        return Ok(None);
-    };
-    let session = sessions::authenticate(
-        &state.services.db,
-        &token,
-        &state.services.session_policy().await?,
-        Timestamp::now(),
-    )
-    .await?;
+    let session = presented.session(&state.services).await?;
     Ok(session.map(|s| Caller {
-        user: s.user,
+        user: s.user.clone(),
         purpose: s.purpose,
     }))
 }
@@ -86,22 +99,16 @@ pub async fn current_caller() -> Result<Option<Caller>, AppError> {
 pub async fn require(permission: Permission) -> Result<Actor, AppError> {
     let state = state()?;
     let parts = use_context::<Parts>().ok_or(AppError::Unauthenticated)?;
-    let token =
-        cookies::read_session(&parts.headers, &state.web).ok_or(AppError::Unauthenticated)?;
+    let presented = presented(&state).ok_or(AppError::Unauthenticated)?;
     let operation = parts.uri.path().to_owned();
-    authorize(
-        &state.services,
-        &token,
-        permission,
-        &operation,
-        client_info().ip,
-    )
-    .await
-    .map_err(|e| match e {
-        // No live session: "please sign in", not a failed sign-in.
-        DomainError::Unauthenticated => AppError::Unauthenticated,
-        other => other.into(),
-    })
+    presented
+        .authorize(&state.services, permission, &operation, client_info().ip)
+        .await
+        .map_err(|e| match e {
+            // No live session: "please sign in", not a failed sign-in.
+            DomainError::Unauthenticated => AppError::Unauthenticated,
+            other => other.into(),
+        })
 }
 
 /// The caller of a plain route (a download, the upload form), from its session cookie, as

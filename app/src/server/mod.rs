@@ -12,5 +12,5 @@ pub mod request_fields;
 pub mod reset_link;
 pub mod state;
 
-pub use caller::{Caller, client_info, current_caller, require, state};
+pub use caller::{Caller, client_info, current_caller, provide_request_context, require, state};
 pub use state::{AppState, WebConfig};
