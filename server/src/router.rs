@@ -1,8 +1,7 @@
 //! The HTTP surface: Leptos pages and server functions, static files, and the middleware
 //! every request passes through.
 
-use app::server::AppState;
-use app::server::provide_request_context;
+use app::server::{AppState, provide_request_context};
 use app::{App, PLAIN_PAGES, plain_shell, shell};
 use axum::Router;
 use axum::middleware::{from_fn, from_fn_with_state};

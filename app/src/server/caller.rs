@@ -61,7 +61,7 @@ impl Caller {
 /// This request's session cookie, looked up once for all the server functions a page runs
 /// while it renders. Provided to each request by [`provide_request_context`].
 #[derive(Clone, Default)]
-pub struct PresentedOnce(Arc<OnceLock<Option<Arc<Presented>>>>);
+struct PresentedOnce(Arc<OnceLock<Option<Arc<Presented>>>>);
 
 /// What every page and server function finds in its context: the app's state, and the slot
 /// for the session its cookie presents.
