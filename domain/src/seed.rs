@@ -9,6 +9,7 @@ use rand::seq::SliceRandom;
 
 use crate::db::Db;
 use crate::error::DomainResult;
+use crate::store;
 use crate::users::{self, UserRecord};
 
 const FIRST: &[&str] = &[
@@ -145,5 +146,6 @@ pub async fn seed_users(db: &Db, count: u64) -> DomainResult<u64> {
         serial += n as u64;
         inserted += users::insert_many(db, &batch, now).await?;
     }
+    store::search::settle(db).await?;
     Ok(inserted)
 }

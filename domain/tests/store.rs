@@ -346,6 +346,63 @@ both_engines!(keyset_pages_cover_every_user_once, |db: Db| async move {
     assert!(none.is_empty() && next.is_none());
 });
 
+both_engines!(
+    settling_the_search_index_changes_no_answer,
+    |db: Db| async move {
+        use domain::store::search;
+        use domain::users::UserRecord;
+        domain::seed::seed_users(&db, 600).await.unwrap();
+        // Each commit adds its people to the index as a piece of its own.
+        for batch in 0..6 {
+            let people: Vec<UserRecord> = (0..40)
+                .map(|i| UserRecord {
+                    id: format!("late-{batch}-{i}"),
+                    username: format!("late.comer{batch}x{i}"),
+                    display_name: format!("Late Lovelace {batch}"),
+                    email: Some(format!("late{batch}.{i}@example.org")),
+                    active: true,
+                    external: false,
+                    flagged: false,
+                })
+                .collect();
+            users::insert_many(&db, &people, model::time::Timestamp::now())
+                .await
+                .unwrap();
+        }
+        let everyone = |term: &'static str| {
+            let db = db.clone();
+            async move {
+                let (page, _) = users::list_page(&db, term, None, 2_000).await.unwrap();
+                page.into_iter().map(|u| u.id).collect::<Vec<_>>()
+            }
+        };
+        let terms = ["lovelace", "comer3x", "e.com", "late.comer5x39", "zzq"];
+        let mut before = Vec::new();
+        for term in terms {
+            before.push(everyone(term).await);
+        }
+        let steps = search::settle(&db).await.unwrap();
+        if db.engine() == domain::db::Engine::Sqlite {
+            assert!(steps > 0, "six commits' pieces should have been merged");
+        }
+        assert_eq!(
+            search::settle(&db).await.unwrap(),
+            0,
+            "nothing left to merge"
+        );
+        for (term, found) in terms.iter().zip(&before) {
+            assert_eq!(&everyone(term).await, found, "{term}");
+        }
+        assert_eq!(
+            before[1].len(),
+            40,
+            "comer3x: late.comer3x0 to late.comer3x39"
+        );
+        assert_eq!(before[3], vec![UserId("late-5-39".to_owned())]);
+        assert!(before[4].is_empty());
+    }
+);
+
 /// Failed sign-ins in a row that lock an account under the default policy.
 fn lock_threshold() -> i64 {
     model::settings::SecuritySettings::default().lock_threshold

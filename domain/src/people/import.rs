@@ -767,7 +767,13 @@ async fn run(
             Err(e) => return Err(e),
         }
     }
-    store::imports::finish(&services.db, job.id, job.runner, Timestamp::now()).await
+    store::imports::finish(&services.db, job.id, job.runner, Timestamp::now()).await?;
+    // After the import, not during it: its people are searchable at once either way, and the
+    // index is reshaped once, not per batch. A failure leaves it slower, not wrong.
+    if let Err(e) = store::search::settle(&services.db).await {
+        tracing::warn!(import = %job.id, error = %e, "could not settle the search index");
+    }
+    Ok(())
 }
 
 /// The downloadable report: every row of the file and what happened to it.

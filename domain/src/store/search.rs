@@ -206,6 +206,56 @@ async fn walk(db: &Db, term: &str, after: &str, want: i64) -> DomainResult<Vec<S
     .await?)
 }
 
+/// Pages of SQLite's index rewritten by one step of [`settle`]: each step is a write
+/// transaction of its own, tens of milliseconds, so sign-ins and changes get in between.
+const SETTLE_PAGES: u32 = 500;
+/// Enough steps for an index far larger than a million people's (one took 62).
+const SETTLE_STEPS: u32 = 10_000;
+
+/// Puts the search index in the shape that reads fastest, after many people arrived at once
+/// (a seeding, an import). Returns the SQLite merge steps that did work (0 on PostgreSQL).
+///
+/// - SQLite: FTS5 adds each commit's rows as a segment of their own and merges them only
+///   level by level, so after 2,000 commits a term's doclist is read from many segments.
+///   Merged into one, a whole-username search took about 1.4 ms at the median instead of 6,
+///   and 33 ms at the 99th percentile instead of 55 (1,000,000 people). The merge goes in
+///   steps (`'merge'` with a negative page count merges every level, as `'optimize'` does,
+///   but a piece at a time) until one does no more work.
+/// - PostgreSQL: rows inserted in bulk wait in the trigram index's pending list, which every
+///   search scans in full until autovacuum folds it in; the new statistics let the planner
+///   see the table's real size.
+pub async fn settle(db: &Db) -> DomainResult<u32> {
+    match db.engine() {
+        Engine::Sqlite => {
+            let mut conn = db.pool().acquire().await?;
+            let merge = format!(
+                "INSERT INTO users_search (users_search, rank) VALUES ('merge', -{SETTLE_PAGES})"
+            );
+            for step in 0..SETTLE_STEPS {
+                let before: i64 = sqlx::query_scalar("SELECT total_changes()")
+                    .fetch_one(&mut *conn)
+                    .await?;
+                sqlx::query(&merge).execute(&mut *conn).await?;
+                let after: i64 = sqlx::query_scalar("SELECT total_changes()")
+                    .fetch_one(&mut *conn)
+                    .await?;
+                // FTS5 counts each page it writes as a change: fewer than two, nothing left.
+                if after - before < 2 {
+                    return Ok(step);
+                }
+            }
+            Ok(SETTLE_STEPS)
+        }
+        Engine::Postgres => {
+            sqlx::query("SELECT gin_clean_pending_list('users_search_trgm'::regclass)")
+                .execute(db.pool())
+                .await?;
+            sqlx::query("ANALYZE users").execute(db.pool()).await?;
+            Ok(0)
+        }
+    }
+}
+
 /// The `LIKE` pattern of a search term, with its wildcards escaped (`ESCAPE '\'`).
 fn search_pattern(search: &str) -> String {
     format!("%{}%", escape_like(search))
