@@ -68,6 +68,16 @@ e2e: tools e2e-deps
 ## (needs the release build for the served figures, and wrk from Debian as the load generator)
 bench: tools
 	cargo leptos build --release --precompress --split
+	# The reference beside the console's first load: the smallest hydrated Leptos page, built
+	# with the console's versions and WASM profile.
+	cp Cargo.lock bench/minimal/Cargo.lock
+	cargo build --release --target wasm32-unknown-unknown --manifest-path bench/minimal/Cargo.toml
+	mkdir -p $(CARGO_TARGET_DIR)/minimal-site/pkg
+	wasm-bindgen --target web --no-typescript --out-dir $(CARGO_TARGET_DIR)/minimal-site/pkg \
+		$(CARGO_TARGET_DIR)/wasm32-unknown-unknown/release/minimal.wasm
+	wasm-opt -Oz \
+		-o $(CARGO_TARGET_DIR)/minimal-site/pkg/minimal_bg.wasm $(CARGO_TARGET_DIR)/minimal-site/pkg/minimal_bg.wasm
+	cp bench/minimal/index.html $(CARGO_TARGET_DIR)/minimal-site/
 	@command -v wrk >/dev/null || { $(SUDO) apt-get update && $(SUDO) apt-get install -y wrk; }
 	cargo run --release -p server --example bench -- bench
 

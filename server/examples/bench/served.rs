@@ -194,6 +194,29 @@ async fn first_load(url: &str, path: &str, cookie: Option<&str>) -> Result<(u64,
     Ok((total, assets.len()))
 }
 
+/// The first load of the smallest hydrated Leptos page (`bench/minimal`, which `make bench`
+/// builds into `minimal-site` under the target directory), served with brotli at the quality
+/// cargo-leptos precompresses the console's files with.
+async fn minimal_leptos_page() -> Result<(u64, usize), String> {
+    use tower_http::compression::CompressionLayer;
+    let site = target_dir().join("minimal-site");
+    if !site.join("index.html").is_file() {
+        return Err(format!(
+            "{} is not built (make bench builds it)",
+            site.display()
+        ));
+    }
+    let app = axum::Router::new()
+        .fallback_service(tower_http::services::ServeDir::new(site))
+        .layer(CompressionLayer::new().quality(tower_http::CompressionLevel::Best));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .map_err(|e| e.to_string())?;
+    let address = listener.local_addr().map_err(|e| e.to_string())?;
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    first_load(&format!("http://{address}"), "/", None).await
+}
+
 /// Every distinct `/pkg/…` or `/favicon…` address in a page.
 fn asset_paths(html: &str) -> Vec<String> {
     let mut found = Vec::new();
@@ -280,6 +303,20 @@ pub async fn run(db: &Db, database_url: &str, figures: &mut Vec<Figure>, notes: 
         }
     };
 
+    let minimal = minimal_leptos_page().await;
+    match &minimal {
+        Ok((bytes, files)) => figures.push(
+            Figure::new(
+                "First load of a minimal Leptos page, after brotli",
+                "KB",
+                *bytes as f64 / 1000.0,
+            )
+            .note(format!(
+                "one hydrated button (bench/minimal, built as the console's WASM is); the page and the {files} files it names"
+            )),
+        ),
+        Err(why) => notes.push(format!("The minimal Leptos page is missing: {why}.")),
+    }
     for (path, cookie, what) in [
         ("/users", Some(admin.as_str()), "the console (Users page)"),
         (
@@ -298,6 +335,12 @@ pub async fn run(db: &Db, database_url: &str, figures: &mut Vec<Figure>, notes: 
                     bytes as f64 / 1000.0,
                 )
                 .note(format!("the page and the {files} files it names"));
+                let figure = match &minimal {
+                    Ok((reference, _)) => {
+                        figure.against("minimal Leptos page", *reference as f64 / 1000.0)
+                    }
+                    Err(_) => figure,
+                };
                 figures.push(if path.starts_with("/users") {
                     figure.target(Target::AtMost(250.0))
                 } else {
