@@ -66,10 +66,10 @@ e2e: tools e2e-deps
 
 ## bench: each figure beside its reference, written to bench/RESULTS.md and bench/results.json
 ## (needs the release build for the served figures, and wrk from Debian as the load generator)
+# bench/minimal, the reference beside the console's first load, is the smallest hydrated Leptos
+# page: built with the console's Cargo.lock and WASM profile, then wasm-bindgen and wasm-opt.
 bench: tools
 	cargo leptos build --release --precompress --split
-	# The reference beside the console's first load: the smallest hydrated Leptos page, built
-	# with the console's versions and WASM profile.
 	cp Cargo.lock bench/minimal/Cargo.lock
 	cargo build --release --target wasm32-unknown-unknown --manifest-path bench/minimal/Cargo.toml
 	mkdir -p $(CARGO_TARGET_DIR)/minimal-site/pkg
