@@ -25,6 +25,10 @@ use crate::users::{self, NewUser, Profile, User};
 pub const MAX_BYTES: usize = 50 * 1024 * 1024;
 /// Rows per transaction when applying: short enough to keep the write lock brief.
 const BATCH: usize = 500;
+/// Rows an import needs before the search index is settled after it: settling rewrites the
+/// whole index (seconds at a million people), which pays after thousands of new rows, not
+/// after a few that FTS5's own merging takes care of.
+const SETTLE_FROM_ROWS: usize = 1_000;
 
 /// One data row of the file, as typed.
 #[derive(Clone, Debug)]
@@ -770,7 +774,9 @@ async fn run(
     store::imports::finish(&services.db, job.id, job.runner, Timestamp::now()).await?;
     // After the import, not during it: its people are searchable at once either way, and the
     // index is reshaped once, not per batch. A failure leaves it slower, not wrong.
-    if let Err(e) = store::search::settle(&services.db).await {
+    if planned.len() >= SETTLE_FROM_ROWS
+        && let Err(e) = store::search::settle(&services.db).await
+    {
         tracing::warn!(import = %job.id, error = %e, "could not settle the search index");
     }
     Ok(())
