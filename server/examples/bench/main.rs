@@ -107,7 +107,7 @@ async fn main() {
             && let Some(test_db) = seeded(engine, SEARCH_USERS, &mut notes).await
         {
             if wanted("search") {
-                search::run(engine, &test_db.db, &mut figures).await;
+                search::run(engine, &test_db.db, &test_db.url, &mut figures, &mut notes).await;
             }
             if serve {
                 served::run(&test_db.db, &test_db.url, &mut figures, &mut notes).await;

@@ -22,8 +22,8 @@ const PASSWORD: &str = "correct horse battery staple";
 const ACCOUNTS: usize = 20;
 const SIGN_INS: usize = 200;
 
-struct Server {
-    url: String,
+pub struct Server {
+    pub url: String,
     child: Child,
 }
 
@@ -59,7 +59,8 @@ fn free_port() -> u16 {
     probe.local_addr().unwrap().port()
 }
 
-async fn start(database_url: &str) -> Result<Server, String> {
+/// The release `latchkey serve` on `database_url`, on a free port, once it answers.
+pub async fn start(database_url: &str) -> Result<Server, String> {
     let target = target_dir();
     let binary = target.join("release/latchkey");
     let site = target.join("site");
@@ -111,15 +112,21 @@ fn base64_key() -> String {
 
 /// An administrator and the accounts the sign-ins use, all with `PASSWORD`.
 async fn people(db: &Db) {
+    let mut names = vec![("served-admin".to_owned(), model::Role::Administrator)];
+    names.extend((0..ACCOUNTS).map(|i| (format!("served-{i}"), model::Role::User)));
+    accounts(db, &names).await;
+}
+
+/// Accounts of these usernames and roles, all with `PASSWORD`.
+pub async fn accounts(db: &Db, names: &[(String, model::Role)]) {
     let digest = domain::Hasher::new(1)
         .unwrap()
         .hash(&Password::new(PASSWORD))
         .await
         .unwrap();
-    let mut names = vec![("served-admin".to_owned(), model::Role::Administrator)];
-    names.extend((0..ACCOUNTS).map(|i| (format!("served-{i}"), model::Role::User)));
     for (name, role) in names {
-        let new = users::NewUser::new(&name, &name, "", role).unwrap();
+        let (name, role) = (name.as_str(), *role);
+        let new = users::NewUser::new(name, name, "", role).unwrap();
         let mut tx = db.begin().await.unwrap();
         users::insert(&mut tx, &new, Some(&digest), Timestamp::now())
             .await
@@ -129,7 +136,7 @@ async fn people(db: &Db) {
 }
 
 /// Signs in as `username`; the `Cookie` header that carries the session.
-async fn sign_in(url: &str, username: &str) -> Result<String, String> {
+pub async fn sign_in(url: &str, username: &str) -> Result<String, String> {
     let response = Client::new()
         .post(format!("{url}/api/login"))
         .header("Origin", url)
