@@ -72,7 +72,11 @@ async fn searches(db: &Db, terms: &[String]) -> Vec<Duration> {
 
 /// The same searches as the console makes them: one keep-alive connection, an
 /// administrator's session, each answer read whole.
-async fn served_searches(url: &str, cookie: &str, terms: &[String]) -> Result<Vec<Duration>, String> {
+async fn served_searches(
+    url: &str,
+    cookie: &str,
+    terms: &[String],
+) -> Result<Vec<Duration>, String> {
     let client = reqwest::Client::new();
     let mut times = Vec::with_capacity(terms.len());
     for term in terms {
@@ -107,12 +111,20 @@ struct Served {
 }
 
 async fn served(db: &Db, database_url: &str, terms: &Terms) -> Result<Served, String> {
-    served::accounts(db, &[("search-admin".to_owned(), model::Role::Administrator)]).await;
+    served::accounts(
+        db,
+        &[("search-admin".to_owned(), model::Role::Administrator)],
+    )
+    .await;
     let server = served::start(database_url).await?;
     let cookie = served::sign_in(&server.url, "search-admin").await?;
     // Warm the server's caches and connections as a running server's are.
-    served_searches(&server.url, &cookie, &terms.substrings[..20.min(terms.substrings.len())])
-        .await?;
+    served_searches(
+        &server.url,
+        &cookie,
+        &terms.substrings[..20.min(terms.substrings.len())],
+    )
+    .await?;
     Ok(Served {
         substring: served_searches(&server.url, &cookie, &terms.substrings).await?,
         username: served_searches(&server.url, &cookie, &terms.usernames).await?,
@@ -197,14 +209,21 @@ pub async fn run(
     let pick = |store: &mut Vec<Duration>, served: Option<&mut Vec<Duration>>, q: f64| {
         let in_store = ms(quantile(store, q));
         match served {
-            Some(times) => (ms(quantile(times, q)), "through POST /api/users/list", format!("; {in_store:.1} ms in the store alone")),
+            Some(times) => (
+                ms(quantile(times, q)),
+                "through POST /api/users/list",
+                format!("; {in_store:.1} ms in the store alone"),
+            ),
             None => (in_store, "in the store", String::new()),
         }
     };
 
     for (what, quantile_at) in [("p50", 0.5), ("p99", 0.99)] {
-        let (value, path, store_note) =
-            pick(&mut substring, http.as_mut().map(|h| &mut h.substring), quantile_at);
+        let (value, path, store_note) = pick(
+            &mut substring,
+            http.as_mut().map(|h| &mut h.substring),
+            quantile_at,
+        );
         figures.push(
             Figure::new(
                 format!("{engine:?}: search a substring (3–6 chars), {what}, {at}, {path}"),
