@@ -15,7 +15,6 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 use tokio::sync::{Semaphore, oneshot};
-use tracing::warn;
 
 use crate::error::{DomainError, DomainResult};
 
@@ -148,24 +147,11 @@ fn verify_blocking(password: &str, digest: &str, memory: &mut [Block]) -> bool {
         && Output::new(&out).is_ok_and(|actual| actual == expected)
 }
 
-/// How far below the rest of the server the hashing threads run: when the cores are all busy,
-/// the scheduler gives a request thread about ten times a hashing thread's share, so pages stay
-/// quick while sign-ins queue.
-const NICER_BY: i32 = 10;
-/// The lowest priority there is.
-const NICEST: i32 = 19;
-
-/// A hashing thread: takes work from the queue until the `Hasher` is gone, in a 19 MiB buffer
+/// A hashing thread, below the request threads' priority: takes work from the queue until the `Hasher` is gone, in a 19 MiB buffer
 /// allocated at its first hash and kept (allocating it per hash leaves the allocator holding
 /// the peak for ever).
 fn hashing_thread(queue: Arc<Mutex<mpsc::Receiver<Work>>>) {
-    // On Linux the nice value is the calling thread's own, inherited from the thread that
-    // spawned it (setpriority(2), "Bugs").
-    let nicer = rustix::process::getpriority_process(None)
-        .and_then(|now| rustix::process::setpriority_process(None, (now + NICER_BY).min(NICEST)));
-    if let Err(e) = nicer {
-        warn!(error = %e, "hashing thread runs at the server's priority");
-    }
+    crate::priority::run_below_requests("hashing thread");
     let mut memory: Option<Vec<Block>> = None;
     loop {
         // The lock is held only while waiting: the next thread waits for the next work.

@@ -22,6 +22,7 @@ pub mod mail;
 mod mail_folder;
 pub mod passwords;
 pub mod people;
+mod priority;
 pub mod resets;
 pub mod seed;
 pub mod settings;
