@@ -7,6 +7,7 @@
 pub mod audit;
 pub mod auth;
 pub mod authority;
+pub mod background;
 pub mod blocklist;
 pub mod bulk;
 pub mod credentials;

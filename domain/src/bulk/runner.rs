@@ -182,9 +182,11 @@ async fn fail_next_item(services: &Services, job: &Job, error: &DomainError) -> 
     Ok(recorded)
 }
 
-/// Works through jobs until the process ends.
-pub fn spawn_runner(services: Services) -> tokio::task::JoinHandle<()> {
-    tokio::spawn(async move {
+/// Works through jobs until the process ends, below the requests' priority
+/// ([`crate::background`]): a job of 100,000 people keeps both cores busy for seconds, and the
+/// Users page must stay quick meanwhile.
+pub fn spawn_runner(services: Services) -> DomainResult<()> {
+    crate::background::spawn("bulk-runner", services, |services| async move {
         loop {
             match run_next(&services).await {
                 Ok(true) => continue,

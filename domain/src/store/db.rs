@@ -62,26 +62,30 @@ impl Db {
             }
             Engine::Postgres => url.to_owned(),
         };
-        let options = AnyPoolOptions::new()
-            .max_connections(match engine {
+        let pool = pool_options(
+            engine,
+            match engine {
                 Engine::Sqlite => 8,
                 Engine::Postgres => 16,
-            })
-            .acquire_timeout(Duration::from_secs(10));
-        let pool = match engine {
-            Engine::Sqlite => options.after_connect(|conn, _| {
-                Box::pin(async move {
-                    conn.execute(SQLITE_PRAGMAS).await?;
-                    check_sqlite_pragmas(conn).await
-                })
-            }),
-            Engine::Postgres => options,
-        }
+            },
+        )
         .connect(&url)
         .await?;
         let db = Self { pool, engine };
         db.migrate().await?;
         Ok(db)
+    }
+
+    /// The same database through a pool of its own, of at most `connections`, for work that
+    /// runs on a thread of its own. Nothing connects until the pool is first used; SQLite's
+    /// connections, each with its worker thread, are then opened from the thread that uses
+    /// it, and the worker threads inherit its priority.
+    pub fn own_pool(&self, connections: u32) -> Self {
+        let options = (*self.pool.connect_options()).clone();
+        Self {
+            pool: pool_options(self.engine, connections).connect_lazy_with(options),
+            engine: self.engine,
+        }
     }
 
     async fn migrate(&self) -> Result<(), sqlx::Error> {
@@ -113,6 +117,22 @@ impl Db {
 
     pub async fn close(&self) {
         self.pool.close().await;
+    }
+}
+
+/// Every pool's settings: SQLite's connections get the pragmas this module checks.
+fn pool_options(engine: Engine, connections: u32) -> AnyPoolOptions {
+    let options = AnyPoolOptions::new()
+        .max_connections(connections)
+        .acquire_timeout(Duration::from_secs(10));
+    match engine {
+        Engine::Sqlite => options.after_connect(|conn, _| {
+            Box::pin(async move {
+                conn.execute(SQLITE_PRAGMAS).await?;
+                check_sqlite_pragmas(conn).await
+            })
+        }),
+        Engine::Postgres => options,
     }
 }
 

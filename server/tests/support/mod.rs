@@ -48,7 +48,7 @@ impl TestServer {
             poll: std::time::Duration::from_millis(200),
         };
         Mailer::new(&state.services, &mail).spawn();
-        domain::bulk::spawn_runner(state.services.clone());
+        domain::bulk::spawn_runner(state.services.clone()).unwrap();
         let router = server::router::build(state.clone());
         tokio::spawn(async move {
             axum::serve(
