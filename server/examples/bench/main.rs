@@ -99,7 +99,7 @@ async fn main() {
         if wanted("bulk")
             && let Some(test_db) = seeded(engine, BULK_USERS, &mut notes).await
         {
-            bulk::run(engine, &test_db.db, &mut figures).await;
+            bulk::run(engine, &test_db.db, &test_db.url, &mut figures, &mut notes).await;
             test_db.drop_db().await;
         }
         let serve = engine == Engine::Sqlite && wanted("served");

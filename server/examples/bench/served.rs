@@ -17,7 +17,7 @@ use tokio::process::{Child, Command};
 use crate::PAGE;
 use crate::report::{Figure, Target};
 
-const PASSWORD: &str = "correct horse battery staple";
+pub const PASSWORD: &str = "correct horse battery staple";
 /// Accounts the concurrent sign-ins are spread over (each account takes 30 a minute).
 const ACCOUNTS: usize = 20;
 const SIGN_INS: usize = 200;
