@@ -130,7 +130,7 @@ async fn serve(config: Config) -> Result<()> {
     }
     mailer.spawn();
     domain::bulk::spawn_runner(state.services.clone())?;
-    domain::people::import::spawn_resumer(state.services.clone());
+    domain::people::import::spawn_resumer(state.services.clone())?;
     let addr: SocketAddr = config.leptos.site_addr;
     let listener = tokio::net::TcpListener::bind(addr).await?;
     tracing::info!(

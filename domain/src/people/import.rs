@@ -683,16 +683,22 @@ async fn try_start(
     };
     audit::record(&mut *tx, &event).await?;
     tx.commit().await?;
-    let (services, actor, id) = (services.clone(), actor.clone(), id.to_owned());
-    tokio::spawn(async move {
-        let job = Runner {
-            id: &id,
-            runner: &runner,
-        };
-        if let Err(e) = run(&services, &actor, job, send_links).await {
-            tracing::warn!(error = %e, import = %id, "an import stopped");
-        }
-    });
+    let (actor, import) = (actor.clone(), id.to_owned());
+    // Below the requests, as a bulk job: thousands of rows are seconds of both cores.
+    let started =
+        crate::background::spawn("import", services.clone(), move |services| async move {
+            let job = Runner {
+                id: &import,
+                runner: &runner,
+            };
+            if let Err(e) = run(&services, &actor, job, send_links).await {
+                tracing::warn!(error = %e, import = %import, "an import stopped");
+            }
+        });
+    if let Err(e) = started {
+        // Claimed and recorded: the resumer takes it up once it counts as stalled.
+        tracing::warn!(error = %e, import = %id, "an import waits for the resumer");
+    }
     Ok(())
 }
 
@@ -729,9 +735,9 @@ pub async fn resume_stalled(services: &Services) -> DomainResult<bool> {
     Ok(true)
 }
 
-/// Every instance looks for stalled imports now and then.
-pub fn spawn_resumer(services: Services) -> tokio::task::JoinHandle<()> {
-    tokio::spawn(async move {
+/// Every instance looks for stalled imports now and then, and resumes them below the requests.
+pub fn spawn_resumer(services: Services) -> DomainResult<()> {
+    crate::background::spawn("import-resumer", services, |services| async move {
         loop {
             tokio::time::sleep(std::time::Duration::from_secs(30)).await;
             if let Err(e) = resume_stalled(&services).await {
