@@ -65,7 +65,8 @@ e2e: tools e2e-deps
 		LEPTOS_SITE_ROOT="$(CARGO_TARGET_DIR)/site" npx playwright test
 
 ## bench: each figure beside its reference, written to bench/RESULTS.md and bench/results.json
-## (needs the release build for the served figures, and wrk from Debian as the load generator)
+## (needs the release build: bulk, search and the served figures run on the server; and wrk
+## from Debian as the load generator)
 # bench/minimal, the reference beside the console's first load, is the smallest hydrated Leptos
 # page: built with the console's Cargo.lock and WASM profile, then wasm-bindgen and wasm-opt.
 bench: tools
