@@ -317,7 +317,10 @@ mod tests {
             .run(|_| rustix::process::getpriority_process(None).unwrap())
             .await
             .unwrap();
-        assert_eq!(theirs, (ours + NICER_BY).min(NICEST));
+        assert_eq!(
+            theirs,
+            (ours + crate::priority::NICER_BY).min(crate::priority::NICEST)
+        );
     }
 
     #[tokio::test]

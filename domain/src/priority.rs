@@ -5,9 +5,9 @@
 use tracing::warn;
 
 /// How far below the rest of the server such threads run.
-const NICER_BY: i32 = 10;
+pub(crate) const NICER_BY: i32 = 10;
 /// The lowest priority there is.
-const NICEST: i32 = 19;
+pub(crate) const NICEST: i32 = 19;
 
 /// Lowers the calling thread's priority, and so that of every thread it starts from now on:
 /// on Linux the nice value is the thread's own, inherited by the threads it spawns
