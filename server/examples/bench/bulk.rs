@@ -7,11 +7,11 @@ use domain::Db;
 use domain::db::Engine;
 use model::bulk::{BulkJob, BulkPreview};
 use model::time::Timestamp;
-use reqwest::Client;
 use std::time::{Duration, Instant};
 
 use crate::report::{Figure, Target};
-use crate::{ms, quantile, served};
+use crate::served::{self, Console};
+use crate::{ms, quantile};
 
 const ADMIN: &str = "bulk-admin";
 
@@ -56,77 +56,30 @@ async fn set_based_reference(db: &Db, admin: &str) -> Duration {
     took
 }
 
-/// The console as one administrator's browser uses it: their session, same-origin posts.
-struct Console {
-    url: String,
-    cookie: String,
-    client: Client,
-}
-
-impl Console {
-    /// A server function's answer, as JSON.
-    async fn call<T: serde::de::DeserializeOwned>(&self, path: &str, fields: &[(&str, &str)]) -> T {
-        let response = self
-            .client
-            .post(format!("{}/api/{path}", self.url))
-            .header("Origin", &self.url)
-            .header("Sec-Fetch-Site", "same-origin")
-            .header("Cookie", &self.cookie)
-            .form(fields)
-            .send()
-            .await
-            .unwrap();
-        let status = response.status();
-        let body = response.text().await.unwrap();
-        assert!(status.is_success(), "{path} answered {status}: {body}");
-        serde_json::from_str(&body).unwrap_or_else(|e| panic!("{path}: {e}: {body}"))
-    }
-
-    /// Loads the Users page once; how long it took.
-    async fn users_page(&self) -> Duration {
-        let t = Instant::now();
-        let response = self
-            .client
-            .get(format!("{}/users", self.url))
-            .header("Cookie", &self.cookie)
-            .send()
-            .await
-            .unwrap();
-        assert!(
-            response.status().is_success(),
-            "/users answered {}",
-            response.status()
-        );
-        response.bytes().await.unwrap();
-        t.elapsed()
-    }
-
-    /// Users page load times, one every 20 ms, for `idle`, or while the job `id` runs; and
-    /// the job as it finished.
-    async fn page_loads(
-        &self,
-        idle: Duration,
-        job: Option<&str>,
-    ) -> (Vec<Duration>, Option<BulkJob>) {
-        let started = Instant::now();
-        let mut loads = Vec::new();
-        let mut checked = Instant::now();
-        loop {
-            match job {
-                None if started.elapsed() >= idle => return (loads, None),
-                // As often as the job's page in the console asks.
-                Some(id) if checked.elapsed() >= Duration::from_secs(1) => {
-                    checked = Instant::now();
-                    let state: BulkJob = self.call("bulk/job", &[("id", id)]).await;
-                    if state.is_done() {
-                        return (loads, Some(state));
-                    }
+/// Users page load times, one every 20 ms, for `idle`, or while the job `id` runs (asking
+/// for its progress once a second, as its page does); and the job as it finished.
+async fn page_loads(
+    console: &Console,
+    idle: Duration,
+    job: Option<&str>,
+) -> (Vec<Duration>, Option<BulkJob>) {
+    let started = Instant::now();
+    let mut loads = Vec::new();
+    let mut checked = Instant::now();
+    loop {
+        match job {
+            None if started.elapsed() >= idle => return (loads, None),
+            Some(id) if checked.elapsed() >= Duration::from_secs(1) => {
+                checked = Instant::now();
+                let state: BulkJob = console.call("bulk/job", &[("id", id)]).await;
+                if state.is_done() {
+                    return (loads, Some(state));
                 }
-                _ => {}
             }
-            loads.push(self.users_page().await);
-            tokio::time::sleep(Duration::from_millis(20)).await;
+            _ => {}
         }
+        loads.push(console.load("/users").await);
+        tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
 
@@ -145,32 +98,25 @@ pub async fn run(
         .unwrap();
     let reference = set_based_reference(db, &admin).await;
 
-    let console = match served::start(database_url).await {
-        Ok(server) => match served::sign_in(&server.url, ADMIN).await {
-            Ok(cookie) => (
-                Console {
-                    url: server.url.clone(),
-                    cookie,
-                    client: Client::new(),
-                },
-                server,
-            ),
-            Err(why) => {
-                notes.push(format!("{engine:?}: the bulk figures are missing: {why}."));
-                return;
-            }
-        },
+    let server = match served::start(database_url).await {
+        Ok(server) => server,
         Err(why) => {
             notes.push(format!("{engine:?}: the bulk figures are missing: {why}."));
             return;
         }
     };
-    let (console, _server) = console;
+    let console = match Console::sign_in(&server.url, ADMIN).await {
+        Ok(console) => console,
+        Err(why) => {
+            notes.push(format!("{engine:?}: the bulk figures are missing: {why}."));
+            return;
+        }
+    };
     // Warm the server as a running one is.
     for _ in 0..20 {
-        console.users_page().await;
+        console.load("/users").await;
     }
-    let (mut idle, _) = console.page_loads(Duration::from_secs(5), None).await;
+    let (mut idle, _) = page_loads(&console, Duration::from_secs(5), None).await;
 
     // Bulk Change > Reset Password of everyone, as the dialog does it: confirm the password,
     // preview, OK.
@@ -182,7 +128,7 @@ pub async fn run(
     let mut start = fields.to_vec();
     start.push(("request_key", &preview.request_key));
     let job: String = console.call("bulk/start", &start).await;
-    let (mut during, done) = console.page_loads(Duration::ZERO, Some(&job)).await;
+    let (mut during, done) = page_loads(&console, Duration::ZERO, Some(&job)).await;
     let done = done.expect("the job finished");
     let took = Duration::from_millis(
         u64::try_from(done.finished_at.expect("finished").millis() - done.created_at.millis())

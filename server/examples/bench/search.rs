@@ -70,34 +70,18 @@ async fn searches(db: &Db, terms: &[String]) -> Vec<Duration> {
     times
 }
 
-/// The same searches as the console makes them: one keep-alive connection, an
-/// administrator's session, each answer read whole.
+/// The same searches as the console makes them, each answer read whole.
 async fn served_searches(
-    url: &str,
-    cookie: &str,
+    console: &served::Console,
     terms: &[String],
 ) -> Result<Vec<Duration>, String> {
-    let client = reqwest::Client::new();
     let mut times = Vec::with_capacity(terms.len());
     for term in terms {
         let t = Instant::now();
-        let response = client
-            .post(format!("{url}/api/users/list"))
-            .header("Origin", url)
-            .header("Sec-Fetch-Site", "same-origin")
-            .header("Cookie", cookie)
-            .form(&[("q", term.as_str())])
-            .send()
-            .await
-            .map_err(|e| e.to_string())?;
-        let status = response.status();
-        let body = response.bytes().await.map_err(|e| e.to_string())?;
+        let (status, body) = console.post("users/list", &[("q", term.as_str())]).await?;
         times.push(t.elapsed());
         if !status.is_success() {
-            return Err(format!(
-                "searching {term:?} answered {status}: {}",
-                String::from_utf8_lossy(&body)
-            ));
+            return Err(format!("searching {term:?} answered {status}: {body}"));
         }
     }
     Ok(times)
@@ -117,18 +101,17 @@ async fn served(db: &Db, database_url: &str, terms: &Terms) -> Result<Served, St
     )
     .await;
     let server = served::start(database_url).await?;
-    let cookie = served::sign_in(&server.url, "search-admin").await?;
+    let console = served::Console::sign_in(&server.url, "search-admin").await?;
     // Warm the server's caches and connections as a running server's are.
     served_searches(
-        &server.url,
-        &cookie,
+        &console,
         &terms.substrings[..20.min(terms.substrings.len())],
     )
     .await?;
     Ok(Served {
-        substring: served_searches(&server.url, &cookie, &terms.substrings).await?,
-        username: served_searches(&server.url, &cookie, &terms.usernames).await?,
-        nobody: served_searches(&server.url, &cookie, &terms.nobody).await?,
+        substring: served_searches(&console, &terms.substrings).await?,
+        username: served_searches(&console, &terms.usernames).await?,
+        nobody: served_searches(&console, &terms.nobody).await?,
     })
 }
 

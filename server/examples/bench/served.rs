@@ -136,7 +136,7 @@ pub async fn accounts(db: &Db, names: &[(String, model::Role)]) {
 }
 
 /// Signs in as `username`; the `Cookie` header that carries the session.
-pub async fn sign_in(url: &str, username: &str) -> Result<String, String> {
+async fn sign_in(url: &str, username: &str) -> Result<String, String> {
     let response = Client::new()
         .post(format!("{url}/api/login"))
         .header("Origin", url)
@@ -156,6 +156,72 @@ pub async fn sign_in(url: &str, username: &str) -> Result<String, String> {
         return Err(format!("signing in answered {}", response.status()));
     }
     Ok(cookies.join("; "))
+}
+
+/// An administrator's browser on the console: their session, same-origin posts, one
+/// connection kept alive.
+pub struct Console {
+    url: String,
+    cookie: String,
+    client: Client,
+}
+
+impl Console {
+    pub async fn sign_in(url: &str, username: &str) -> Result<Self, String> {
+        Ok(Self {
+            url: url.to_owned(),
+            cookie: sign_in(url, username).await?,
+            client: Client::new(),
+        })
+    }
+
+    /// Posts `fields` to the server function at `/api/{path}`: its status and answer.
+    pub async fn post(
+        &self,
+        path: &str,
+        fields: &[(&str, &str)],
+    ) -> Result<(reqwest::StatusCode, String), String> {
+        let response = self
+            .client
+            .post(format!("{}/api/{path}", self.url))
+            .header("Origin", &self.url)
+            .header("Sec-Fetch-Site", "same-origin")
+            .header("Cookie", &self.cookie)
+            .form(fields)
+            .send()
+            .await
+            .map_err(|e| e.to_string())?;
+        let status = response.status();
+        let body = response.text().await.map_err(|e| e.to_string())?;
+        Ok((status, body))
+    }
+
+    /// A server function's answer, as JSON; panics unless it succeeded.
+    pub async fn call<T: serde::de::DeserializeOwned>(
+        &self,
+        path: &str,
+        fields: &[(&str, &str)],
+    ) -> T {
+        let (status, body) = self.post(path, fields).await.unwrap();
+        assert!(status.is_success(), "{path} answered {status}: {body}");
+        serde_json::from_str(&body).unwrap_or_else(|e| panic!("{path}: {e}: {body}"))
+    }
+
+    /// Loads a page whole; how long it took. Panics unless it succeeded.
+    pub async fn load(&self, path: &str) -> Duration {
+        let t = Instant::now();
+        let response = self
+            .client
+            .get(format!("{}{path}", self.url))
+            .header("Cookie", &self.cookie)
+            .send()
+            .await
+            .unwrap();
+        let status = response.status();
+        assert!(status.is_success(), "{path} answered {status}");
+        response.bytes().await.unwrap();
+        t.elapsed()
+    }
 }
 
 /// Bytes on the wire, after brotli, of a page and every file under `/pkg/` or `/favicon` it
