@@ -7,9 +7,8 @@ use domain::background;
 use domain::both_engines;
 use domain::db::Engine;
 use domain::testing::TestDb;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::{Duration, Instant};
+use std::sync::mpsc;
+use std::time::Duration;
 
 fn nice_of_this_thread() -> i32 {
     rustix::process::getpriority_process(None).unwrap()
@@ -84,12 +83,12 @@ both_engines!(
     }
 );
 
-/// Dropped when the work is dropped.
-struct Flag(Arc<AtomicBool>);
+/// Says so when the work holding it is dropped.
+struct Dropped(mpsc::Sender<()>);
 
-impl Drop for Flag {
+impl Drop for Dropped {
     fn drop(&mut self) {
-        self.0.store(true, Ordering::SeqCst);
+        let _ = self.0.send(());
     }
 }
 
@@ -100,35 +99,34 @@ fn background_work_stops_when_the_runtime_that_started_it_shuts_down() {
         .enable_all()
         .build()
         .unwrap();
-    let stopped = Arc::new(AtomicBool::new(false));
+    let (started, has_started) = mpsc::channel();
+    let (stopped, has_stopped) = mpsc::channel();
     let test_db = runtime.block_on(async {
         let test_db = TestDb::new(Engine::Sqlite).await.unwrap();
-        let flag = Flag(stopped.clone());
+        let dropped = Dropped(stopped);
         background::spawn(
             "test-stops",
             common::services(test_db.db.clone()),
             |_| async move {
-                let _flag = flag;
+                let _dropped = dropped;
+                let _ = started.send(());
                 std::future::pending::<()>().await;
             },
         )
         .unwrap();
         test_db
     });
-    std::thread::sleep(Duration::from_millis(100));
+    has_started
+        .recv_timeout(Duration::from_secs(10))
+        .expect("the work started");
     assert!(
-        !stopped.load(Ordering::SeqCst),
+        has_stopped.try_recv().is_err(),
         "the work runs while its runtime does"
     );
     drop(runtime);
-    let waited = Instant::now();
-    while !stopped.load(Ordering::SeqCst) && waited.elapsed() < Duration::from_secs(10) {
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    assert!(
-        stopped.load(Ordering::SeqCst),
-        "the work ended with the runtime"
-    );
+    has_stopped
+        .recv_timeout(Duration::from_secs(10))
+        .expect("the work ended with the runtime");
     tokio::runtime::Runtime::new()
         .unwrap()
         .block_on(test_db.drop_db());
