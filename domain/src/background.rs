@@ -20,11 +20,13 @@ where
     F: FnOnce(Services) -> Fut + Send + 'static,
     Fut: Future<Output = ()>,
 {
-    // Held by a task of the calling runtime: dropped, with every task, when it shuts down.
+    // Held by a task of the calling runtime: dropped, with every task, when it shuts down, or
+    // when the work is over (an import ends; its task must not outlive it).
     let (alive, ended) = oneshot::channel::<()>();
+    let (over, work_over) = oneshot::channel::<()>();
     tokio::spawn(async move {
         let _alive = alive;
-        std::future::pending::<()>().await;
+        let _ = work_over.await;
     });
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -47,6 +49,7 @@ where
                 }
                 db.close().await;
             });
+            drop(over);
         })
         .map(drop)
         .map_err(|e| DomainError::Internal(format!("no thread for {name}: {e}")))
