@@ -8,7 +8,6 @@
 
 use serde::{Deserialize, Serialize};
 use std::fmt;
-use unicode_normalization::UnicodeNormalization;
 
 /// The product's own name: people reach for it when a form asks for a password.
 pub const PRODUCT_NAME: &str = "latchkey";
@@ -109,8 +108,18 @@ pub struct Requirement {
 
 /// The single normal form in which passwords are measured, hashed and verified, so that the
 /// same characters typed on two keyboards (composed or decomposed, full-width or not) match.
+#[cfg(not(target_arch = "wasm32"))]
 pub fn normalize(password: &str) -> String {
+    use unicode_normalization::UnicodeNormalization;
     password.nfkc().collect()
+}
+
+/// NFKC as the browser computes it. Its Unicode version may be newer than the server's, which
+/// at most changes the live checklist for characters assigned since: what is hashed, and the
+/// check that counts, is the server's.
+#[cfg(target_arch = "wasm32")]
+pub fn normalize(password: &str) -> String {
+    js_sys::JsString::from(password).normalize("NFKC").into()
 }
 
 /// The form the block-list and the name rules compare: normalised, then lower-cased.
