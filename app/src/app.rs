@@ -55,6 +55,12 @@ lazy_page!(EmailSettingsRoute, EmailSettingsPage);
 lazy_page!(TemplatesRoute, TemplatesPage);
 lazy_page!(SetupRoute, SetupPage);
 lazy_page!(AccountRoute, AccountPage);
+// The end user's pages are served without WASM (PLAIN_PAGES); their code is fetched only when a
+// hydrated console page links to one.
+lazy_page!(LoginRoute, LoginPage);
+lazy_page!(ResetRoute, ResetPage);
+lazy_page!(ForgotRoute, ForgotPage);
+lazy_page!(ChangePasswordRoute, ChangePasswordPage);
 
 /// The end user's pages: served as plain HTML with no WASM at all, because people open reset
 /// links in phone mail apps. Their forms post to the same server functions and errors come
@@ -116,6 +122,13 @@ pub fn mark_hydrated() {
     );
 }
 
+/// Fetches, before hydration, the lazily loaded code of the parts the server rendered on this
+/// page (a lazy route's own code is awaited by the router itself).
+#[cfg(feature = "hydrate")]
+pub async fn load_before_hydrating() {
+    crate::pages::users::load_before_hydrating(&window().location()).await;
+}
+
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
@@ -128,14 +141,14 @@ pub fn App() -> impl IntoView {
                 // Pages that may redirect render whole before sending, so the redirect can be
                 // a real HTTP one.
                 <Route path=path!("/") view=HomePage ssr=SsrMode::Async/>
-                <Route path=path!("/login") view=LoginPage ssr=SsrMode::Async/>
+                <Route path=path!("/login") view={Lazy::<LoginRoute>::new()} ssr=SsrMode::Async/>
                 <Route path=path!("/setup/:token") view={Lazy::<SetupRoute>::new()} ssr=SsrMode::Async/>
-                <Route path=path!("/reset") view=ResetPage ssr=SsrMode::Async/>
-                <Route path=path!("/forgot") view=ForgotPage ssr=SsrMode::Async/>
+                <Route path=path!("/reset") view={Lazy::<ResetRoute>::new()} ssr=SsrMode::Async/>
+                <Route path=path!("/forgot") view={Lazy::<ForgotRoute>::new()} ssr=SsrMode::Async/>
                 <Route path=path!("/account") view={Lazy::<AccountRoute>::new()} ssr=SsrMode::Async/>
                 <Route
                     path=path!("/account/password")
-                    view=ChangePasswordPage
+                    view={Lazy::<ChangePasswordRoute>::new()}
                     ssr=SsrMode::Async
                 />
                 <ParentRoute path=path!("/users") view=AdminShell ssr=SsrMode::Async>

@@ -12,5 +12,7 @@ pub mod pages;
 #[cfg(feature = "ssr")]
 pub mod server;
 
+#[cfg(feature = "hydrate")]
+pub use app::load_before_hydrating;
 pub use app::{App, PLAIN_PAGES, mark_hydrated, plain_shell, shell};
 pub use error::AppError;

@@ -1,6 +1,6 @@
 import { expect, test } from '@playwright/test';
 import { startServer, RunningServer } from '../fixtures/server';
-import { ADMIN, createFirstAdmin, signIn } from '../fixtures/pages';
+import { ADMIN, createFirstAdmin, openSomeUser, signIn } from '../fixtures/pages';
 
 let server: RunningServer;
 
@@ -59,8 +59,10 @@ test('Rarely used pages arrive as chunks of their own when first opened', async 
     page.evaluate(() =>
       (performance.getEntriesByType('resource') as PerformanceResourceTiming[]).map((r) => r.name),
     );
-  // The Users page does not carry the Management pages' code.
-  expect((await fetched()).filter((url) => url.includes('_route_view_'))).toEqual([]);
+  // The Users page does not carry the Management pages' code, nor the user panel's, nor the
+  // Bulk Change dialog's.
+  const lazyParts = /_route_view_|split_user_panel_|split_bulk_dialog_/;
+  expect((await fetched()).filter((url) => lazyParts.test(url))).toEqual([]);
 
   // Opened from the console, Audit fetches its chunk and works.
   await page.getByRole('link', { name: 'Audit' }).click();
@@ -75,4 +77,42 @@ test('Rarely used pages arrive as chunks of their own when first opened', async 
   await page.getByLabel('Minimum length').fill('12');
   await page.getByLabel('Example password').fill('a quiet harbour at dawn');
   await expect(page.locator('#try-rules li', { hasText: 'At least 12 characters' })).toHaveClass('met');
+});
+
+test('The user panel and the Bulk Change dialog arrive when first used, and work', async ({ page }) => {
+  const fetched = async (part: RegExp) =>
+    (
+      await page.evaluate(() =>
+        (performance.getEntriesByType('resource') as PerformanceResourceTiming[]).map((r) => r.name),
+      )
+    ).some((url) => part.test(url));
+  const panelCode = /split_user_panel_.*\.wasm$/;
+  const dialogCode = /split_bulk_dialog_.*\.wasm$/;
+
+  // A name clicked: the panel's code is fetched then, and the panel works (its tabs respond).
+  const { username } = await openSomeUser(page, server.url, 0);
+  expect(await fetched(panelCode)).toBe(true);
+  await page.getByRole('tab', { name: 'Activity' }).click();
+  await expect(page.getByRole('tabpanel', { name: 'Activity' })).toBeVisible();
+
+  // Opened directly, the server renders the panel and the page hydrates with it: its dialogs open.
+  await page.goto(page.url());
+  await page.waitForSelector('body[data-hydrated="true"]');
+  await page.getByRole('button', { name: 'Generate New Password' }).click();
+  await expect(page.getByRole('dialog')).toBeVisible();
+  await page.getByRole('button', { name: 'Cancel' }).click();
+  await expect(page.getByRole('dialog')).toBeHidden();
+
+  // Bulk Change: the dialog's code comes with the menu, and the first choice opens the preview.
+  await page.goto(`${server.url}/users?q=${encodeURIComponent(username)}`);
+  await page.waitForSelector('body[data-hydrated="true"]');
+  expect(await fetched(dialogCode)).toBe(false);
+  await page.getByRole('checkbox', { name: `Select ${username}` }).check();
+  await page.getByRole('button', { name: 'Bulk Change' }).click();
+  await page.getByRole('menuitem', { name: 'Reset Password' }).click();
+  await expect(page.getByRole('dialog', { name: 'Bulk Change: Reset Password' })).toBeVisible();
+  await expect(page.locator('.preview-count')).toHaveText('1 user will be affected (of 1 selected).');
+  expect(await fetched(dialogCode)).toBe(true);
+  await page.getByRole('button', { name: 'Cancel' }).click();
+  await expect(page.getByRole('dialog')).toBeHidden();
 });

@@ -11,6 +11,7 @@ pub fn hydrate() {
     // marked hydrated only then, not when the application starts, so nothing waits on a page
     // that does not yet respond.
     wasm_bindgen_futures::spawn_local(async move {
+        app::load_before_hydrating().await;
         let owner = leptos::mount::hydrate_from_async(body, app::App).await;
         owner.forget();
         app::mark_hydrated();

@@ -39,44 +39,25 @@ pub fn BulkChange(
             let _ = first.focus();
         }
     });
-    let dialog_open = RwSignal::new(false);
+    let selection = Selection {
+        checked,
+        all_matching,
+        q,
+        dialog_open: RwSignal::new(false),
+    };
     let kind = RwSignal::new(None::<BulkKind>);
-    let preview = ServerAction::<PreviewBulkChange>::new();
-    let start = ServerAction::<StartBulkChange>::new();
-    let scope = move || {
-        if all_matching.get() {
-            Scope::Search
-        } else {
-            Scope::Ids
-        }
-    };
-    let ids = move || {
-        checked.with(|c| {
-            let mut ids: Vec<&str> = c.iter().map(|id| id.0.as_str()).collect();
-            ids.sort_unstable();
-            ids.join(",")
-        })
-    };
     let nothing_selected = move || !all_matching.get() && checked.with(HashSet::is_empty);
+    // The dialog is shown only once its code is here: built while its chunk is on the way, it
+    // would be built inside this Suspense's pending state, detached from the page, where its
+    // `showModal()` fails.
     let choose = move |chosen: BulkKind| {
         menu_open.set(false);
-        kind.set(Some(chosen));
-        preview.dispatch(PreviewBulkChange {
-            kind: chosen,
-            scope: scope(),
-            ids: UserIds(checked.with_untracked(|c| c.iter().cloned().collect())),
-            q: q.get_untracked(),
+        leptos::task::spawn_local(async move {
+            load_dialog().await;
+            selection.dialog_open.set(true);
+            kind.set(Some(chosen));
         });
-        dialog_open.set(true);
     };
-    let navigate = use_navigate();
-    Effect::new(move |_| {
-        if let Some(Ok(job)) = start.value().get() {
-            checked.set(HashSet::new());
-            all_matching.set(false);
-            navigate(&format!("/users/bulk/{job}"), Default::default());
-        }
-    });
 
     view! {
         <div class="bulk-change">
@@ -89,7 +70,11 @@ pub fn BulkChange(
                 node_ref=trigger
                 disabled=nothing_selected
                 title=move || nothing_selected().then_some("Tick users first, or select all matching this search.")
-                on:click=move |_| menu_open.update(|open| *open = !*open)
+                on:click=move |_| {
+                    menu_open.update(|open| *open = !*open);
+                    // Fetched while the menu is read, so that choosing opens the dialog at once.
+                    leptos::task::spawn_local(load_dialog());
+                }
             >
                 "Bulk Change"
             </button>
@@ -117,37 +102,101 @@ pub fn BulkChange(
                     }).collect_view()}
                 </ul>
             </Show>
-            <FormError error=action_error(start)/>
-            {move || kind.get().map(|chosen| view! {
-                <ActionForm action=start>
-                    <input type="hidden" name="kind" value=chosen.as_str()/>
-                    <input type="hidden" name="scope" value=scope().as_str()/>
-                    <input type="hidden" name="ids" value=ids()/>
-                    <input type="hidden" name="q" value=q.get_untracked()/>
-                    <input
-                        type="hidden"
-                        name="request_key"
-                        value=move || preview.value().with(|v| match v {
-                            Some(Ok(p)) => p.request_key.clone(),
-                            _ => String::new(),
-                        })
-                    />
-                    <ConfirmDialog
-                        id="bulk-preview"
-                        title=format!("Bulk Change: {}", chosen.label())
-                        confirm_label="OK"
-                        open=dialog_open
-                        ready=Signal::derive(move || {
-                            !preview.pending().get()
-                                && preview.value().with(|v| matches!(v, Some(Ok(p)) if p.affected > 0))
-                        })
-                    >
-                        <PreviewBody preview=preview kind=chosen/>
-                    </ConfirmDialog>
-                </ActionForm>
+            // Each choice builds a new dialog, which asks for a new preview.
+            {move || kind.get().map(|chosen| {
+                Suspend::new(async move { bulk_dialog(chosen, selection).await })
             })}
         </div>
     }
+}
+
+/// What a Bulk Change applies to, and whether its dialog is open.
+#[derive(Clone, Copy)]
+pub struct Selection {
+    checked: RwSignal<HashSet<UserId>>,
+    all_matching: RwSignal<bool>,
+    q: Signal<String>,
+    dialog_open: RwSignal<bool>,
+}
+
+impl Selection {
+    fn scope(self) -> Scope {
+        if self.all_matching.get() {
+            Scope::Search
+        } else {
+            Scope::Ids
+        }
+    }
+
+    fn ids(self) -> String {
+        self.checked.with(|c| {
+            let mut ids: Vec<&str> = c.iter().map(|id| id.0.as_str()).collect();
+            ids.sort_unstable();
+            ids.join(",")
+        })
+    }
+}
+
+/// Fetches the dialog's chunk (once; the server has no chunks).
+async fn load_dialog() {
+    #[cfg(feature = "hydrate")]
+    __preload_bulk_dialog().await;
+}
+
+/// The preview dialog and the form it confirms, from a chunk of its own (`cargo leptos
+/// --split`), fetched the first time the Bulk Change menu opens: the Users page loads without it.
+#[lazy]
+pub fn bulk_dialog(kind: BulkKind, selection: Selection) -> AnyView {
+    let preview = ServerAction::<PreviewBulkChange>::new();
+    let start = ServerAction::<StartBulkChange>::new();
+    preview.dispatch(PreviewBulkChange {
+        kind,
+        scope: untrack(|| selection.scope()),
+        ids: UserIds(
+            selection
+                .checked
+                .with_untracked(|c| c.iter().cloned().collect()),
+        ),
+        q: selection.q.get_untracked(),
+    });
+    let navigate = use_navigate();
+    Effect::new(move |_| {
+        if let Some(Ok(job)) = start.value().get() {
+            selection.checked.set(HashSet::new());
+            selection.all_matching.set(false);
+            navigate(&format!("/users/bulk/{job}"), Default::default());
+        }
+    });
+    view! {
+        <FormError error=action_error(start)/>
+        <ActionForm action=start>
+            <input type="hidden" name="kind" value=kind.as_str()/>
+            <input type="hidden" name="scope" value=move || selection.scope().as_str()/>
+            <input type="hidden" name="ids" value=move || selection.ids()/>
+            <input type="hidden" name="q" value=selection.q.get_untracked()/>
+            <input
+                type="hidden"
+                name="request_key"
+                value=move || preview.value().with(|v| match v {
+                    Some(Ok(p)) => p.request_key.clone(),
+                    _ => String::new(),
+                })
+            />
+            <ConfirmDialog
+                id="bulk-preview"
+                title=format!("Bulk Change: {}", kind.label())
+                confirm_label="OK"
+                open=selection.dialog_open
+                ready=Signal::derive(move || {
+                    !preview.pending().get()
+                        && preview.value().with(|v| matches!(v, Some(Ok(p)) if p.affected > 0))
+                })
+            >
+                <PreviewBody preview=preview kind=kind/>
+            </ConfirmDialog>
+        </ActionForm>
+    }
+    .into_any()
 }
 
 const MENU: [(&str, BulkKind); 2] = [

@@ -18,9 +18,18 @@ enum Tab {
     Activity,
 }
 
+/// The user panel, from a chunk of its own (`cargo leptos --split`): most loads of the Users
+/// page never open it, so its code (every password and account action) is fetched the first
+/// time a name is clicked. A page the server renders with the panel open has it fetched before
+/// hydrating (`users::load_before_hydrating`).
+#[lazy]
+pub fn user_panel(id: UserId, close_href: Signal<String>) -> AnyView {
+    view! { <UserPanel id=id close_href=close_href/> }.into_any()
+}
+
 /// The panel that opens on the right when a name is clicked: Details and Activity tabs.
 #[component]
-pub fn UserPanel(
+fn UserPanel(
     /// The user to show.
     #[prop(into)]
     id: Signal<UserId>,

@@ -10,7 +10,7 @@ use crate::components::account_actions::ListVersion;
 use crate::components::bulk_change::BulkChange;
 use crate::components::form_error::ErrorNotice;
 use crate::components::links::with_query;
-use crate::components::user_panel::UserPanel;
+use crate::components::user_panel::user_panel;
 use crate::components::user_table::UserTable;
 use model::Role;
 
@@ -123,8 +123,24 @@ pub fn UsersPage() -> impl IntoView {
                 </Transition>
             </section>
             {move || selected.get().map(|id| {
-                view! { <UserPanel id=UserId(id) close_href=close_href/> }
+                Suspend::new(async move { user_panel(UserId(id), close_href).await })
             })}
         </div>
+    }
+}
+
+/// Fetches the code of the parts of the Users page that are lazily loaded but that the server
+/// rendered, before the page hydrates: a part hydrated while its code is still on its way
+/// would not match the server's HTML. Today that is the user panel (`?user=` in the address).
+#[cfg(feature = "hydrate")]
+pub async fn load_before_hydrating(location: &web_sys::Location) {
+    let on_users = location.pathname().is_ok_and(|path| path == "/users");
+    let search = location.search().unwrap_or_default();
+    let opens_panel = search.trim_start_matches('?').split('&').any(|pair| {
+        pair.split_once('=')
+            .is_some_and(|(key, value)| key == "user" && !value.is_empty())
+    });
+    if on_users && opens_panel {
+        crate::components::user_panel::__preload_user_panel().await;
     }
 }
