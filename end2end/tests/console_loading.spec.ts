@@ -116,3 +116,22 @@ test('The user panel and the Bulk Change dialog arrive when first used, and work
   await page.getByRole('button', { name: 'Cancel' }).click();
   await expect(page.getByRole('dialog')).toBeHidden();
 });
+
+test('While the panel\'s code is on its way the first time, its place says Loading…', async ({ page }) => {
+  await signIn(page, server.url, ADMIN.username, ADMIN.password);
+  await expect(page).toHaveURL(/\/users$/);
+  // A slow network: the panel's own chunk arrives a second late.
+  await page.route('**/split_user_panel_*', async (route) => {
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    await route.continue();
+  });
+  const placeholder = () =>
+    page.evaluate(() => {
+      const layout = document.querySelector('.users-layout');
+      return layout ? getComputedStyle(layout, '::after').content : null;
+    });
+  await page.locator('table.users-table tbody tr').first().getByRole('link').click();
+  await expect.poll(placeholder).toBe('"Loading…"');
+  await expect(page.getByRole('tab', { name: 'Activity' })).toBeVisible();
+  expect(await placeholder()).toBe('none');
+});
