@@ -112,7 +112,7 @@ pub fn BulkChange(
 
 /// What a Bulk Change applies to, and whether its dialog is open.
 #[derive(Clone, Copy)]
-pub struct Selection {
+struct Selection {
     checked: RwSignal<HashSet<UserId>>,
     all_matching: RwSignal<bool>,
     q: Signal<String>,
@@ -146,7 +146,7 @@ async fn load_dialog() {
 /// The preview dialog and the form it confirms, from a chunk of its own (`cargo leptos
 /// --split`), fetched the first time the Bulk Change menu opens: the Users page loads without it.
 #[lazy]
-pub fn bulk_dialog(kind: BulkKind, selection: Selection) -> AnyView {
+fn bulk_dialog(kind: BulkKind, selection: Selection) -> AnyView {
     let preview = ServerAction::<PreviewBulkChange>::new();
     let start = ServerAction::<StartBulkChange>::new();
     preview.dispatch(PreviewBulkChange {
