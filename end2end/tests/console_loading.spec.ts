@@ -1,8 +1,14 @@
-import { expect, test } from '@playwright/test';
+import { expect, Page, test } from '@playwright/test';
 import { startServer, RunningServer } from '../fixtures/server';
 import { ADMIN, createFirstAdmin, openSomeUser, signIn } from '../fixtures/pages';
 
 let server: RunningServer;
+
+/** Every address the page has fetched so far. */
+const fetchedUrls = (page: Page) =>
+  page.evaluate(() =>
+    (performance.getEntriesByType('resource') as PerformanceResourceTiming[]).map((r) => r.name),
+  );
 
 test.beforeAll(async ({ browser }) => {
   server = await startServer({ seedUsers: 20 });
@@ -55,10 +61,7 @@ test('The console\'s files arrive compressed under content-hashed names cached f
 test('Rarely used pages arrive as chunks of their own when first opened', async ({ page }) => {
   await signIn(page, server.url, ADMIN.username, ADMIN.password);
   await expect(page).toHaveURL(/\/users$/);
-  const fetched = () =>
-    page.evaluate(() =>
-      (performance.getEntriesByType('resource') as PerformanceResourceTiming[]).map((r) => r.name),
-    );
+  const fetched = () => fetchedUrls(page);
   // The Users page does not carry the Management pages' code, nor the user panel's, nor the
   // Bulk Change dialog's.
   const lazyParts = /_route_view_|split_user_panel_|split_bulk_dialog_/;
@@ -80,12 +83,7 @@ test('Rarely used pages arrive as chunks of their own when first opened', async 
 });
 
 test('The user panel and the Bulk Change dialog arrive when first used, and work', async ({ page }) => {
-  const fetched = async (part: RegExp) =>
-    (
-      await page.evaluate(() =>
-        (performance.getEntriesByType('resource') as PerformanceResourceTiming[]).map((r) => r.name),
-      )
-    ).some((url) => part.test(url));
+  const fetched = async (part: RegExp) => (await fetchedUrls(page)).some((url) => part.test(url));
   const panelCode = /split_user_panel_.*\.wasm$/;
   const dialogCode = /split_bulk_dialog_.*\.wasm$/;
 
