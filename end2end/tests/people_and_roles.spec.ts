@@ -1,6 +1,6 @@
 import { expect, Page, test } from '@playwright/test';
 import { resetLinkIn } from '../fixtures/smtp';
-import { ADMIN, asUser, open, signIn } from '../fixtures/pages';
+import { ADMIN, asUser, open, signIn, userLink } from '../fixtures/pages';
 import { serveWithMail } from '../fixtures/with_mail';
 
 const env = serveWithMail(30);
@@ -23,7 +23,7 @@ async function addUser(page: Page, person: { username: string; name: string; ema
 /** Opens the details panel of `username` from the Users page. */
 async function openUser(page: Page, username: string, name: string) {
   await open(page, `${env.server.url}/users?q=${encodeURIComponent(username)}`);
-  await page.getByRole('link', { name, exact: true }).click();
+  await userLink(page, username, name).click();
   const panel = page.getByRole('complementary');
   await expect(panel.getByRole('heading', { name })).toBeVisible();
   return panel;

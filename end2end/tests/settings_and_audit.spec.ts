@@ -1,7 +1,7 @@
 import { expect, Page, test } from '@playwright/test';
 import { readFileSync } from 'node:fs';
 import { startServer, RunningServer } from '../fixtures/server';
-import { ADMIN, asUser, createFirstAdmin, open, openSomeUser, signIn } from '../fixtures/pages';
+import { ADMIN, asUser, createFirstAdmin, open, openSomeUser, signIn, userLink } from '../fixtures/pages';
 
 let server: RunningServer;
 
@@ -90,8 +90,7 @@ test('Minimum length on Password Policy changes what Change Password accepts, in
   await open(page, `${server.url}/users`);
   await page.getByLabel('Search users').fill(username);
   await page.getByRole('button', { name: 'Search' }).click();
-  await expect(page.locator('table.users-table tbody tr')).toHaveCount(1);
-  await page.getByRole('link', { name, exact: true }).click();
+  await userLink(page, username, name).click();
   await panel.getByRole('button', { name: 'Change Password' }).click();
   await form.getByLabel('New Password').fill(SHORT);
   await form.getByLabel('Confirm Password').fill(SHORT);
@@ -125,7 +124,7 @@ test('A failed sign-in shows in the Activity chart, and the audit page filters a
 
   // The Activity tab: the chart counts it, and its table says the same in words.
   await open(page, `${server.url}/users?q=${encodeURIComponent(username)}`);
-  await page.getByRole('link', { name, exact: true }).click();
+  await userLink(page, username, name).click();
   const panel = page.getByRole('complementary');
   await panel.getByRole('tab', { name: 'Activity' }).click();
   const chart = panel.getByRole('img', { name: /Sign-ins over the last 30 days: 0 successful, 1 failed/ });
