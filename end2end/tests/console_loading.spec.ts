@@ -88,7 +88,8 @@ test('The user panel and the Bulk Change dialog arrive when first used, and work
   const dialogCode = /split_bulk_dialog_.*\.wasm$/;
 
   // A name clicked: the panel's code is fetched then, and the panel works (its tabs respond).
-  const { username } = await openSomeUser(page, server.url, 0);
+  // With an email address: Generate New Password, below, emails the password it makes.
+  const { username } = await openSomeUser(page, server.url, 0, { withEmail: true });
   expect(await fetched(panelCode)).toBe(true);
   await page.getByRole('tab', { name: 'Activity' }).click();
   await expect(page.getByRole('tabpanel', { name: 'Activity' })).toBeVisible();
