@@ -1,7 +1,7 @@
 import { expect, Page, test } from '@playwright/test';
 import { readFileSync } from 'node:fs';
 import { startServer, RunningServer } from '../fixtures/server';
-import { ADMIN, asUser, createFirstAdmin, open, openSomeUser, signIn, userLink } from '../fixtures/pages';
+import { ADMIN, asUser, createFirstAdmin, open, openSomeUser, searchFor, signIn, userLink } from '../fixtures/pages';
 
 let server: RunningServer;
 
@@ -88,8 +88,7 @@ test('Minimum length on Password Policy changes what Change Password accepts, in
   // Now the same eleven characters pass in the browser and on the server.
   // By username: seeded display names repeat, and a namesake may be disabled or external.
   await open(page, `${server.url}/users`);
-  await page.getByLabel('Search users').fill(username);
-  await page.getByRole('button', { name: 'Search' }).click();
+  await searchFor(page, username);
   await userLink(page, username, name).click();
   await panel.getByRole('button', { name: 'Change Password' }).click();
   await form.getByLabel('New Password').fill(SHORT);
