@@ -185,6 +185,49 @@ both_engines!(a_resumed_job_sends_no_second_link, |db: Db| async move {
     assert_eq!(done.processed, 5);
 });
 
+both_engines!(
+    a_link_jobs_tally_follows_each_email_to_its_end,
+    |db: Db| async move {
+        let s = services(db);
+        let admin = actor(&s, "admin", Role::Administrator).await;
+        let ids = team(&s).await;
+        let job = bulk::create_job(&s, &admin, LINKS, &Selection::Ids(ids), &bulk_key())
+            .await
+            .unwrap();
+        bulk::run_next(&s).await.unwrap();
+        let tally = |s: &domain::Services| {
+            let (db, admin, job) = (s.db.clone(), admin.clone(), job.clone());
+            async move { bulk::job(&db, &admin, &job).await.unwrap().unwrap().tally }
+        };
+        assert_eq!(
+            tally(&s).await,
+            [("link_queued".to_owned(), 3), ("skipped".to_owned(), 2)]
+        );
+
+        // The mailer ends ann's email sent and bob's failed; cat's is still on its way.
+        for (who, state) in [("team-ann", "sent"), ("team-bob", "failed")] {
+            sqlx::query(
+                "UPDATE email_outbox SET state = $1 WHERE id = \
+                 (SELECT email_id FROM bulk_items WHERE username = $2)",
+            )
+            .bind(state)
+            .bind(who)
+            .execute(s.db.pool())
+            .await
+            .unwrap();
+        }
+        assert_eq!(
+            tally(&s).await,
+            [
+                ("email_failed".to_owned(), 1),
+                ("link_queued".to_owned(), 1),
+                ("link_sent".to_owned(), 1),
+                ("skipped".to_owned(), 2)
+            ]
+        );
+    }
+);
+
 both_engines!(a_leased_job_is_left_to_its_runner, |db: Db| async move {
     let s = services(db);
     let admin = actor(&s, "admin", Role::Administrator).await;

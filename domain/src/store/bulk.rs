@@ -397,14 +397,16 @@ pub async fn job(db: &Db, id: &str) -> DomainResult<Option<JobRow>> {
 }
 
 /// How many items ended each way, with link items split by what became of their email.
+/// Only a link's email is looked up: a Reset Password job's notices are not part of its
+/// outcome, and joining every item to the outbox made each second's progress request of a
+/// 100,000-user job cost 0.1–0.25 s.
 pub async fn tally(db: &Db, id: &str) -> DomainResult<Vec<(String, i64)>> {
     Ok(sqlx::query_as(
-        "SELECT CASE \
-           WHEN i.outcome = 'link_queued' AND e.state = 'sent' THEN 'link_sent' \
-           WHEN i.outcome = 'link_queued' AND e.state = 'failed' THEN 'email_failed' \
+        "SELECT CASE WHEN i.outcome = 'link_queued' THEN COALESCE(\
+           (SELECT CASE e.state WHEN 'sent' THEN 'link_sent' WHEN 'failed' THEN 'email_failed' \
+            END FROM email_outbox e WHERE e.id = i.email_id), 'link_queued') \
            ELSE i.outcome END AS result, COUNT(*) \
-         FROM bulk_items i LEFT JOIN email_outbox e ON e.id = i.email_id \
-         WHERE i.job_id = $1 AND i.outcome IS NOT NULL GROUP BY 1 ORDER BY 1",
+         FROM bulk_items i WHERE i.job_id = $1 AND i.outcome IS NOT NULL GROUP BY 1 ORDER BY 1",
     )
     .bind(id)
     .fetch_all(db.pool())
