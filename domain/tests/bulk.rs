@@ -36,6 +36,22 @@ async fn count(db: &Db, sql: &str) -> i64 {
         .0
 }
 
+/// The job's tally recounted from its items, one row each: what the counts the batches keep in
+/// the job's row must say (while none of its emails was sent or failed).
+async fn recounted(s: &domain::Services, admin: &domain::authority::Actor, job: &str) {
+    let items: Vec<(String, i64)> = sqlx::query_as(
+        "SELECT outcome, COUNT(*) FROM bulk_items WHERE job_id = $1 AND outcome IS NOT NULL \
+         GROUP BY outcome ORDER BY outcome",
+    )
+    .bind(job)
+    .fetch_all(s.db.pool())
+    .await
+    .unwrap();
+    let items: Vec<(String, u64)> = items.into_iter().map(|(k, n)| (k, n as u64)).collect();
+    let tally = bulk::job(&s.db, admin, job).await.unwrap().unwrap().tally;
+    assert_eq!(tally, items);
+}
+
 /// Five "team" users: two plain, one flagged, one disabled, one without email.
 async fn team(s: &domain::Services) -> Vec<UserId> {
     let mut ids = Vec::new();
@@ -183,6 +199,7 @@ both_engines!(a_resumed_job_sends_no_second_link, |db: Db| async move {
     assert_eq!(count(&s.db, emails).await, 3);
     let done = bulk::job(&s.db, &admin, &job).await.unwrap().unwrap();
     assert_eq!(done.processed, 5);
+    recounted(&s, &admin, &job).await;
 });
 
 both_engines!(
@@ -311,6 +328,7 @@ both_engines!(a_job_over_seeded_users_finishes, |db: Db| async move {
     assert!(done.is_done(), "{done:?}");
     assert_eq!(done.processed, done.total);
     assert!(!done.tally.iter().any(|(k, _)| k == "failed"), "{done:?}");
+    recounted(&s, &admin, &job).await;
 });
 
 both_engines!(
@@ -375,6 +393,15 @@ both_engines!(
         let linked = count(&s.db, queued_items).await;
         assert!(linked > 0);
         assert_eq!(count(&s.db, issued).await, linked);
+        recounted(&s, &admin, &job).await;
+        assert_eq!(
+            count(
+                &s.db,
+                "SELECT COUNT(*) FROM email_outbox WHERE bulk_job_id IS NOT NULL"
+            )
+            .await,
+            linked
+        );
         assert_eq!(
             count(&s.db, "SELECT COUNT(*) FROM email_outbox").await,
             linked
@@ -416,6 +443,7 @@ both_engines!(
         let done = bulk::job(&s.db, &admin, &job).await.unwrap().unwrap();
         assert!(done.is_done());
         assert_eq!(done.tally, [("failed".to_owned(), 5)]);
+        recounted(&s, &admin, &job).await;
         assert_eq!(
             count(
                 &s.db,

@@ -15,7 +15,7 @@ use crate::db::Tx;
 use crate::error::DomainResult;
 use crate::passwords;
 use crate::resets::{self, LinkDelivery, LinkRequest};
-use crate::store::bulk::Finished;
+use crate::store::{self, bulk::Finished};
 use crate::users::{self, User};
 
 /// What the skip rule reads of `user`, for a job run with `actor`'s authority.
@@ -103,6 +103,8 @@ pub(super) async fn apply(
             let text = resets::LinkText::Reset { note: &note };
             let issued =
                 resets::issue_links(tx, services, job.actor, &users, request, text, now).await?;
+            let emails: Vec<String> = issued.iter().filter_map(|l| l.email_id.clone()).collect();
+            store::outbox::belong_to_job(tx, job.id, &emails).await?;
             for (place, link) in places.into_iter().zip(issued) {
                 finished[place].email_id = link.email_id;
             }

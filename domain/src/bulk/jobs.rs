@@ -107,7 +107,12 @@ pub async fn job(db: &Db, actor: &Actor, id: &str) -> DomainResult<Option<BulkJo
     let Some(row) = store::bulk::job(db, id).await? else {
         return Ok(None);
     };
-    let tally = store::bulk::tally(db, id).await?;
+    let deliveries = if row.link_queued_count > 0 {
+        store::outbox::job_deliveries(db, id).await?
+    } else {
+        (0, 0)
+    };
+    let tally = tally(&row, deliveries);
     Ok(Some(BulkJob {
         kind: row
             .kind
@@ -119,9 +124,25 @@ pub async fn job(db: &Db, actor: &Actor, id: &str) -> DomainResult<Option<BulkJo
         finished_at: row.finished_at.map(Timestamp),
         total: u64::try_from(row.total).unwrap_or(0),
         processed: u64::try_from(row.processed).unwrap_or(0),
-        tally: tally
-            .into_iter()
-            .map(|(k, n)| (k, u64::try_from(n).unwrap_or(0)))
-            .collect(),
+        tally,
     }))
+}
+
+/// How many items ended each way, by name, with a link's item split by what became of its
+/// email (`sent`, `failed`, from the outbox): the kinds that occurred, in the order of their
+/// names.
+fn tally(row: &store::bulk::JobRow, (sent, failed): (i64, i64)) -> Vec<(String, u64)> {
+    let mut tally = vec![
+        ("email_failed", failed),
+        ("failed", row.failed_count),
+        ("link_queued", row.link_queued_count - sent - failed),
+        ("link_sent", sent),
+        ("reset", row.reset_count),
+        ("skipped", row.skipped_count),
+    ];
+    tally.retain(|(_, n)| *n > 0);
+    tally
+        .into_iter()
+        .map(|(kind, n)| (kind.to_owned(), n.unsigned_abs()))
+        .collect()
 }

@@ -1,7 +1,7 @@
 //! The `bulk_jobs` and `bulk_items` tables: a Bulk Change job, one item per selected user, and
 //! the lease a runner holds while it works.
 
-use model::bulk::BulkKind;
+use model::bulk::{BulkKind, ItemOutcome};
 use model::time::Timestamp;
 use model::user::UserId;
 use serde_json::json;
@@ -207,10 +207,15 @@ pub struct JobRow {
     pub finished_at: Option<i64>,
     pub total: i64,
     pub processed: i64,
+    pub reset_count: i64,
+    pub link_queued_count: i64,
+    pub skipped_count: i64,
+    pub failed_count: i64,
 }
 
 const JOB_COLUMNS: &str = "id, kind, link_minutes, invalidate_password, created_by_id, \
-     created_by_name, created_by_role, ip, created_at, finished_at, total, processed";
+     created_by_name, created_by_role, ip, created_at, finished_at, total, processed, \
+     reset_count, link_queued_count, skipped_count, failed_count";
 
 /// Takes the oldest unfinished job nobody holds, for a lease until `lease_until` under the
 /// name `lease`. A job another runner claimed first is skipped.
@@ -299,7 +304,8 @@ pub struct Finished {
 }
 
 /// Records a batch's outcomes and counts them, in one statement for the items and one for the
-/// count; `false` (and nothing should be committed) when another runner finished any of them.
+/// job's counts; `false` (and nothing should be committed) when another runner finished any of
+/// them.
 pub async fn finish_items(
     tx: &mut Tx,
     job: &str,
@@ -343,11 +349,26 @@ pub async fn finish_items(
     if done != count.unsigned_abs() {
         return Ok(false);
     }
-    sqlx::query("UPDATE bulk_jobs SET processed = processed + $2 WHERE id = $1")
-        .bind(job)
-        .bind(count)
-        .execute(&mut **tx)
-        .await?;
+    let of = |outcome: ItemOutcome| {
+        let n = finished
+            .iter()
+            .filter(|item| item.outcome == outcome.as_str())
+            .count();
+        i64::try_from(n).unwrap_or(i64::MAX)
+    };
+    sqlx::query(
+        "UPDATE bulk_jobs SET processed = processed + $2, reset_count = reset_count + $3, \
+         link_queued_count = link_queued_count + $4, skipped_count = skipped_count + $5, \
+         failed_count = failed_count + $6 WHERE id = $1",
+    )
+    .bind(job)
+    .bind(count)
+    .bind(of(ItemOutcome::Reset))
+    .bind(of(ItemOutcome::LinkQueued))
+    .bind(of(ItemOutcome::Skipped))
+    .bind(of(ItemOutcome::Failed))
+    .execute(&mut **tx)
+    .await?;
     Ok(true)
 }
 
@@ -368,8 +389,8 @@ pub async fn fail_remaining(
     .execute(&mut **tx)
     .await?;
     sqlx::query(
-        "UPDATE bulk_jobs SET processed = total, finished_at = $2, lease_until = NULL \
-         WHERE id = $1",
+        "UPDATE bulk_jobs SET failed_count = failed_count + total - processed, \
+         processed = total, finished_at = $2, lease_until = NULL WHERE id = $1",
     )
     .bind(job)
     .bind(now.millis())
@@ -393,23 +414,6 @@ pub async fn job(db: &Db, id: &str) -> DomainResult<Option<JobRow>> {
     ))
     .bind(id)
     .fetch_optional(db.pool())
-    .await?)
-}
-
-/// How many items ended each way, with link items split by what became of their email.
-/// Only a link's email is looked up: a Reset Password job's notices are not part of its
-/// outcome, and joining every item to the outbox tripled the cost of the job page's progress
-/// request (asked once a second) on a 100,000-user job.
-pub async fn tally(db: &Db, id: &str) -> DomainResult<Vec<(String, i64)>> {
-    Ok(sqlx::query_as(
-        "SELECT CASE WHEN i.outcome = 'link_queued' THEN COALESCE(\
-           (SELECT CASE e.state WHEN 'sent' THEN 'link_sent' WHEN 'failed' THEN 'email_failed' \
-            END FROM email_outbox e WHERE e.id = i.email_id), 'link_queued') \
-           ELSE i.outcome END AS result, COUNT(*) \
-         FROM bulk_items i WHERE i.job_id = $1 AND i.outcome IS NOT NULL GROUP BY 1 ORDER BY 1",
-    )
-    .bind(id)
-    .fetch_all(db.pool())
     .await?)
 }
 

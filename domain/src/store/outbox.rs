@@ -112,6 +112,42 @@ pub async fn enqueue_all(
     Ok(ids)
 }
 
+/// Marks `ids` as the link emails of the bulk job `job`, so its page can count their delivery
+/// without reading the job's items ([`job_deliveries`]).
+pub async fn belong_to_job(tx: &mut Tx, job: &str, ids: &[String]) -> DomainResult<()> {
+    if ids.is_empty() {
+        return Ok(());
+    }
+    let sql = format!(
+        "UPDATE email_outbox SET bulk_job_id = $1 WHERE id IN {}",
+        packed::set(engine_of(tx), 2)
+    );
+    sqlx::query(&sql)
+        .bind(job)
+        .bind(packed::strings(ids.iter().map(String::as_str)))
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+/// How many of a bulk job's link emails were sent, and how many failed for good.
+pub async fn job_deliveries(db: &Db, job: &str) -> DomainResult<(i64, i64)> {
+    let counts: Vec<(String, i64)> = sqlx::query_as(
+        "SELECT state, COUNT(*) FROM email_outbox \
+         WHERE bulk_job_id = $1 AND state IN ('sent', 'failed') GROUP BY state",
+    )
+    .bind(job)
+    .fetch_all(db.pool())
+    .await?;
+    let of = |state: &str| {
+        counts
+            .iter()
+            .find(|(s, _)| s == state)
+            .map_or(0, |(_, n)| *n)
+    };
+    Ok((of("sent"), of("failed")))
+}
+
 /// The HTML part is sealed to its row and to its role, so it cannot be swapped for the body.
 fn html_context(id: &str) -> String {
     format!("{id}/html")
