@@ -245,6 +245,42 @@ both_engines!(
     }
 );
 
+both_engines!(
+    a_reset_link_goes_out_before_a_bulk_jobs_notices,
+    |db: Db| async move {
+        let s = services(db);
+        let admin = actor(&s, "admin", Role::Administrator).await;
+        let ids = team(&s).await;
+        // Reset Password of the team tells ann and bob by email.
+        bulk::create_job(&s, &admin, FORCE, &Selection::Ids(ids), &bulk_key())
+            .await
+            .unwrap();
+        bulk::run_next(&s).await.unwrap();
+        assert_eq!(count(&s.db, "SELECT COUNT(*) FROM email_outbox").await, 2);
+
+        // Then someone is sent a link: it is claimed first, though queued last.
+        let later = create(&s, "later", Role::User).await;
+        let link = domain::resets::LinkRequest {
+            minutes: 60,
+            invalidate_password: false,
+            delivery: domain::resets::LinkDelivery::Email,
+        };
+        domain::resets::send_link(&s, &admin, &later, link)
+            .await
+            .unwrap();
+        let mut claimed = Vec::new();
+        while let Some(email) = domain::outbox::claim_next(&s.db, Timestamp::now(), 60_000, &[])
+            .await
+            .unwrap()
+        {
+            claimed.push(email.to);
+        }
+        // (The two notices share a time: either may come first.)
+        assert_eq!(claimed.len(), 3);
+        assert_eq!(claimed[0], "later@example.com");
+    }
+);
+
 both_engines!(a_leased_job_is_left_to_its_runner, |db: Db| async move {
     let s = services(db);
     let admin = actor(&s, "admin", Role::Administrator).await;
