@@ -98,6 +98,12 @@ impl SmtpSink {
         self.wait_for_one(to, |m| m.data.contains(text)).await
     }
 
+    /// Waits (up to 10 s) for a message to `to` that carries a reset link: the latest such,
+    /// though a notice queued before it may arrive after it (links go out first).
+    pub async fn wait_for_link(&self, to: &str) -> Received {
+        self.wait_for_one(to, |m| m.reset_link().is_some()).await
+    }
+
     async fn wait_for_one(&self, to: &str, wanted: impl Fn(&Received) -> bool) -> Received {
         let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
         loop {

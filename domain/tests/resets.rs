@@ -38,7 +38,7 @@ fn mailer(s: &Services, port: u16) -> Mailer {
 /// Sends the queued email through the sink and returns the link it carried.
 async fn emailed_link(s: &Services, sink: &SmtpSink, to: &str) -> String {
     mailer(s, sink.port).deliver_due().await.unwrap();
-    sink.wait_for(to)
+    sink.wait_for_link(to)
         .await
         .reset_link()
         .expect("a reset link in the email")

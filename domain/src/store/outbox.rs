@@ -99,9 +99,9 @@ pub async fn enqueue_all(
     // The time starts each email's due, created and updated times.
     let sql = format!(
         "INSERT INTO email_outbox (id, user_id, kind, to_address, subject, body, html, \
-         next_attempt_at, state, created_at, updated_at) \
-         SELECT id, user_id, kind, to_address, subject, body, html, $2, 'queued', $2, $2 \
-         FROM ({}) AS queued",
+         next_attempt_at, state, created_at, updated_at, send_rank) \
+         SELECT id, user_id, kind, to_address, subject, body, html, $2, 'queued', $2, $2, \
+         {SEND_RANK} FROM ({}) AS queued",
         packed::rows(engine_of(tx), 1, &columns)
     );
     sqlx::query(&sql)
@@ -227,15 +227,15 @@ const MINUTE_MS: i64 = 60_000;
 const DUE: &str = "((state = 'queued' AND next_attempt_at <= $1) \
                     OR (state = 'sending' AND lease_until <= $1))";
 
-/// The emails that carry a link or a password that expires (a reset link, a welcome link, a
-/// temporary or emailed password) go out before notices: a Bulk Change > Reset Password of
-/// 100,000 people queues a notice to each, hours of mail at 300 a minute, and a reset link
-/// queued behind them would expire before it was sent. Among themselves, emails go in the
-/// order queued.
-const FIRST: &str = "CASE WHEN kind IN ('reset_link', 'welcome', 'access_info', 'password_set') \
-                     THEN 0 ELSE 1 END";
+/// An email's place in the order of sending, stored when it is queued (migration 0014): 0 for
+/// those that carry a link or a password that expires (a reset link, a welcome link, a temporary
+/// or emailed password), 1 for notices. A Bulk Change > Reset Password of 100,000 people queues
+/// a notice to each, hours of mail at 300 a minute, and a reset link queued behind them would
+/// expire before it was sent. Within a rank, emails go in the order queued.
+const SEND_RANK: &str = "CASE WHEN kind IN ('reset_link', 'welcome', 'access_info', \
+                         'password_set') THEN 0 ELSE 1 END";
 
-/// Claims the next due email for `lease_ms`, just before sending it ([`FIRST`] first), passing
+/// Claims the next due email for `lease_ms`, just before sending it (by [`SEND_RANK`]), passing
 /// over the emails to the `busy` addresses (those this instance's other senders are sending
 /// to, so one person's emails go out one after another). A row another instance claimed
 /// first is skipped, not sent twice.
@@ -245,10 +245,20 @@ pub async fn claim_next(
     lease_ms: i64,
     busy: &[String],
 ) -> DomainResult<Option<Claimed>> {
+    // Queued emails and those whose sender's lease ran out, each read in the order of sending
+    // from the front of the index on (state, send_rank, next_attempt_at): a few entries, not
+    // every due email sorted, however long the queue.
+    let not_busy = packed::set(db.engine(), 3);
     let sql = format!(
-        "SELECT id FROM email_outbox WHERE {DUE} AND to_address NOT IN {} \
-         ORDER BY {FIRST}, next_attempt_at LIMIT $2",
-        packed::set(db.engine(), 3)
+        "SELECT id FROM (\
+           SELECT * FROM (SELECT id, send_rank, next_attempt_at FROM email_outbox \
+             WHERE state = 'queued' AND next_attempt_at <= $1 AND to_address NOT IN {not_busy} \
+             ORDER BY send_rank, next_attempt_at LIMIT $2) AS queued \
+           UNION ALL \
+           SELECT * FROM (SELECT id, send_rank, next_attempt_at FROM email_outbox \
+             WHERE state = 'sending' AND lease_until <= $1 AND to_address NOT IN {not_busy} \
+             ORDER BY send_rank, next_attempt_at LIMIT $2) AS abandoned\
+         ) AS due ORDER BY send_rank, next_attempt_at LIMIT $2"
     );
     let query = sqlx::query_as::<_, (String,)>(&sql)
         .bind(now.millis())
