@@ -6,7 +6,8 @@
 //! Needs the release build `cargo leptos build --release --precompress --split` (`make bench`
 //! runs it first); without it these figures are missing and the notes say why.
 
-use domain::{Db, Password, users};
+use domain::tokens::SecretToken;
+use domain::{Db, Password, sessions, users};
 use model::time::Timestamp;
 use reqwest::Client;
 use std::path::PathBuf;
@@ -329,14 +330,38 @@ async fn wrk(url: &str, cookie: Option<&str>) -> Result<f64, String> {
         .ok_or_else(|| format!("wrk printed no rate: {text}"))
 }
 
-/// A bare axum handler that runs the Users page's query and writes its rows as a table.
-async fn bare_axum(db: Db) -> String {
-    use axum::response::Html;
+/// A bare axum handler that runs the Users page's SQL and writes its rows as a table: with
+/// `signed_in`, first the page's session check (the same query on the `Cookie` header's token),
+/// as the Users page does before it lists anyone; without, the list alone.
+async fn bare_axum(db: Db, signed_in: bool) -> String {
+    use axum::http::{HeaderMap, StatusCode, header::COOKIE};
+    use axum::response::{Html, IntoResponse};
+    let policy: sessions::SessionPolicy = (&model::settings::SecuritySettings::default()).into();
     let app = axum::Router::new().route(
         "/",
-        axum::routing::get(move || {
+        axum::routing::get(move |headers: HeaderMap| {
             let db = db.clone();
             async move {
+                if signed_in {
+                    let token = headers
+                        .get(COOKIE)
+                        .and_then(|v| v.to_str().ok())
+                        .and_then(|v| {
+                            v.split("; ")
+                                .filter_map(|cookie| cookie.split_once('='))
+                                .find(|(_, token)| SecretToken::well_formed(token))
+                        })
+                        .map(|(_, token)| SecretToken::from_client(token));
+                    let Some(token) = token else {
+                        return StatusCode::UNAUTHORIZED.into_response();
+                    };
+                    let session = sessions::authenticate(&db, &token, &policy, Timestamp::now())
+                        .await
+                        .unwrap();
+                    if session.is_none() {
+                        return StatusCode::UNAUTHORIZED.into_response();
+                    }
+                }
                 let (page, _) = users::list_page(&db, "", None, PAGE).await.unwrap();
                 let rows: String = page
                     .iter()
@@ -349,7 +374,7 @@ async fn bare_axum(db: Db) -> String {
                         )
                     })
                     .collect();
-                Html(format!("<table>{rows}</table>"))
+                Html(format!("<table>{rows}</table>")).into_response()
             }
         }),
     );
@@ -477,17 +502,29 @@ pub async fn run(db: &Db, database_url: &str, figures: &mut Vec<Figure>, notes: 
         )),
     );
 
-    let bare = bare_axum(db.clone()).await;
+    let bare = bare_axum(db.clone(), true).await;
+    let list_only = bare_axum(db.clone(), false).await;
     match (
         wrk(&format!("{}/users", server.url), Some(&admin)).await,
-        wrk(&bare, None).await,
+        wrk(&bare, Some(&admin)).await,
+        wrk(&list_only, None).await,
     ) {
-        (Ok(latchkey), Ok(reference)) => figures.push(
+        (Ok(latchkey), Ok(reference), Ok(list_only)) => figures.push(
             Figure::new("Users page under wrk, 16 connections", "req/s", latchkey)
-                .against("bare axum handler, same SQL", reference)
+                .against(
+                    "bare axum handler, same SQL: the session check and the list",
+                    reference,
+                )
                 .target(Target::RatioAtLeast(0.5))
-                .note("10 s each; wrk shares the 2 cores with the server"),
+                .note(format!(
+                    "10 s each; wrk shares the 2 cores with the server; the bare handler \
+                     without the session check (the list's query alone) {list_only:.0} req/s, \
+                     {:.2}×",
+                    latchkey / list_only
+                )),
         ),
-        (Err(why), _) | (_, Err(why)) => notes.push(format!("Users page under wrk: {why}.")),
+        (Err(why), _, _) | (_, Err(why), _) | (_, _, Err(why)) => {
+            notes.push(format!("Users page under wrk: {why}."))
+        }
     }
 }
