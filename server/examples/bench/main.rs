@@ -18,6 +18,11 @@ use std::time::{Duration, Instant};
 
 use report::Figure;
 
+/// The server's allocator, so that the references measured in this process (the bare axum
+/// handler, the bare queries, raw argon2) run on what Latchkey runs on.
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 pub const PAGE: u32 = 50;
 const BULK_USERS: u64 = 100_000;
 const SEARCH_USERS: u64 = 1_000_000;
