@@ -6,7 +6,6 @@
 //! Needs the release build `cargo leptos build --release --precompress --split` (`make bench`
 //! runs it first); without it these figures are missing and the notes say why.
 
-use domain::tokens::SecretToken;
 use domain::{Db, Password, sessions, users};
 use model::time::Timestamp;
 use reqwest::Client;
@@ -331,28 +330,21 @@ async fn wrk(url: &str, cookie: Option<&str>) -> Result<f64, String> {
 }
 
 /// A bare axum handler that runs the Users page's SQL and writes its rows as a table: with
-/// `signed_in`, first the page's session check (the same query on the `Cookie` header's token),
-/// as the Users page does before it lists anyone; without, the list alone.
+/// `signed_in`, first the page's session check (its cookie read as the app reads it, then the
+/// same query), as the Users page does before it lists anyone; without, the list alone.
 async fn bare_axum(db: Db, signed_in: bool) -> String {
-    use axum::http::{HeaderMap, StatusCode, header::COOKIE};
+    use app::server::{WebConfig, cookies};
+    use axum::http::{HeaderMap, StatusCode};
     use axum::response::{Html, IntoResponse};
     let policy: sessions::SessionPolicy = (&model::settings::SecuritySettings::default()).into();
+    let web = WebConfig::new("http://127.0.0.1");
     let app = axum::Router::new().route(
         "/",
         axum::routing::get(move |headers: HeaderMap| {
-            let db = db.clone();
+            let (db, web) = (db.clone(), web.clone());
             async move {
                 if signed_in {
-                    let token = headers
-                        .get(COOKIE)
-                        .and_then(|v| v.to_str().ok())
-                        .and_then(|v| {
-                            v.split("; ")
-                                .filter_map(|cookie| cookie.split_once('='))
-                                .find(|(_, token)| SecretToken::well_formed(token))
-                        })
-                        .map(|(_, token)| SecretToken::from_client(token));
-                    let Some(token) = token else {
+                    let Some(token) = cookies::read_session(&headers, &web) else {
                         return StatusCode::UNAUTHORIZED.into_response();
                     };
                     let session = sessions::authenticate(&db, &token, &policy, Timestamp::now())
