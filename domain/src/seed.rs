@@ -114,7 +114,7 @@ fn make_user(rng: &mut impl Rng, serial: u64) -> UserRecord {
     // temporary passwords are for is in every demo set, however small.
     let phone_only = serial % 20 == 7;
     UserRecord {
-        id: uuid::Uuid::new_v4().to_string(),
+        id: crate::store::row_id::new(),
         email: (roll != 0 && !phone_only).then(|| {
             format!(
                 "{username}@{}",

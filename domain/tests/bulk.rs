@@ -709,3 +709,56 @@ both_engines!(
         }
     }
 );
+
+both_engines!(
+    a_job_works_in_id_order_and_reports_by_username,
+    |db: Db| async move {
+        let s = services(db);
+        let admin = actor(&s, "admin", Role::Administrator).await;
+        // Made in the reverse of their names' order: new ids sort after older ones.
+        let mut ids = Vec::new();
+        for name in ["order-zed", "order-yan", "order-xia", "order-wes"] {
+            ids.push(create(&s, name, Role::User).await);
+        }
+        assert!(ids.windows(2).all(|w| w[0].0 < w[1].0), "{ids:?}");
+        let job = bulk::create_job(
+            &s,
+            &admin,
+            FORCE,
+            &Selection::Search("order-".into()),
+            &bulk_key(),
+        )
+        .await
+        .unwrap();
+        // As if an earlier runner had finished the first of them in id order and died.
+        exec(
+            &s.db,
+            "UPDATE bulk_items SET outcome = 'skipped', reason = 'earlier' WHERE user_id = $1",
+            &ids[0],
+        )
+        .await;
+        sqlx::query("UPDATE bulk_jobs SET processed = 1, skipped_count = 1")
+            .execute(s.db.pool())
+            .await
+            .unwrap();
+
+        assert!(bulk::run_next(&s).await.unwrap());
+        let done = bulk::job(&s.db, &admin, &job).await.unwrap().unwrap();
+        assert_eq!((done.processed, done.total), (4, 4));
+        recounted(&s, &admin, &job).await;
+        // The rest were worked through in id order: their audit rows say so.
+        let audited: Vec<String> = sqlx::query_scalar(
+            "SELECT target_name FROM audit_events WHERE action = 'password.force_reset' \
+             ORDER BY id",
+        )
+        .fetch_all(s.db.pool())
+        .await
+        .unwrap();
+        assert_eq!(audited, ["order-yan", "order-xia", "order-wes"]);
+        // The report lists everyone by username.
+        let report = bulk::items(&s.db, &admin, &job, 0, 10).await.unwrap();
+        let names: Vec<&str> = report.iter().map(|r| r.username.as_str()).collect();
+        assert_eq!(names, ["order-wes", "order-xia", "order-yan", "order-zed"]);
+        assert_eq!(report[3].reason.as_deref(), Some("earlier"));
+    }
+);

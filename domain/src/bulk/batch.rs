@@ -30,9 +30,9 @@ fn candidate(actor: &Actor, user: &User) -> Candidate {
     }
 }
 
-fn skipped(seq: i64, reason: &str) -> Finished {
+fn skipped(user: &UserId, reason: &str) -> Finished {
     Finished {
-        seq,
+        user: user.clone(),
         outcome: ItemOutcome::Skipped.as_str(),
         reason: Some(reason.to_owned()),
         email_id: None,
@@ -46,17 +46,16 @@ pub(super) struct JobRef<'a> {
     pub actor: &'a Actor,
 }
 
-/// Applies the job to the users of `items` inside the batch's transaction and says how each
+/// Applies the job to `items` (their users) inside the batch's transaction and says how each
 /// item ended, in the items' order.
 pub(super) async fn apply(
     tx: &mut Tx,
     services: &Services,
     job: JobRef<'_>,
-    items: &[(i64, UserId)],
+    items: &[UserId],
     now: Timestamp,
 ) -> DomainResult<Vec<Finished>> {
-    let ids: Vec<UserId> = items.iter().map(|(_, id)| id.clone()).collect();
-    let mut found: HashMap<String, User> = users::get_many_locked(tx, &ids)
+    let mut found: HashMap<String, User> = users::get_many_locked(tx, items)
         .await?
         .into_iter()
         .map(|user| (user.id.0.clone(), user))
@@ -64,18 +63,18 @@ pub(super) async fn apply(
     let mut finished = Vec::with_capacity(items.len());
     // The affected users and the place of each one's outcome in `finished`.
     let mut affected: Vec<(usize, User)> = Vec::new();
-    for (seq, id) in items {
+    for id in items {
         let Some(user) = found.remove(&id.0) else {
-            finished.push(skipped(*seq, "user deleted"));
+            finished.push(skipped(id, "user deleted"));
             continue;
         };
         if let Some(reason) = skip_reason(job.options.kind, candidate(job.actor, &user)) {
-            finished.push(skipped(*seq, reason.as_str()));
+            finished.push(skipped(id, reason.as_str()));
             continue;
         }
         affected.push((finished.len(), user));
         finished.push(Finished {
-            seq: *seq,
+            user: id.clone(),
             outcome: match job.options.kind {
                 BulkKind::ForceReset => ItemOutcome::Reset,
                 BulkKind::SendLink => ItemOutcome::LinkQueued,

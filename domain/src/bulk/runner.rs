@@ -5,7 +5,7 @@ use model::bulk::ItemOutcome;
 use model::reset::LINK_MINUTES_DEFAULT;
 use model::time::Timestamp;
 use model::user::{Role, UserId};
-use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::Mutex;
 use std::time::Duration;
 use tracing::{info, warn};
 
@@ -24,9 +24,9 @@ struct Job {
     actor: Actor,
     /// This runner's claim on the job (see `lease_owner`).
     lease: String,
-    /// The last item this runner finished: items finish in order, so the next batch starts
-    /// after it.
-    finished_up_to: AtomicI64,
+    /// The user of the last item this runner finished: items finish in their users' id order,
+    /// so the next batch starts after it.
+    finished_up_to: Mutex<UserId>,
 }
 
 impl TryFrom<store::bulk::JobRow> for Job {
@@ -48,8 +48,24 @@ impl TryFrom<store::bulk::JobRow> for Job {
             ),
             id: row.id,
             lease: String::new(),
-            finished_up_to: AtomicI64::new(0),
+            finished_up_to: Mutex::new(UserId(String::new())),
         })
+    }
+}
+
+impl Job {
+    fn last_finished(&self) -> UserId {
+        self.finished_up_to
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+
+    fn finished_up_to_user(&self, user: &UserId) {
+        *self
+            .finished_up_to
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = user.clone();
     }
 }
 
@@ -119,8 +135,7 @@ async fn run_batch(services: &Services, job: &Job, limit: i64) -> DomainResult<B
         warn!(job = %job.id, "bulk job stopped: its administrator may no longer run it");
         return Ok(BatchEnd::Done);
     }
-    let after = job.finished_up_to.load(Ordering::Relaxed);
-    let items = store::bulk::next_items(&mut tx, &job.id, after, limit).await?;
+    let items = store::bulk::next_items(&mut tx, &job.id, &job.last_finished(), limit).await?;
     if items.is_empty() {
         store::bulk::finish(&mut tx, &job.id, now).await?;
         tx.commit().await?;
@@ -137,8 +152,8 @@ async fn run_batch(services: &Services, job: &Job, limit: i64) -> DomainResult<B
         return Ok(BatchEnd::LostLease);
     }
     tx.commit().await?;
-    if let Some((last, _)) = items.last() {
-        job.finished_up_to.store(*last, Ordering::Relaxed);
+    if let Some(last) = items.last() {
+        job.finished_up_to_user(last);
     }
     // Links, or the notices of a forced reset: either way the batch queued email.
     services.mail.wake();
@@ -162,22 +177,20 @@ async fn fail_next_item(services: &Services, job: &Job, error: &DomainError) -> 
     if !hold_lease(&mut tx, job, now).await? {
         return Ok(false);
     }
-    let after = job.finished_up_to.load(Ordering::Relaxed);
-    let next = store::bulk::next_items(&mut tx, &job.id, after, 1).await?;
-    let Some((seq, _)) = next.first() else {
+    let next = store::bulk::next_items(&mut tx, &job.id, &job.last_finished(), 1).await?;
+    let Some(user) = next.into_iter().next() else {
         return Ok(false);
     };
     let failed = store::bulk::Finished {
-        seq: *seq,
+        user: user.clone(),
         outcome: ItemOutcome::Failed.as_str(),
         reason: Some(failure_reason(error)),
         email_id: None,
     };
-    let seq = failed.seq;
     let recorded = store::bulk::finish_items(&mut tx, &job.id, &[failed], now).await?;
     tx.commit().await?;
     if recorded {
-        job.finished_up_to.store(seq, Ordering::Relaxed);
+        job.finished_up_to_user(&user);
     }
     Ok(recorded)
 }

@@ -173,12 +173,15 @@ pub async fn insert_job(tx: &mut Tx, job: NewJob<'_>, now: Timestamp) -> DomainR
 
 /// One item per selected user, numbered by the database in one statement however many there
 /// are, and the job's total set to match. Returns the total.
+///
+/// `seq` is the report's order, by username; the rows are written in the users' id order, the
+/// order the runner works in ([`next_items`]), so each batch's items sit together.
 pub async fn insert_items(tx: &mut Tx, job: &str, selection: &Selection) -> DomainResult<u64> {
     let (filter, binds) = selection_sql(engine_of(tx), selection, 2)?;
     let sql = format!(
         "INSERT INTO bulk_items (job_id, seq, user_id, username) \
          SELECT $1, ROW_NUMBER() OVER (ORDER BY username_key), id, username \
-         FROM users WHERE {filter}"
+         FROM users WHERE {filter} ORDER BY id"
     );
     let mut insert = sqlx::query(&sql).bind(job);
     for bind in &binds {
@@ -271,40 +274,39 @@ pub async fn hold_lease(
     Ok(held.rows_affected() == 1)
 }
 
-/// The next unfinished items after `after_seq`, in order. Items finish in order, so a runner
-/// passes the last item it finished (0 to start): the query then starts where the work is,
-/// instead of stepping over every finished item of a 100,000-user job again each batch.
+/// The next unfinished items' users after `after` (the last user the runner finished, `""` to
+/// start), in id order. A runner works in the order of its users' ids, not the report's: ids
+/// are time-ordered ([`super::row_id`]), so a batch's users, their items and the index entries
+/// it writes for them sit on a few pages. Passing the last one finished starts the query where
+/// the work is, instead of stepping over every finished item of a 100,000-user job each batch.
 pub async fn next_items(
     tx: &mut Tx,
     job: &str,
-    after_seq: i64,
+    after: &UserId,
     limit: i64,
-) -> DomainResult<Vec<(i64, UserId)>> {
-    let items: Vec<(i64, String)> = sqlx::query_as(
-        "SELECT seq, user_id FROM bulk_items WHERE job_id = $1 AND seq > $3 \
-         AND outcome IS NULL ORDER BY seq LIMIT $2",
+) -> DomainResult<Vec<UserId>> {
+    let items: Vec<String> = sqlx::query_scalar(
+        "SELECT user_id FROM bulk_items WHERE job_id = $1 AND user_id > $3 \
+         AND outcome IS NULL ORDER BY user_id LIMIT $2",
     )
     .bind(job)
     .bind(limit)
-    .bind(after_seq)
+    .bind(&after.0)
     .fetch_all(&mut **tx)
     .await?;
-    Ok(items
-        .into_iter()
-        .map(|(seq, id)| (seq, UserId(id)))
-        .collect())
+    Ok(items.into_iter().map(UserId).collect())
 }
 
 /// How one item ended, for [`finish_items`].
 pub struct Finished {
-    pub seq: i64,
+    pub user: UserId,
     pub outcome: &'static str,
     pub reason: Option<String>,
     pub email_id: Option<String>,
 }
 
-/// Records a batch's outcomes and counts them, in one statement for the items and one for the
-/// job's counts; `false` (and nothing should be committed) when another runner finished any of
+/// Records a batch's outcomes (`finished`, in the order [`next_items`] gave) and counts them, in
+/// one statement for the items and one for the job's counts; `false` (and nothing should be committed) when another runner finished any of
 /// them.
 pub async fn finish_items(
     tx: &mut Tx,
@@ -312,36 +314,43 @@ pub async fn finish_items(
     finished: &[Finished],
     now: Timestamp,
 ) -> DomainResult<bool> {
-    use packed::Column::{Int, Text};
+    use packed::Column::Text;
     let (Some(first), Some(last)) = (finished.first(), finished.last()) else {
         return Ok(true);
     };
     let mut rows = packed::Rows::default();
     for item in finished {
-        rows.push(json!([item.seq, item.outcome, item.reason, item.email_id]));
+        rows.push(json!([
+            item.user.0,
+            item.outcome,
+            item.reason,
+            item.email_id
+        ]));
     }
     let columns = [
-        Int("seq"),
+        Text("user_id"),
         Text("outcome"),
         Text("reason"),
         Text("email_id"),
     ];
-    // The range bounds the rows the join reads by the primary key, whatever the planner
+    // The range bounds the rows the join reads by the (job, user) index, whatever the planner
     // believes: right after a job's 100,000 items are written, PostgreSQL's statistics
-    // still say a handful, and without it the join read every item once per row.
+    // still say a handful, and without it the join read every item once per row. A batch's
+    // users are consecutive in id order ([`next_items`]) and `finished` keeps their order, so the
+    // range from its first to its last holds no one else's.
     let sql = format!(
         "UPDATE bulk_items SET outcome = v.outcome, reason = v.reason, email_id = v.email_id, \
          processed_at = $2 FROM ({}) AS v \
-         WHERE bulk_items.job_id = $1 AND bulk_items.seq BETWEEN $4 AND $5 \
-         AND bulk_items.seq = v.seq AND bulk_items.outcome IS NULL",
+         WHERE bulk_items.job_id = $1 AND bulk_items.user_id BETWEEN $4 AND $5 \
+         AND bulk_items.user_id = v.user_id AND bulk_items.outcome IS NULL",
         packed::rows(engine_of(tx), 3, &columns)
     );
     let done = sqlx::query(&sql)
         .bind(job)
         .bind(now.millis())
         .bind(rows.into_json())
-        .bind(first.seq)
-        .bind(last.seq)
+        .bind(&first.user.0)
+        .bind(&last.user.0)
         .execute(&mut **tx)
         .await?
         .rows_affected();

@@ -13,6 +13,7 @@ pub mod limits;
 pub mod outbox;
 pub(crate) mod packed;
 pub mod resets;
+pub mod row_id;
 pub mod search;
 pub mod sessions;
 pub mod settings;

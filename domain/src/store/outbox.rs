@@ -67,10 +67,7 @@ pub async fn enqueue_all(
     now: Timestamp,
 ) -> DomainResult<Vec<String>> {
     use packed::Column::Text;
-    let ids: Vec<String> = emails
-        .iter()
-        .map(|_| uuid::Uuid::new_v4().to_string())
-        .collect();
+    let ids: Vec<String> = emails.iter().map(|_| super::row_id::new()).collect();
     let mut rows = packed::Rows::default();
     for (email, id) in emails.iter().zip(&ids) {
         let html = email.html.as_ref();

@@ -92,10 +92,7 @@ pub async fn insert_all(
     now: Timestamp,
 ) -> DomainResult<Vec<String>> {
     use packed::Column::{Int, Text};
-    let ids: Vec<String> = resets
-        .iter()
-        .map(|_| uuid::Uuid::new_v4().to_string())
-        .collect();
+    let ids: Vec<String> = resets.iter().map(|_| super::row_id::new()).collect();
     let mut rows = packed::Rows::default();
     for (reset, id) in resets.iter().zip(&ids) {
         rows.push(json!([

@@ -211,7 +211,7 @@ pub async fn insert(
     password: Option<&PasswordDigest>,
     now: Timestamp,
 ) -> DomainResult<UserId> {
-    let id = UserId(uuid::Uuid::new_v4().to_string());
+    let id = new_id();
     sqlx::query(
         "INSERT INTO users (id, username, username_key, display_name, email, email_key, \
          search_text, active, source, role, password_hash, must_change_password, \
@@ -233,9 +233,9 @@ pub async fn insert(
     Ok(id)
 }
 
-/// A fresh user id (a random UUID).
+/// A fresh user id, time-ordered ([`super::row_id`]).
 pub fn new_id() -> UserId {
-    UserId(uuid::Uuid::new_v4().to_string())
+    UserId(super::row_id::new())
 }
 
 /// Inserts many new users, without passwords, in one statement (Import): a clash with an
