@@ -26,7 +26,7 @@ struct Job {
     lease: String,
     /// The user of the last item this runner finished: items finish in their users' id order,
     /// so the next batch starts after it.
-    finished_up_to: Mutex<UserId>,
+    last_finished: Mutex<UserId>,
 }
 
 impl TryFrom<store::bulk::JobRow> for Job {
@@ -48,22 +48,22 @@ impl TryFrom<store::bulk::JobRow> for Job {
             ),
             id: row.id,
             lease: String::new(),
-            finished_up_to: Mutex::new(UserId(String::new())),
+            last_finished: Mutex::new(UserId(String::new())),
         })
     }
 }
 
 impl Job {
     fn last_finished(&self) -> UserId {
-        self.finished_up_to
+        self.last_finished
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .clone()
     }
 
-    fn finished_up_to_user(&self, user: &UserId) {
+    fn set_last_finished(&self, user: &UserId) {
         *self
-            .finished_up_to
+            .last_finished
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner) = user.clone();
     }
@@ -153,7 +153,7 @@ async fn run_batch(services: &Services, job: &Job, limit: i64) -> DomainResult<B
     }
     tx.commit().await?;
     if let Some(last) = items.last() {
-        job.finished_up_to_user(last);
+        job.set_last_finished(last);
     }
     // Links, or the notices of a forced reset: either way the batch queued email.
     services.mail.wake();
@@ -190,7 +190,7 @@ async fn fail_next_item(services: &Services, job: &Job, error: &DomainError) -> 
     let recorded = store::bulk::finish_items(&mut tx, &job.id, &[failed], now).await?;
     tx.commit().await?;
     if recorded {
-        job.finished_up_to_user(&user);
+        job.set_last_finished(&user);
     }
     Ok(recorded)
 }

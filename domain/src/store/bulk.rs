@@ -305,9 +305,9 @@ pub struct Finished {
     pub email_id: Option<String>,
 }
 
-/// Records a batch's outcomes (`finished`, in the order [`next_items`] gave) and counts them, in
-/// one statement for the items and one for the job's counts; `false` (and nothing should be committed) when another runner finished any of
-/// them.
+/// Records a batch's outcomes (`finished`, in the order [`next_items`] gave) and counts them,
+/// in one statement for the items and one for the job's counts; `false` (and nothing should be
+/// committed) when another runner finished any of them.
 pub async fn finish_items(
     tx: &mut Tx,
     job: &str,
@@ -336,8 +336,8 @@ pub async fn finish_items(
     // The range bounds the rows the join reads by the (job, user) index, whatever the planner
     // believes: right after a job's 100,000 items are written, PostgreSQL's statistics
     // still say a handful, and without it the join read every item once per row. A batch's
-    // users are consecutive in id order ([`next_items`]) and `finished` keeps their order, so the
-    // range from its first to its last holds no one else's.
+    // users are consecutive in id order ([`next_items`]) and `finished` keeps their order, so
+    // the range from its first to its last holds no one else's.
     let sql = format!(
         "UPDATE bulk_items SET outcome = v.outcome, reason = v.reason, email_id = v.email_id, \
          processed_at = $2 FROM ({}) AS v \
