@@ -5,7 +5,6 @@ use model::bulk::ItemOutcome;
 use model::reset::LINK_MINUTES_DEFAULT;
 use model::time::Timestamp;
 use model::user::{Role, UserId};
-use std::sync::Mutex;
 use std::time::Duration;
 use tracing::{info, warn};
 
@@ -26,7 +25,7 @@ struct Job {
     lease: String,
     /// The user of the last item this runner finished: items finish in their users' id order,
     /// so the next batch starts after it.
-    last_finished: Mutex<UserId>,
+    last_finished: UserId,
 }
 
 impl TryFrom<store::bulk::JobRow> for Job {
@@ -48,24 +47,8 @@ impl TryFrom<store::bulk::JobRow> for Job {
             ),
             id: row.id,
             lease: String::new(),
-            last_finished: Mutex::new(UserId(String::new())),
+            last_finished: UserId(String::new()),
         })
-    }
-}
-
-impl Job {
-    fn last_finished(&self) -> UserId {
-        self.last_finished
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .clone()
-    }
-
-    fn set_last_finished(&self, user: &UserId) {
-        *self
-            .last_finished
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner) = user.clone();
     }
 }
 
@@ -123,7 +106,7 @@ async fn stop_remaining(tx: &mut Tx, job: &Job, now: Timestamp) -> DomainResult<
 }
 
 /// Up to `limit` items in one transaction: the changes and their outcomes commit together.
-async fn run_batch(services: &Services, job: &Job, limit: i64) -> DomainResult<BatchEnd> {
+async fn run_batch(services: &Services, job: &mut Job, limit: i64) -> DomainResult<BatchEnd> {
     let now = Timestamp::now();
     let mut tx = services.db.begin().await?;
     if !hold_lease(&mut tx, job, now).await? {
@@ -135,7 +118,7 @@ async fn run_batch(services: &Services, job: &Job, limit: i64) -> DomainResult<B
         warn!(job = %job.id, "bulk job stopped: its administrator may no longer run it");
         return Ok(BatchEnd::Done);
     }
-    let items = store::bulk::next_items(&mut tx, &job.id, &job.last_finished(), limit).await?;
+    let items = store::bulk::next_items(&mut tx, &job.id, &job.last_finished, limit).await?;
     if items.is_empty() {
         store::bulk::finish(&mut tx, &job.id, now).await?;
         tx.commit().await?;
@@ -153,7 +136,7 @@ async fn run_batch(services: &Services, job: &Job, limit: i64) -> DomainResult<B
     }
     tx.commit().await?;
     if let Some(last) = items.last() {
-        job.set_last_finished(last);
+        job.last_finished = last.clone();
     }
     // Links, or the notices of a forced reset: either way the batch queued email.
     services.mail.wake();
@@ -171,13 +154,17 @@ fn failure_reason(error: &DomainError) -> String {
 }
 
 /// After a batch failed: marks the first unfinished item failed, in its own transaction.
-async fn fail_next_item(services: &Services, job: &Job, error: &DomainError) -> DomainResult<bool> {
+async fn fail_next_item(
+    services: &Services,
+    job: &mut Job,
+    error: &DomainError,
+) -> DomainResult<bool> {
     let now = Timestamp::now();
     let mut tx = services.db.begin().await?;
     if !hold_lease(&mut tx, job, now).await? {
         return Ok(false);
     }
-    let next = store::bulk::next_items(&mut tx, &job.id, &job.last_finished(), 1).await?;
+    let next = store::bulk::next_items(&mut tx, &job.id, &job.last_finished, 1).await?;
     let Some(user) = next.into_iter().next() else {
         return Ok(false);
     };
@@ -190,7 +177,7 @@ async fn fail_next_item(services: &Services, job: &Job, error: &DomainError) -> 
     let recorded = store::bulk::finish_items(&mut tx, &job.id, &[failed], now).await?;
     tx.commit().await?;
     if recorded {
-        job.set_last_finished(&user);
+        job.last_finished = user;
     }
     Ok(recorded)
 }
@@ -216,12 +203,12 @@ pub fn spawn_runner(services: Services) -> DomainResult<()> {
 
 /// Runs the next job to its end; `false` when there was none.
 pub async fn run_next(services: &Services) -> DomainResult<bool> {
-    let Some(job) = claim(&services.db, Timestamp::now()).await? else {
+    let Some(mut job) = claim(&services.db, Timestamp::now()).await? else {
         return Ok(false);
     };
     info!(job = %job.id, kind = job.options.kind.as_str(), "bulk job running");
     loop {
-        let end = match run_batch(services, &job, batch_size(services.db.engine())).await {
+        let end = match run_batch(services, &mut job, batch_size(services.db.engine())).await {
             Ok(end) => end,
             // No user is at fault: the job waits for the database, its lease then runs out,
             // and this runner or another takes it up where it stopped.
@@ -230,7 +217,7 @@ pub async fn run_next(services: &Services) -> DomainResult<bool> {
                 // Someone in the batch cannot be processed. Going one user at a time finds
                 // them: each failure is recorded as that user's outcome and the rest go on.
                 warn!(job = %job.id, error = %e, "bulk batch failed; retrying one user at a time");
-                one_at_a_time(services, &job).await?
+                one_at_a_time(services, &mut job).await?
             }
         };
         match end {
@@ -250,7 +237,7 @@ pub async fn run_next(services: &Services) -> DomainResult<bool> {
     Ok(true)
 }
 
-async fn one_at_a_time(services: &Services, job: &Job) -> DomainResult<BatchEnd> {
+async fn one_at_a_time(services: &Services, job: &mut Job) -> DomainResult<BatchEnd> {
     for _ in 0..batch_size(services.db.engine()) {
         match run_batch(services, job, 1).await {
             Ok(BatchEnd::Worked) => {}
