@@ -324,10 +324,21 @@ pub(crate) async fn void_outstanding_of(
     reason: &str,
     now: Timestamp,
 ) -> DomainResult<()> {
+    void_resets_of(tx, users, reason, now).await?;
+    users::end_temporary_passwords(tx, users, now).await
+}
+
+/// [`void_outstanding_of`] but for the temporary passwords, for a caller whose own write to the
+/// users ends them ([`users::force_reset_of`]).
+pub(crate) async fn void_resets_of(
+    tx: &mut Tx,
+    users: &[UserId],
+    reason: &str,
+    now: Timestamp,
+) -> DomainResult<()> {
     let emails = store::resets::open_emails_of(tx, users).await?;
     outbox::cancel_all(tx, &emails, now).await?;
-    store::resets::void_open_of(tx, users, reason, now).await?;
-    users::end_temporary_passwords(tx, users, now).await
+    store::resets::void_open_of(tx, users, reason, now).await
 }
 
 /// A temporary password works for one sign-in: that sign-in's restricted session is where the

@@ -13,7 +13,7 @@ use crate::audit::{self, AuditAction, AuditEvent};
 use crate::authority::Actor;
 use crate::credentials::{
     NewPasswordState, check_new_password, end_sessions_and_record, end_sessions_and_record_each,
-    load, must_apply, notify_owner, notify_owners, party, refuse_reuse, void_outstanding_of,
+    load, must_apply, notify_owner, notify_owners, party, refuse_reuse, void_resets_of,
     write_password,
 };
 use crate::db::Tx;
@@ -80,9 +80,8 @@ pub(crate) async fn flag_each(
     note: &str,
 ) -> DomainResult<usize> {
     let ids: Vec<UserId> = users.iter().map(|u| u.id.clone()).collect();
-    users::flag_must_change(tx, &ids, now).await?;
-    users::clear_failed_sign_ins_of(tx, &ids, now).await?;
-    void_outstanding_of(tx, &ids, "superseded by Force Password Reset", now).await?;
+    users::force_reset_of(tx, &ids, now).await?;
+    void_resets_of(tx, &ids, "superseded by Force Password Reset", now).await?;
     end_sessions_and_record_each(tx, actor, users, AuditAction::ForceReset, note, now).await?;
     notify_owners(tx, keys, actor, users, CredentialChange::ResetForced, now).await
 }

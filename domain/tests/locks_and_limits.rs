@@ -107,6 +107,28 @@ both_engines!(a_completed_reset_releases_the_lock, |db: Db| async move {
 });
 
 both_engines!(
+    force_password_reset_releases_the_lock,
+    |db: Db| async move {
+        let s = services(db);
+        let root = actor(&s, "root", Role::Administrator).await;
+        let ada = create(&s, "ada", Role::User).await;
+        guess(&s, "ada", lock_threshold(), "a").await;
+        assert!(lock_minutes(&s, &ada).await.is_some());
+        passwords::force_reset(&s, &root, &ada).await.unwrap();
+        assert_eq!(lock_minutes(&s, &ada).await, None);
+        let user = users::get(s.db.pool(), &ada).await.unwrap().unwrap();
+        assert!(user.must_change_password);
+        // The old password opens the change page, and the ladder starts again.
+        assert_eq!(
+            signs_in(&s, "ada", OLD).await,
+            Some(domain::sessions::Purpose::PasswordChange)
+        );
+        guess(&s, "ada", lock_threshold(), "b").await;
+        assert_eq!(lock_minutes(&s, &ada).await, Some(15));
+    }
+);
+
+both_engines!(
     a_lock_never_blocks_forgot_your_password,
     |db: Db| async move {
         let s = services(db);

@@ -624,8 +624,13 @@ pub async fn lock_row(tx: &mut Tx, id: &UserId) -> DomainResult<()> {
     update_each(tx, std::slice::from_ref(id), "id = id", "", Timestamp(0)).await
 }
 
-/// The one place the failed-sign-in count and the lock are cleared: a successful sign-in, any
-/// password written or reset issued, and Unlock all come here.
+/// What clearing the failed-sign-in count and the lock writes: the one definition, used by
+/// [`clear_failed_sign_ins`] and by [`force_reset_of`], which clears them with its flag.
+const CLEAR_LOCK: &str = "failed_logins = 0, locked_until = NULL, lock_count = 0";
+
+/// Where the failed-sign-in count and the lock are cleared: a successful sign-in, any password
+/// written or reset issued, and Unlock all come here (Force Password Reset through
+/// [`force_reset_of`]).
 pub async fn clear_failed_sign_ins(tx: &mut Tx, id: &UserId, now: Timestamp) -> DomainResult<()> {
     clear_failed_sign_ins_of(tx, std::slice::from_ref(id), now).await
 }
@@ -639,7 +644,7 @@ pub async fn clear_failed_sign_ins_of(
     update_each(
         tx,
         ids,
-        "failed_logins = 0, locked_until = NULL, lock_count = 0, updated_at = $NOW",
+        &format!("{CLEAR_LOCK}, updated_at = $NOW"),
         "AND (failed_logins <> 0 OR locked_until IS NOT NULL OR lock_count <> 0)",
         now,
     )
@@ -680,12 +685,19 @@ pub async fn set_password_hash(
     Ok(())
 }
 
-/// Force Password Reset on Next Login: the current password then opens only the change page.
-pub async fn flag_must_change(tx: &mut Tx, ids: &[UserId], now: Timestamp) -> DomainResult<()> {
+/// Force Password Reset on Next Login: the current password then opens only the change page,
+/// the lock is cleared ([`clear_failed_sign_ins_of`]) and a live temporary password ends
+/// ([`end_temporary_passwords`]). One statement, since the flag rewrites every row anyway: a
+/// Bulk Change batch then finds each person once instead of three times.
+pub async fn force_reset_of(tx: &mut Tx, ids: &[UserId], now: Timestamp) -> DomainResult<()> {
     update_each(
         tx,
         ids,
-        "must_change_password = 1, updated_at = $NOW",
+        &format!(
+            "must_change_password = 1, {CLEAR_LOCK}, password_expires_at = CASE \
+             WHEN password_expires_at > $NOW THEN $NOW ELSE password_expires_at END, \
+             updated_at = $NOW"
+        ),
         "",
         now,
     )
