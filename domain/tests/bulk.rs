@@ -372,8 +372,8 @@ both_engines!(
     |db: Db| async move {
         let s = services(db);
         let admin = actor(&s, "admin", Role::Administrator).await;
-        // More than two batches on either engine (500 on SQLite, 1,000 on PostgreSQL).
-        domain::seed::seed_users(&s.db, 2_300).await.unwrap();
+        // More than two batches (of 2,000).
+        domain::seed::seed_users(&s.db, 4_300).await.unwrap();
         let job = bulk::create_job(
             &s,
             &admin,

@@ -24,19 +24,14 @@ use model::user::UserId;
 use std::sync::Arc;
 use tokio::sync::Notify;
 
-use crate::db::Engine;
-
-/// Users per transaction. A batch is a few statements whatever its size. On SQLite the commit
-/// (an fsync) is its largest single cost, and the batch holds the database's one write lock:
-/// 500 users hold it for about a tenth of a second (readers never wait for it). PostgreSQL
-/// locks only the batch's rows and commits cheaply, so there the fixed cost of each batch's
-/// statements is what counts: 1,000 users a batch took a 100,000-user job from 24 s to 19.5 s.
-fn batch_size(engine: Engine) -> i64 {
-    match engine {
-        Engine::Sqlite => 500,
-        Engine::Postgres => 1000,
-    }
-}
+/// Users per transaction. A batch is a few statements whatever its size, so its fixed costs
+/// (on SQLite the commit's fsync and every page it touched written again to the log; on
+/// PostgreSQL each statement's round trip and plan) shrink as it grows. A job of 100,000 took
+/// 7.9 s on SQLite in batches of 500, 6.5 s in 1,000 and 5.3–6.0 s in 2,000 (5.3 s in
+/// 4,000), and 11.7–14.3 s on PostgreSQL in batches of 1,000, 10.6–11.6 s in 2,000
+/// (`bench/RESULTS.md`). A batch of 2,000 holds SQLite's one write lock for about a tenth of a
+/// second (readers never wait for it), and on PostgreSQL only its own people's rows.
+const BATCH: i64 = 2_000;
 
 const LEASE_MS: i64 = 60_000;
 /// The most users a request may name one by one; larger selections use the search.

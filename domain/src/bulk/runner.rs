@@ -8,7 +8,7 @@ use model::user::{Role, UserId};
 use std::time::Duration;
 use tracing::{info, warn};
 
-use super::{JobOptions, LEASE_MS, batch, batch_size};
+use super::{BATCH, JobOptions, LEASE_MS, batch};
 use crate::Services;
 use crate::audit::{self, AuditAction, AuditEvent};
 use crate::authority::Actor;
@@ -208,7 +208,7 @@ pub async fn run_next(services: &Services) -> DomainResult<bool> {
     };
     info!(job = %job.id, kind = job.options.kind.as_str(), "bulk job running");
     loop {
-        let end = match run_batch(services, &mut job, batch_size(services.db.engine())).await {
+        let end = match run_batch(services, &mut job, BATCH).await {
             Ok(end) => end,
             // No user is at fault: the job waits for the database, its lease then runs out,
             // and this runner or another takes it up where it stopped.
@@ -238,7 +238,7 @@ pub async fn run_next(services: &Services) -> DomainResult<bool> {
 }
 
 async fn one_at_a_time(services: &Services, job: &mut Job) -> DomainResult<BatchEnd> {
-    for _ in 0..batch_size(services.db.engine()) {
+    for _ in 0..BATCH {
         match run_batch(services, job, 1).await {
             Ok(BatchEnd::Worked) => {}
             Ok(end) => return Ok(end),
