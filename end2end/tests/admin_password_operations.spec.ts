@@ -75,6 +75,11 @@ test('Force Password Reset on Next Login sends the user to set a new password, a
   await expect(force).toBeChecked();
   await expect(force).toBeDisabled();
   await expect(panel.getByText('reset pending')).toBeVisible();
+  // The list beside the panel re-reads and says so too.
+  const row = page
+    .locator('table.users-table tbody tr')
+    .filter({ has: page.getByRole('cell', { name: username, exact: true }) });
+  await expect(row).toContainText('reset pending');
 
   // The user's session is gone; the old password now opens only the change page.
   await open(user.page, `${server.url}/account`);

@@ -55,13 +55,11 @@ pub fn AccountActions(
             navigate(&close_href.get_untracked(), Default::default());
         }
     });
-    // The list beside the panel shows names, roles and status too: it re-reads after a change.
+    // A deleted person leaves the list beside the panel (other changes re-read it through
+    // the panel, which a delete closes).
     if let Some(list) = use_context::<ListVersion>() {
         Effect::new(move |_| {
-            let changed = matches!(actions.delete.value().get(), Some(Ok(())))
-                || matches!(actions.edit.value().get(), Some(Ok(())))
-                || matches!(actions.role.value().get(), Some(Ok(())));
-            if changed {
+            if matches!(actions.delete.value().get(), Some(Ok(()))) {
                 list.0.update(|v| *v += 1);
             }
         });

@@ -2,7 +2,7 @@ use leptos::prelude::*;
 use leptos_router::components::A;
 use model::user::{AuditEntry, Permission, UserDetails, UserId};
 
-use super::account_actions::AccountActions;
+use super::account_actions::{AccountActions, ListVersion};
 use super::activity_chart::ActivityChart;
 use super::email_list::EmailList;
 use super::form_error::{ErrorNotice, error_fallback};
@@ -49,6 +49,17 @@ fn UserPanel(
         }
         current
     });
+    // The list beside the panel shows each person's name, role and status (locked, reset
+    // pending, disabled): it re-reads after every change made here, as the panel does.
+    if let Some(list) = use_context::<ListVersion>() {
+        Effect::new(move |seen: Option<usize>| {
+            let now = actions.version();
+            if seen.is_some_and(|seen| seen != now) {
+                list.0.update(|v| *v += 1);
+            }
+            now
+        });
+    }
     // Re-read after each password operation so flags, dates and the reset card show what is
     // now true.
     let details = Resource::new(
