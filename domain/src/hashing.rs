@@ -85,7 +85,9 @@ const QUEUE_PER_THREAD: usize = 32;
 /// What a turned-away request is told: try again in this many seconds.
 pub const BUSY_RETRY_SECS: u64 = 1;
 
-fn params() -> Params {
+/// The argon2id parameters every hash uses (OWASP's): public so the bench's raw-argon2
+/// reference measures the same work.
+pub fn params() -> Params {
     Params::new(M_COST, T_COST, P_COST, Some(OUTPUT_LEN))
         .expect("OWASP argon2 parameters are valid")
 }

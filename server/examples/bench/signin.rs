@@ -2,7 +2,7 @@
 //! sign-ins keep every hasher busy. (Their memory is measured on the server process, in
 //! `served`.)
 
-use argon2::{Algorithm, Argon2, Block, Params, Version};
+use argon2::{Algorithm, Argon2, Block, Version};
 use domain::sessions::ClientInfo;
 use domain::{Db, Password, Services, users};
 use std::time::{Duration, Instant};
@@ -14,7 +14,7 @@ const PASSWORD: &str = "correct horse battery staple";
 const SIGN_INS: usize = 400;
 const CLIENTS: usize = 200;
 
-/// Hashes per second with OWASP's parameters, one thread per core and nothing else, each
+/// Hashes per second with the server's parameters, one thread per core and nothing else, each
 /// thread hashing into one buffer it keeps, as the server's hashing threads do (allocating the
 /// 19 MiB for every hash was slower than the server on some machines: no limit at all).
 fn raw_argon2(total: usize) -> f64 {
@@ -23,10 +23,10 @@ fn raw_argon2(total: usize) -> f64 {
     std::thread::scope(|scope| {
         for _ in 0..cores {
             scope.spawn(|| {
-                let params = Params::new(19_456, 2, 1, Some(32)).unwrap();
+                let params = domain::hashing::params();
                 let mut memory = vec![Block::default(); params.block_count()];
+                let mut out = vec![0u8; params.output_len().unwrap_or(32)];
                 let argon2 = Argon2::new(Algorithm::Argon2id, Version::V0x13, params);
-                let mut out = [0u8; 32];
                 for _ in 0..total / cores {
                     let salt: [u8; 16] = rand::random();
                     argon2
