@@ -572,3 +572,84 @@ both_engines!(
         assert_eq!(names, ["mm.later01001", "mm.later01002", "mm.later01003"]);
     }
 );
+
+/// One person per call, each in a transaction of its own.
+async fn add_one(db: &Db, username: &str) {
+    let record = users::UserRecord {
+        id: uuid::Uuid::new_v4().to_string(),
+        username: username.to_owned(),
+        display_name: "Crowded Person".to_owned(),
+        email: None,
+        active: true,
+        external: false,
+        flagged: false,
+    };
+    users::insert_many(db, &[record], Timestamp::now())
+        .await
+        .unwrap();
+}
+
+both_engines!(
+    people_inserted_into_one_place_are_found_in_username_order,
+    |db: Db| async move {
+        add_one(&db, "crowd.a").await;
+        add_one(&db, "crowd.z").await;
+        // Each one just before the last: SQLite halves the same gap of search keys every
+        // time, which runs out after about thirty. Alone in the table, the keys are spread
+        // out up to the ends of their range.
+        for n in (0..150).rev() {
+            add_one(&db, &format!("crowd.m{n:03}")).await;
+        }
+        domain::seed::seed_users(&db, 300).await.unwrap();
+        // The same in one statement, and through a single insert in a transaction.
+        let batch: Vec<users::UserRecord> = (0..150)
+            .rev()
+            .map(|n| users::UserRecord {
+                id: uuid::Uuid::new_v4().to_string(),
+                username: format!("crowd.k{n:03}"),
+                display_name: "Crowded Person".to_owned(),
+                email: None,
+                active: true,
+                external: false,
+                flagged: false,
+            })
+            .collect();
+        users::insert_many(&db, &batch, Timestamp::now())
+            .await
+            .unwrap();
+        let s = services(db.clone());
+        for n in (0..70).rev() {
+            create(&s, &format!("crowd.b{n:03}"), Role::User).await;
+        }
+
+        let crowd = scanned(&db, "crowd.").await;
+        assert_eq!(crowd.len(), 2 + 150 + 150 + 70);
+        assert_eq!(searched(&db, "crowd.", 40).await, crowd);
+        assert_eq!(
+            searched(&db, "rowd.m", 7).await,
+            scanned(&db, "rowd.m").await
+        );
+        assert_eq!(
+            searched(&db, "lovelace", 9).await,
+            scanned(&db, "lovelace").await
+        );
+
+        if db.engine() == domain::db::Engine::Sqlite {
+            let (unplaced, out_of_order): (i64, i64) = sqlx::query_as(
+                "SELECT COUNT(*) FILTER (WHERE search_key IS NULL), \
+                 COUNT(*) FILTER (WHERE search_key <= before) \
+                 FROM (SELECT search_key, LAG(search_key) OVER (ORDER BY username_key) \
+                 AS before FROM users)",
+            )
+            .fetch_one(db.pool())
+            .await
+            .unwrap();
+            assert_eq!((unplaced, out_of_order), (0, 0));
+            // The index holds exactly the table's rows under their keys.
+            sqlx::query("INSERT INTO users_search (users_search) VALUES ('integrity-check')")
+                .execute(db.pool())
+                .await
+                .unwrap();
+        }
+    }
+);

@@ -1,26 +1,26 @@
 //! How the Users search finds a page of people at a million rows without reading every one.
 //!
 //! A term of three or more characters is looked up in a trigram index: FTS5 `trigram` on
-//! SQLite, `pg_trgm` on PostgreSQL. How its page is cut depends on how many people match:
+//! SQLite, `pg_trgm` on PostgreSQL.
 //!
-//! - **Few** (a name, a whole username): the page is cut from every match, sorted by
-//!   username. SQLite counts a term's matches from the index alone, in milliseconds, and sorts
-//!   them inside the query through a covering index; PostgreSQL lists up to [`FEW`] of them.
-//! - **Many**: first a short walk of the username order, testing each row ([`WALK`] rows). A
-//!   common term whose matches are spread out (`example`) fills its page there. One whose
-//!   matches are bunched together (one first name among usernames `first.last`, all in one
-//!   stretch of the order) does not, and its page is then cut from every match as for a few.
+//! - **SQLite** keys its index in username order (migration 0016, [`place_crowded`]), so a page
+//!   is the first matches after the previous page's key in the index's own order: FTS5 stops
+//!   once it has them, however many people the term matches.
+//! - **PostgreSQL** cuts a page in one of two ways, by how many people match. **Few** (a name,
+//!   a whole username): it lists up to [`FEW`] of them and sorts them. **Many**: first a short
+//!   walk of the username order, testing each row ([`WALK`] rows). A common term whose matches
+//!   are spread out (`example`) fills its page there. One whose matches are bunched together
+//!   (one first name among usernames `first.last`, all in one stretch of the order) does not,
+//!   and its page is then cut from every match, sorted.
 //!
 //! There is no `OFFSET`, and no `COUNT(*)` of the table.
 //!
 //! One or two characters have too few trigrams to index: they match usernames that start with
 //! them, one range of the username index.
 
-use crate::db::{Db, Engine};
+use crate::db::{Db, Engine, Tx, engine_of};
 use crate::error::DomainResult;
 
-/// Matches SQLite sorts at once without walking first: cheaper than the walk below them.
-const SQLITE_FEW: i64 = 15_000;
 /// Matches PostgreSQL lists, to sort in memory, before it walks.
 const FEW: i64 = 2_000;
 /// Rows of the username order walked before a common term's matches are sorted instead: a
@@ -105,21 +105,15 @@ fn prefix_end(term: &str) -> String {
 /// The ids of the first `want` people after the username key `after` whose name, username or
 /// email holds `term`, in username order.
 pub async fn page_ids(db: &Db, term: &str, after: &str, want: i64) -> DomainResult<Vec<String>> {
-    match db.engine() {
-        Engine::Sqlite => {
-            if fts_count(db, term, SQLITE_FEW + 1).await? <= SQLITE_FEW {
-                return sorted_matches(db, term, after, want).await;
-            }
-        }
-        Engine::Postgres => {
-            let mut few = listed(db, term, FEW).await?;
-            if i64::try_from(few.len()).unwrap_or(i64::MAX) < FEW {
-                few.retain(|(_, key)| key.as_str() > after);
-                few.sort_unstable_by(|a, b| a.1.cmp(&b.1));
-                few.truncate(usize::try_from(want).unwrap_or(usize::MAX));
-                return Ok(few.into_iter().map(|(id, _)| id).collect());
-            }
-        }
+    if db.engine() == Engine::Sqlite {
+        return in_key_order(db, term, after, want).await;
+    }
+    let mut few = listed(db, term, FEW).await?;
+    if i64::try_from(few.len()).unwrap_or(i64::MAX) < FEW {
+        few.retain(|(_, key)| key.as_str() > after);
+        few.sort_unstable_by(|a, b| a.1.cmp(&b.1));
+        few.truncate(usize::try_from(want).unwrap_or(usize::MAX));
+        return Ok(few.into_iter().map(|(id, _)| id).collect());
     }
     let walked = walk(db, term, after, want).await?;
     if i64::try_from(walked.len()).unwrap_or(i64::MAX) == want {
@@ -129,14 +123,22 @@ pub async fn page_ids(db: &Db, term: &str, after: &str, want: i64) -> DomainResu
     }
 }
 
-/// How many of the rows FTS5 holds match `term`, counted up to `limit`, from the index alone.
-async fn fts_count(db: &Db, term: &str, limit: i64) -> DomainResult<i64> {
+/// SQLite: the first `want` matches whose key follows the key of `after` (or of the last
+/// person before it, if they have gone since), in the index's own order, which is the
+/// username order.
+async fn in_key_order(db: &Db, term: &str, after: &str, want: i64) -> DomainResult<Vec<String>> {
     Ok(sqlx::query_scalar(
-        "SELECT COUNT(*) FROM (SELECT 1 FROM users_search WHERE users_search MATCH $1 LIMIT $2)",
+        "SELECT u.id FROM users_search JOIN users u ON u.search_key = users_search.rowid \
+         WHERE users_search MATCH $1 AND users_search.rowid > COALESCE(\
+             (SELECT search_key FROM users WHERE username_key <= $2 AND search_key IS NOT NULL \
+              ORDER BY username_key DESC LIMIT 1), $4) \
+         ORDER BY users_search.rowid LIMIT $3",
     )
     .bind(fts_phrase(term))
-    .bind(limit)
-    .fetch_one(db.pool())
+    .bind(after.to_owned())
+    .bind(want)
+    .bind(-KEY_BOUND)
+    .fetch_all(db.pool())
     .await?)
 }
 
@@ -158,40 +160,25 @@ async fn listed(db: &Db, term: &str, limit: i64) -> DomainResult<Vec<(String, St
     .await?)
 }
 
-/// The first `want` matches after `after`, from every match the index has, sorted inside the
-/// database (SQLite through the covering index of migration 0012, not the table's rows).
+/// PostgreSQL: the first `want` matches after `after`, from every match the index has, sorted.
+/// Materialized, so the planner finds the matches through the trigram index rather than
+/// walking the username order in the hope of meeting them soon.
 async fn sorted_matches(db: &Db, term: &str, after: &str, want: i64) -> DomainResult<Vec<String>> {
-    let (sql, matching) = match db.engine() {
-        Engine::Sqlite => (
-            "SELECT u.id FROM users_search \
-             JOIN users u INDEXED BY users_search_order ON u.search_key = users_search.rowid \
-             WHERE users_search MATCH $1 AND u.username_key > $2 \
-             ORDER BY u.username_key LIMIT $3"
-                .to_owned(),
-            fts_phrase(term),
-        ),
-        // Materialized, so the planner finds the matches through the trigram index rather than
-        // walking the username order in the hope of meeting them soon.
-        Engine::Postgres => (
-            "WITH found AS MATERIALIZED (SELECT id, username_key FROM users \
-             WHERE search_folded LIKE $4 AND search_text LIKE $1 ESCAPE '\\' \
-             AND username_key > $2) \
-             SELECT id FROM found ORDER BY username_key LIMIT $3"
-                .to_owned(),
-            search_pattern(term),
-        ),
-    };
-    let mut query = sqlx::query_scalar(&sql)
-        .bind(matching)
-        .bind(after.to_owned())
-        .bind(want);
-    if db.engine() == Engine::Postgres {
-        query = query.bind(format!("%{}%", folded(term)));
-    }
-    Ok(query.fetch_all(db.pool()).await?)
+    Ok(sqlx::query_scalar(
+        "WITH found AS MATERIALIZED (SELECT id, username_key FROM users \
+         WHERE search_folded LIKE $4 AND search_text LIKE $1 ESCAPE '\\' \
+         AND username_key > $2) \
+         SELECT id FROM found ORDER BY username_key LIMIT $3",
+    )
+    .bind(search_pattern(term))
+    .bind(after.to_owned())
+    .bind(want)
+    .bind(format!("%{}%", folded(term)))
+    .fetch_all(db.pool())
+    .await?)
 }
 
-/// The first `want` matches after `after` among the next [`WALK`] rows of the username order.
+/// PostgreSQL: the first `want` matches after `after` among the next [`WALK`] rows of the username order.
 async fn walk(db: &Db, term: &str, after: &str, want: i64) -> DomainResult<Vec<String>> {
     Ok(sqlx::query_scalar(
         "SELECT id FROM (SELECT id, username_key, search_text FROM users \
@@ -204,6 +191,127 @@ async fn walk(db: &Db, term: &str, after: &str, want: i64) -> DomainResult<Vec<S
     .bind(WALK)
     .fetch_all(db.pool())
     .await?)
+}
+
+/// SQLite's search keys lie strictly between `-KEY_BOUND` and `KEY_BOUND` (migration 0016), so
+/// the distance between any two fits in an `i64`.
+const KEY_BOUND: i64 = (1 << 62) - 1;
+/// The distance between neighbouring keys that migration 0016 starts from and that a new last
+/// (or first) person is placed at; a respread spreads keys no further apart.
+const SPACING: i64 = 1 << 32;
+/// The room a respread leaves each person, at least: this many halvings before the keys there
+/// are crowded again.
+const ROOM: i64 = 1 << 20;
+/// People on each side of a crowded one that a respread first tries: it widens fourfold until
+/// the keys around them have [`ROOM`] for each.
+const FIRST_REACH: i64 = 16;
+
+/// Gives a key to everyone this transaction inserted where no key was left between their
+/// neighbours' (SQLite; nothing to do on PostgreSQL), so that the index's order stays the
+/// username order. A key falls between its neighbours' by halving their distance, so about
+/// thirty people inserted one after another into the same place use it up; the keys of the
+/// people around them are then spread out again. Inserts call this before they commit: until
+/// then the people it places are missing from the search.
+pub(crate) async fn place_crowded(tx: &mut Tx) -> DomainResult<()> {
+    if engine_of(tx) != Engine::Sqlite {
+        return Ok(());
+    }
+    while let Some(crowded) = sqlx::query_scalar::<_, String>(
+        "SELECT username_key FROM users WHERE search_key IS NULL LIMIT 1",
+    )
+    .fetch_optional(&mut **tx)
+    .await?
+    {
+        respread(tx, &crowded).await?;
+    }
+    Ok(())
+}
+
+/// One side of a respread: up to `reach` people next to `around` in username order.
+struct Side {
+    /// The farthest of them.
+    edge: Option<String>,
+    people: i64,
+    /// The key of the next one past them, the respread's bound; `None` if they have no key.
+    bound: Option<i64>,
+    /// No one is past them: the bound is the end of the keys.
+    whole: bool,
+}
+
+async fn side(tx: &mut Tx, around: &str, reach: i64, before: bool) -> DomainResult<Side> {
+    let sql = if before {
+        "SELECT username_key, search_key FROM users WHERE username_key < $1 \
+         ORDER BY username_key DESC LIMIT $2"
+    } else {
+        "SELECT username_key, search_key FROM users WHERE username_key > $1 \
+         ORDER BY username_key LIMIT $2"
+    };
+    let mut rows: Vec<(String, Option<i64>)> = sqlx::query_as(sql)
+        .bind(around.to_owned())
+        .bind(reach + 1)
+        .fetch_all(&mut **tx)
+        .await?;
+    let whole = rows.len() <= usize::try_from(reach).unwrap_or(usize::MAX);
+    let bound = if whole {
+        Some(if before { -KEY_BOUND } else { KEY_BOUND })
+    } else {
+        rows.pop().and_then(|(_, key)| key)
+    };
+    Ok(Side {
+        people: i64::try_from(rows.len()).unwrap_or(i64::MAX),
+        edge: rows.pop().map(|(name, _)| name),
+        bound,
+        whole,
+    })
+}
+
+/// Spreads out evenly the keys of the people around `crowded` (who has none), over the
+/// smallest stretch of the username order whose bounding keys leave [`ROOM`] for each.
+async fn respread(tx: &mut Tx, crowded: &str) -> DomainResult<()> {
+    let mut reach = FIRST_REACH;
+    loop {
+        let below = side(tx, crowded, reach, true).await?;
+        let above = side(tx, crowded, reach, false).await?;
+        if let (Some(lo), Some(hi)) = (below.bound, above.bound) {
+            let first = below.edge.as_deref().unwrap_or(crowded).to_owned();
+            let last = above.edge.as_deref().unwrap_or(crowded).to_owned();
+            let people = below.people + 1 + above.people;
+            let step = ((hi - lo) / (people + 1)).min(SPACING);
+            if step >= ROOM || (below.whole && above.whole) {
+                // Keys `SPACING` apart against the nearer end of the table, or about 0 for
+                // the whole table, so that the next people added beyond the end find a step
+                // there and not a gap to halve.
+                let start = match (below.whole, above.whole) {
+                    (true, true) => -(people + 1) / 2 * step,
+                    (true, false) => hi - (people + 1) * step,
+                    _ => lo,
+                };
+                // Out of the index first, so that no new key meets an old one.
+                sqlx::query(
+                    "UPDATE users SET search_key = NULL \
+                     WHERE username_key >= $1 AND username_key <= $2",
+                )
+                .bind(&first)
+                .bind(&last)
+                .execute(&mut **tx)
+                .await?;
+                sqlx::query(
+                    "UPDATE users SET search_key = spread.key FROM (SELECT id, \
+                     $3 + $4 * ROW_NUMBER() OVER (ORDER BY username_key) AS key FROM users \
+                     WHERE username_key >= $1 AND username_key <= $2) AS spread \
+                     WHERE users.id = spread.id",
+                )
+                .bind(&first)
+                .bind(&last)
+                .bind(start)
+                .bind(step)
+                .execute(&mut **tx)
+                .await?;
+                return Ok(());
+            }
+        }
+        reach *= 4;
+    }
 }
 
 /// Pages of SQLite's index rewritten by one step of [`settle`]: each step is a write

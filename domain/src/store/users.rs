@@ -230,12 +230,26 @@ pub async fn insert(
     .execute(&mut **tx)
     .await
     .map_err(name_taken)?;
+    search::place_crowded(tx).await?;
     Ok(id)
 }
 
 /// A fresh user id, time-ordered ([`super::row_id`]).
 pub fn new_id() -> UserId {
     UserId(super::row_id::new())
+}
+
+/// `rows` sorted by username key, the order a multi-row insert should go in: SQLite's search
+/// index is keyed in username order, and FTS5 writes out what it holds of the transaction
+/// whenever a key comes below the one before (100,000 people in batches of 500 took 9.3 s in
+/// random order and 5.9 s sorted, in the sqlite3 shell).
+fn in_username_order<T>(rows: &[T], username: impl Fn(&T) -> &str) -> Vec<&T> {
+    let mut sorted: Vec<(String, &T)> = rows
+        .iter()
+        .map(|row| (fields::username_key(username(row)), row))
+        .collect();
+    sorted.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+    sorted.into_iter().map(|(_, row)| row).collect()
 }
 
 /// Inserts many new users, without passwords, in one statement (Import): a clash with an
@@ -247,7 +261,7 @@ pub async fn insert_all(
 ) -> DomainResult<()> {
     use packed::Column::{Int, Text};
     let mut packed_rows = packed::Rows::default();
-    for (id, new) in rows {
+    for (id, new) in in_username_order(rows, |(_, new)| &new.username) {
         let mut row = vec![json!(id.0)];
         row.extend(names(
             &new.username,
@@ -289,7 +303,7 @@ pub async fn insert_all(
         .execute(&mut **tx)
         .await
         .map_err(name_taken)?;
-    Ok(())
+    search::place_crowded(tx).await
 }
 
 pub async fn get<'e>(
@@ -778,7 +792,7 @@ pub async fn count(db: &Db) -> DomainResult<u64> {
 pub async fn insert_many(db: &Db, batch: &[UserRecord], now: Timestamp) -> DomainResult<u64> {
     use packed::Column::{Int, Text};
     let mut rows = packed::Rows::default();
-    for user in batch {
+    for user in in_username_order(batch, |user| &user.username) {
         let mut row = vec![json!(user.id)];
         row.extend(names(
             &user.username,
@@ -809,6 +823,7 @@ pub async fn insert_many(db: &Db, batch: &[UserRecord], now: Timestamp) -> Domai
     let query = sqlx::query(&sql).bind(rows.into_json()).bind(now.millis());
     let mut tx = db.begin().await?;
     let done = query.execute(&mut *tx).await?;
+    search::place_crowded(&mut tx).await?;
     tx.commit().await?;
     Ok(done.rows_affected())
 }
