@@ -15,6 +15,7 @@ pub(crate) mod packed;
 pub mod resets;
 pub mod row_id;
 pub mod search;
+pub(crate) mod search_keys;
 pub mod sessions;
 pub mod settings;
 pub mod setup;

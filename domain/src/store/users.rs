@@ -12,6 +12,7 @@ use crate::error::{DomainError, DomainResult};
 use crate::hashing::PasswordDigest;
 use crate::store::packed;
 use crate::store::search::{self, Matches};
+use crate::store::search_keys;
 
 const COLUMNS: &str = "id, username, display_name, email, active, source, role, password_hash, \
      must_change_password, password_changed_at, password_expires_at, failed_logins, locked_until, \
@@ -230,7 +231,7 @@ pub async fn insert(
     .execute(&mut **tx)
     .await
     .map_err(name_taken)?;
-    search::place_crowded(tx).await?;
+    search_keys::place_crowded(tx).await?;
     Ok(id)
 }
 
@@ -303,7 +304,7 @@ pub async fn insert_all(
         .execute(&mut **tx)
         .await
         .map_err(name_taken)?;
-    search::place_crowded(tx).await
+    search_keys::place_crowded(tx).await
 }
 
 pub async fn get<'e>(
@@ -823,7 +824,7 @@ pub async fn insert_many(db: &Db, batch: &[UserRecord], now: Timestamp) -> Domai
     let query = sqlx::query(&sql).bind(rows.into_json()).bind(now.millis());
     let mut tx = db.begin().await?;
     let done = query.execute(&mut *tx).await?;
-    search::place_crowded(&mut tx).await?;
+    search_keys::place_crowded(&mut tx).await?;
     tx.commit().await?;
     Ok(done.rows_affected())
 }
