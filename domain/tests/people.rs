@@ -573,18 +573,22 @@ both_engines!(
     }
 );
 
-/// One person per call, each in a transaction of its own.
-async fn add_one(db: &Db, username: &str) {
-    let record = users::UserRecord {
+/// A person of the crowd test: a username and nothing else that matters.
+fn crowded(username: String) -> users::UserRecord {
+    users::UserRecord {
         id: uuid::Uuid::new_v4().to_string(),
-        username: username.to_owned(),
+        username,
         display_name: "Crowded Person".to_owned(),
         email: None,
         active: true,
         external: false,
         flagged: false,
-    };
-    users::insert_many(db, &[record], Timestamp::now())
+    }
+}
+
+/// One person per call, each in a transaction of its own.
+async fn add_one(db: &Db, username: &str) {
+    users::insert_many(db, &[crowded(username.to_owned())], Timestamp::now())
         .await
         .unwrap();
 }
@@ -604,15 +608,7 @@ both_engines!(
         // The same in one statement, and through a single insert in a transaction.
         let batch: Vec<users::UserRecord> = (0..150)
             .rev()
-            .map(|n| users::UserRecord {
-                id: uuid::Uuid::new_v4().to_string(),
-                username: format!("crowd.k{n:03}"),
-                display_name: "Crowded Person".to_owned(),
-                email: None,
-                active: true,
-                external: false,
-                flagged: false,
-            })
+            .map(|n| crowded(format!("crowd.k{n:03}")))
             .collect();
         users::insert_many(&db, &batch, Timestamp::now())
             .await

@@ -179,7 +179,8 @@ async fn sorted_matches(db: &Db, term: &str, after: &str, want: i64) -> DomainRe
     .await?)
 }
 
-/// PostgreSQL: the first `want` matches after `after` among the next [`WALK`] rows of the username order.
+/// PostgreSQL: the first `want` matches after `after` among the next [`WALK`] rows of the
+/// username order.
 async fn walk(db: &Db, term: &str, after: &str, want: i64) -> DomainResult<Vec<String>> {
     Ok(sqlx::query_scalar(
         "SELECT id FROM (SELECT id, username_key, search_text FROM users \

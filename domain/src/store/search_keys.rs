@@ -11,8 +11,8 @@ pub(super) const KEY_BOUND: i64 = (1 << 62) - 1;
 /// The distance between neighbouring keys that migration 0016 starts from and that a new last
 /// (or first) person is placed at; a respread spreads keys no further apart.
 const SPACING: i64 = 1 << 32;
-/// The room a respread leaves each person, at least: this many halvings before the keys there
-/// are crowded again.
+/// The room a respread leaves each person, at least: twenty halvings before the keys there are
+/// crowded again.
 const ROOM: i64 = 1 << 20;
 /// People on each side of a crowded one that a respread first tries: it widens fourfold until
 /// the keys around them have [`ROOM`] for each.
