@@ -114,8 +114,14 @@ pub async fn sign_in(
     // Limited before any argon2 work, and the same way whether or not the account exists.
     let address = client.ip.as_deref();
     throttle::check(&services.db, Gate::FailuresFromAddress, address).await?;
-    throttle::admit(&services.db, Gate::SignInFromAddress, address).await?;
-    throttle::admit(&services.db, Gate::SignInToAccount, Some(login_name)).await?;
+    throttle::admit_all(
+        &services.db,
+        &[
+            (Gate::SignInFromAddress, address),
+            (Gate::SignInToAccount, Some(login_name)),
+        ],
+    )
+    .await?;
     let user = users::find_by_login_name(&services.db, login_name).await?;
     let password_ok = services
         .hasher

@@ -81,10 +81,38 @@ impl Gate {
 /// Counts one request through `gate` for `key`, refusing it when the window's allowance is
 /// spent. A request without a key (no client address known) is not counted.
 pub async fn admit(db: &Db, gate: Gate, key: Option<&str>) -> DomainResult<()> {
-    let Some(key) = key else { return Ok(()) };
+    admit_all(db, &[(gate, key)]).await
+}
+
+/// Counts one request through each of `gates` for its key, in one write to the database, and
+/// refuses it when any of their allowances is spent (with the longest wait among them). Every
+/// gate counts the request, also when another gate refuses it. Gates without a key are not
+/// counted.
+pub async fn admit_all(db: &Db, gates: &[(Gate, Option<&str>)]) -> DomainResult<()> {
+    let counted: Vec<(Gate, String)> = gates
+        .iter()
+        .filter_map(|&(gate, key)| key.map(|key| (gate, gate.bucket(key))))
+        .collect();
+    if counted.is_empty() {
+        return Ok(());
+    }
     let now = Timestamp::now();
-    let count = limits::hit(db, &gate.bucket(key), gate.window_ms(), now).await?;
-    gate.refusal(count, now, false)
+    let buckets: Vec<(String, i64)> = counted
+        .iter()
+        .map(|(gate, bucket)| (bucket.clone(), gate.window_ms()))
+        .collect();
+    let counts = limits::hit_all(db, &buckets, now).await?;
+    let mut longest = None;
+    for ((gate, _), count) in counted.iter().zip(counts) {
+        if let Err(DomainError::RateLimited { retry_after_secs }) = gate.refusal(count, now, false)
+        {
+            longest = longest.max(Some(retry_after_secs));
+        }
+    }
+    match longest {
+        Some(retry_after_secs) => Err(DomainError::RateLimited { retry_after_secs }),
+        None => Ok(()),
+    }
 }
 
 /// Refuses when `gate`'s allowance for `key` is already spent, without counting: for counters

@@ -218,3 +218,85 @@ both_engines!(
 fn lock_threshold() -> i64 {
     model::settings::SecuritySettings::default().lock_threshold
 }
+
+both_engines!(
+    gates_counted_in_one_write_keep_their_own_windows,
+    |db: Db| async move {
+        use domain::store::limits;
+        let t0 = Timestamp::now();
+        let later = |seconds: i64| Timestamp(t0.millis() + seconds * 1000);
+        // Named out of bucket order: the counts still come back in the order asked.
+        let buckets = vec![
+            ("z:minute".to_owned(), 60_000),
+            ("a:quarter".to_owned(), 900_000),
+        ];
+        let first = limits::hit_all(&db, &buckets, t0).await.unwrap();
+        assert_eq!((first[0].hits, first[1].hits), (1, 1));
+        let second = limits::hit_all(&db, &buckets, later(30)).await.unwrap();
+        assert_eq!((second[0].hits, second[1].hits), (2, 2));
+        // A minute on, the minute's window starts again; the quarter's goes on.
+        let third = limits::hit_all(&db, &buckets, later(61)).await.unwrap();
+        assert_eq!((third[0].hits, third[0].window_start), (1, later(61)));
+        assert_eq!((third[1].hits, third[1].window_start), (3, t0));
+        // One bucket alone is counted as before.
+        let alone = limits::hit(&db, "a:quarter", 900_000, later(62))
+            .await
+            .unwrap();
+        assert_eq!(alone.hits, 4);
+    }
+);
+
+both_engines!(
+    gates_passed_together_refuse_with_the_longest_wait_and_all_count,
+    |db: Db| async move {
+        use domain::throttle;
+        let (per_account, _) = Gate::SignInToAccount.limit();
+        for i in 0..per_account {
+            let ip = format!("192.0.2.{}", i + 1);
+            let gates = [
+                (Gate::SignInFromAddress, Some(ip.as_str())),
+                (Gate::SignInToAccount, Some("ada")),
+            ];
+            throttle::admit_all(&db, &gates).await.unwrap();
+        }
+        let fresh = [
+            (Gate::SignInFromAddress, Some("192.0.2.200")),
+            (Gate::SignInToAccount, Some("ada")),
+        ];
+        let Err(DomainError::RateLimited { retry_after_secs }) =
+            throttle::admit_all(&db, &fresh).await
+        else {
+            panic!("the account's allowance is spent");
+        };
+        assert!((1..=60).contains(&retry_after_secs), "{retry_after_secs}");
+        // The refused request still counted at the address: it is limited by what it asked.
+        let (per_address, _) = Gate::SignInFromAddress.limit();
+        for _ in 1..per_address {
+            let only_address = [(Gate::SignInFromAddress, Some("192.0.2.200"))];
+            throttle::admit_all(&db, &only_address).await.unwrap();
+        }
+        assert!(
+            throttle::admit(&db, Gate::SignInFromAddress, Some("192.0.2.200"))
+                .await
+                .is_err()
+        );
+        // With a quarter-hour gate spent too, the wait is the quarter hour's.
+        let (per_name, _) = Gate::ForgotForAccount.limit();
+        for _ in 0..per_name {
+            throttle::admit(&db, Gate::ForgotForAccount, Some("ada"))
+                .await
+                .unwrap();
+        }
+        let both = [
+            (Gate::SignInToAccount, Some("ada")),
+            (Gate::ForgotForAccount, Some("ada")),
+            (Gate::SignInFromAddress, None),
+        ];
+        let Err(DomainError::RateLimited { retry_after_secs }) =
+            throttle::admit_all(&db, &both).await
+        else {
+            panic!("both allowances are spent");
+        };
+        assert!(retry_after_secs > 60, "{retry_after_secs}");
+    }
+);

@@ -36,8 +36,14 @@ pub async fn request_by_user(
     login_name: &str,
     client: &ClientInfo,
 ) -> DomainResult<()> {
-    throttle::admit(&services.db, Gate::ForgotFromAddress, client.ip.as_deref()).await?;
-    throttle::admit(&services.db, Gate::ForgotForAccount, Some(login_name)).await?;
+    throttle::admit_all(
+        &services.db,
+        &[
+            (Gate::ForgotFromAddress, client.ip.as_deref()),
+            (Gate::ForgotForAccount, Some(login_name)),
+        ],
+    )
+    .await?;
     let answer_at = tokio::time::Instant::now() + FORGOT_FLOOR;
     let (services, login_name, client) = (services.clone(), login_name.to_owned(), client.clone());
     let work = tokio::spawn(async move {
