@@ -111,6 +111,8 @@ pub async fn sign_in(
     if raw.is_empty() || raw.len() > MAX_LENGTH_CEILING * 4 {
         return Err(DomainError::Unauthenticated);
     }
+    // In a storm, turned away before the rate-limit writes and the account read.
+    services.hasher.ensure_room()?;
     // Limited before any argon2 work, and the same way whether or not the account exists.
     let address = client.ip.as_deref();
     throttle::check(&services.db, Gate::FailuresFromAddress, address).await?;

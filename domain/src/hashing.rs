@@ -96,6 +96,12 @@ fn argon2() -> Argon2<'static> {
     Argon2::new(Algorithm::Argon2id, Version::V0x13, params())
 }
 
+fn busy() -> DomainError {
+    DomainError::Busy {
+        retry_after_secs: BUSY_RETRY_SECS,
+    }
+}
+
 fn failed(e: impl fmt::Display) -> DomainError {
     DomainError::Internal(format!("hashing failed: {e}"))
 }
@@ -226,17 +232,27 @@ impl Hasher {
         Ok(matched && real)
     }
 
+    /// [`DomainError::Busy`] now if a check would be turned away now, for a check that has
+    /// work to do first: in a storm, a sign-in is turned away before it writes its rate-limit
+    /// counts and reads the account, not after. It takes no place in the queue (a request
+    /// that a rate limit then refuses must not hold one), so the check itself may still be
+    /// turned away when its turn comes.
+    pub fn ensure_room(&self) -> DomainResult<()> {
+        if self.admission.available_permits() == 0 {
+            return Err(busy());
+        }
+        Ok(())
+    }
+
     async fn run<T: Send + 'static>(
         &self,
         work: impl FnOnce(&mut [Block]) -> T + Send + 'static,
     ) -> DomainResult<T> {
-        let admitted =
-            self.admission
-                .clone()
-                .try_acquire_owned()
-                .map_err(|_| DomainError::Busy {
-                    retry_after_secs: BUSY_RETRY_SECS,
-                })?;
+        let admitted = self
+            .admission
+            .clone()
+            .try_acquire_owned()
+            .map_err(|_| busy())?;
         let (answer, answered) = oneshot::channel();
         let work: Work = Box::new(move |memory| {
             // The place in the queue is held until the work is done or dropped.

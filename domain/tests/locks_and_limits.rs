@@ -300,3 +300,54 @@ both_engines!(
         assert!(retry_after_secs > 60, "{retry_after_secs}");
     }
 );
+
+both_engines!(
+    a_sign_in_the_hashers_have_no_room_for_writes_nothing,
+    |db: Db| async move {
+        let s = Services::new(
+            db,
+            domain::Hasher::new(1).unwrap(),
+            "https://latchkey.example.com",
+            domain::Keyring::ephemeral(),
+        );
+        create(&s, "ada", Role::User).await;
+        let counters = || async {
+            let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM rate_limits")
+                .fetch_one(s.db.pool())
+                .await
+                .unwrap();
+            n
+        };
+        // A hash finishing frees a place at any moment: try until a sign-in meets a full queue.
+        let mut turned_away = false;
+        for attempt in 0..20 {
+            let storm: Vec<_> = (0..40)
+                .map(|_| {
+                    let hasher = s.hasher.clone();
+                    tokio::spawn(async move { hasher.verify(&Password::new(OLD), None).await })
+                })
+                .collect();
+            while s.hasher.ensure_room().is_ok() {
+                tokio::task::yield_now().await;
+            }
+            let before = counters().await;
+            let ip = format!("198.51.100.{}", attempt + 1);
+            let answer = auth::sign_in(&s, "ada", &Password::new(OLD), &from(&ip)).await;
+            if let Err(DomainError::Busy { retry_after_secs }) = answer {
+                assert_eq!(retry_after_secs, domain::hashing::BUSY_RETRY_SECS);
+                assert_eq!(counters().await, before, "a turned-away sign-in counted");
+                turned_away = true;
+            }
+            for hash in storm {
+                let _ = hash.await.unwrap();
+            }
+            if turned_away {
+                break;
+            }
+        }
+        assert!(turned_away, "the queue was never full when a sign-in came");
+        // With room again, the same sign-in goes through and is counted.
+        assert!(signs_in(&s, "ada", OLD).await.is_some());
+        assert!(counters().await > 0);
+    }
+);
