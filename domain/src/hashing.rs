@@ -232,11 +232,11 @@ impl Hasher {
         Ok(matched && real)
     }
 
-    /// [`DomainError::Busy`] now if a check would be turned away now, for a check that has
-    /// work to do first: in a storm, a sign-in is turned away before it writes its rate-limit
-    /// counts and reads the account, not after. It takes no place in the queue (a request
-    /// that a rate limit then refuses must not hold one), so the check itself may still be
-    /// turned away when its turn comes.
+    /// Turns a check away ([`DomainError::Busy`]) if the queue has no room for it at this
+    /// moment: for a check with work to do before it, so that in a storm a sign-in is turned
+    /// away before it writes its rate-limit counts and reads the account. It takes no place in
+    /// the queue (a request that a rate limit then refuses must not hold one), so the check
+    /// may still be turned away when it comes.
     pub fn ensure_room(&self) -> DomainResult<()> {
         if self.admission.available_permits() == 0 {
             return Err(busy());

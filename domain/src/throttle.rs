@@ -89,26 +89,23 @@ pub async fn admit(db: &Db, gate: Gate, key: Option<&str>) -> DomainResult<()> {
 /// gate counts the request, also when another gate refuses it. Gates without a key are not
 /// counted.
 pub async fn admit_all(db: &Db, gates: &[(Gate, Option<&str>)]) -> DomainResult<()> {
-    let counted: Vec<(Gate, String)> = gates
+    let (counted, buckets): (Vec<Gate>, Vec<(String, i64)>) = gates
         .iter()
-        .filter_map(|&(gate, key)| key.map(|key| (gate, gate.bucket(key))))
-        .collect();
+        .filter_map(|&(gate, key)| key.map(|key| (gate, (gate.bucket(key), gate.window_ms()))))
+        .unzip();
     if counted.is_empty() {
         return Ok(());
     }
     let now = Timestamp::now();
-    let buckets: Vec<(String, i64)> = counted
-        .iter()
-        .map(|(gate, bucket)| (bucket.clone(), gate.window_ms()))
-        .collect();
     let counts = limits::hit_all(db, &buckets, now).await?;
-    let mut longest = None;
-    for ((gate, _), count) in counted.iter().zip(counts) {
-        if let Err(DomainError::RateLimited { retry_after_secs }) = gate.refusal(count, now, false)
-        {
-            longest = longest.max(Some(retry_after_secs));
-        }
-    }
+    let longest = counted
+        .iter()
+        .zip(counts)
+        .filter_map(|(gate, count)| match gate.refusal(count, now, false) {
+            Err(DomainError::RateLimited { retry_after_secs }) => Some(retry_after_secs),
+            _ => None,
+        })
+        .max();
     match longest {
         Some(retry_after_secs) => Err(DomainError::RateLimited { retry_after_secs }),
         None => Ok(()),
