@@ -27,6 +27,9 @@ pub async fn hit_all(
     buckets: &[(String, i64)],
     now: Timestamp,
 ) -> DomainResult<Vec<Count>> {
+    if buckets.is_empty() {
+        return Ok(Vec::new());
+    }
     // Rows are written in bucket order, so two requests through the same buckets lock them
     // in the same order (PostgreSQL), whatever order their callers named them in.
     let mut ordered: Vec<&(String, i64)> = buckets.iter().collect();
