@@ -6,12 +6,15 @@
 //! - **SQLite** keys its index in username order (`store::search_keys`), so a page
 //!   is the first matches after the previous page's key in the index's own order: FTS5 stops
 //!   once it has them, however many people the term matches.
-//! - **PostgreSQL** cuts a page in one of two ways, by how many people match. **Few** (a name,
-//!   a whole username): it lists up to [`FEW`] of them and sorts them. **Many**: first a short
-//!   walk of the username order, testing each row ([`WALK`] rows). A common term whose matches
-//!   are spread out (`example`) fills its page there. One whose matches are bunched together
-//!   (one first name among usernames `first.last`, all in one stretch of the order) does not,
-//!   and its page is then cut from every match, sorted.
+//! - **PostgreSQL** searches `people_search`, a narrow copy of each person's username and
+//!   search text that [`settle`] keeps in username order on disk (migration 0016). It cuts a
+//!   page in one of two ways, by how many people match. **Few** (a name, a whole username): it
+//!   lists up to [`FEW`] of them and sorts them. **Many**: first a short walk of the username
+//!   order, testing each row ([`WALK`] rows). A common term whose matches are spread out
+//!   (`example`) fills its page there. One whose matches are bunched together (one first name
+//!   among usernames `first.last`, all in one stretch of the order) does not, and its page is
+//!   then cut from every match, sorted: since the table is in username order, those matches
+//!   lie together on a few hundred pages, not one to a page across the table.
 //!
 //! There is no `OFFSET`, and no `COUNT(*)` of the table.
 //!
@@ -25,19 +28,21 @@ use crate::store::search_keys::KEY_BOUND;
 /// Matches PostgreSQL lists, to sort in memory, before it walks.
 const FEW: i64 = 2_000;
 /// Rows of the username order walked before a common term's matches are sorted instead: a
-/// term matching one row in 40 fills a page within them.
-const WALK: i64 = 2_000;
+/// term matching one row in 200 fills a page within them, and a term whose matches are bunched
+/// together is met if they start within them. The walk reads `people_search` in its order on
+/// disk, a few milliseconds for all of them.
+const WALK: i64 = 10_000;
 /// Characters a term needs before it is searched anywhere in the text.
 pub const SUBSTRING_FROM: usize = 3;
 
 /// Spaces and ASCII punctuation: PostgreSQL's trigram index reads each of them as [`FOLDED_TO`]
-/// (the column `search_folded`, migration 0012), so a term that holds them still has trigrams
+/// (the column `search_folded`, migrations 0012 and 0016), so a term that holds them still has trigrams
 /// (`pg_trgm` would split it into words and drop them).
 const FOLDED: &str = r##" !"#$%&'()*+,-./:;<=>?@[\]^_`{|}~"##;
 const FOLDED_TO: char = 'q';
 
 /// `term` as the trigram index reads text.
-fn folded(term: &str) -> String {
+pub fn folded(term: &str) -> String {
     term.chars()
         .map(|c| if FOLDED.contains(c) { FOLDED_TO } else { c })
         .collect()
@@ -88,7 +93,8 @@ pub fn condition(engine: Engine, term: &str, first: usize) -> (String, Vec<Strin
             ),
             Engine::Postgres => (
                 format!(
-                    "search_folded LIKE ${first} AND search_text LIKE ${} ESCAPE '\\'",
+                    "id IN (SELECT id FROM people_search \
+                     WHERE search_folded LIKE ${first} AND search_text LIKE ${} ESCAPE '\\')",
                     first + 1
                 ),
                 vec![format!("%{}%", folded(term)), search_pattern(term)],
@@ -151,7 +157,7 @@ fn fts_phrase(term: &str) -> String {
 /// Up to `limit` of PostgreSQL's matches of `term`, as `(id, username_key)`, unordered.
 async fn listed(db: &Db, term: &str, limit: i64) -> DomainResult<Vec<(String, String)>> {
     Ok(sqlx::query_as(
-        "SELECT id, username_key FROM users \
+        "SELECT id, username_key FROM people_search \
          WHERE search_folded LIKE $1 AND search_text LIKE $2 ESCAPE '\\' LIMIT $3",
     )
     .bind(format!("%{}%", folded(term)))
@@ -162,14 +168,15 @@ async fn listed(db: &Db, term: &str, limit: i64) -> DomainResult<Vec<(String, St
 }
 
 /// PostgreSQL: the first `want` matches after `after`, from every match the index has, sorted.
-/// Materialized, so the planner finds the matches through the trigram index rather than
-/// walking the username order in the hope of meeting them soon.
+/// `OFFSET 0` keeps the planner from walking the username order in the hope of meeting the
+/// matches soon, and, unlike a materialized `WITH`, streams them into the sort: 100,000
+/// matches written to a temporary file first took a third longer.
 async fn sorted_matches(db: &Db, term: &str, after: &str, want: i64) -> DomainResult<Vec<String>> {
     Ok(sqlx::query_scalar(
-        "WITH found AS MATERIALIZED (SELECT id, username_key FROM users \
+        "SELECT id FROM (SELECT id, username_key FROM people_search \
          WHERE search_folded LIKE $4 AND search_text LIKE $1 ESCAPE '\\' \
-         AND username_key > $2) \
-         SELECT id FROM found ORDER BY username_key LIMIT $3",
+         AND username_key > $2 OFFSET 0) AS found \
+         ORDER BY username_key LIMIT $3",
     )
     .bind(search_pattern(term))
     .bind(after.to_owned())
@@ -183,7 +190,7 @@ async fn sorted_matches(db: &Db, term: &str, after: &str, want: i64) -> DomainRe
 /// username order.
 async fn walk(db: &Db, term: &str, after: &str, want: i64) -> DomainResult<Vec<String>> {
     Ok(sqlx::query_scalar(
-        "SELECT id FROM (SELECT id, username_key, search_text FROM users \
+        "SELECT id FROM (SELECT id, username_key, search_text FROM people_search \
          WHERE username_key > $1 ORDER BY username_key LIMIT $4) AS stretch \
          WHERE search_text LIKE $2 ESCAPE '\\' ORDER BY username_key LIMIT $3",
     )
@@ -201,6 +208,12 @@ const SETTLE_PAGES: u32 = 500;
 /// Enough steps for an index far larger than a million people's (one took 62).
 const SETTLE_STEPS: u32 = 10_000;
 
+/// How closely `people_search`'s order on disk must follow the username order (PostgreSQL's
+/// `correlation` of the column, 1 when in order) for [`settle`] to leave it: 0.95 is about 3%
+/// of the rows out of place (5% gave 0.90 at a million people). A small import into a large
+/// table leaves it in order enough, and is not worth rewriting a million rows for.
+const IN_ORDER: f64 = 0.95;
+
 /// Puts the search index in the shape that reads fastest, after many people arrived at once
 /// (a seeding, an import). Returns the SQLite merge steps that did work (0 on PostgreSQL).
 ///
@@ -210,39 +223,76 @@ const SETTLE_STEPS: u32 = 10_000;
 ///   instead of 5.6–6.5 (`bench/RESULTS.md`). The merge goes in steps (`'merge'` with a
 ///   negative page count merges every level, as `'optimize'` does, but a piece at a time)
 ///   until one does no more work.
-/// - PostgreSQL: rows inserted in bulk wait in the trigram index's pending list, which every
-///   search scans in full until autovacuum folds it in; the new statistics let the planner
-///   see the table's real size. The same median went from 8–11 ms to about 2.
+/// - PostgreSQL: rows added since `people_search` was last put in username order lie at its
+///   end, and once there are enough of them the table is built again in that order beside the
+///   one in use and put in its place (`people_search_reorder`, migration 0016). Adding,
+///   renaming and deleting people wait while it is built; searches do not. Otherwise the rows
+///   inserted in bulk that wait in the trigram index's pending list, which every search scans
+///   in full until autovacuum folds it in, are folded in now. The new statistics let the
+///   planner see the table's real size.
 pub async fn settle(db: &Db) -> DomainResult<u32> {
     match db.engine() {
-        Engine::Sqlite => {
-            let mut conn = db.pool().acquire().await?;
-            let merge = format!(
-                "INSERT INTO users_search (users_search, rank) VALUES ('merge', -{SETTLE_PAGES})"
-            );
-            for step in 0..SETTLE_STEPS {
-                let before: i64 = sqlx::query_scalar("SELECT total_changes()")
-                    .fetch_one(&mut *conn)
-                    .await?;
-                sqlx::query(&merge).execute(&mut *conn).await?;
-                let after: i64 = sqlx::query_scalar("SELECT total_changes()")
-                    .fetch_one(&mut *conn)
-                    .await?;
-                // FTS5 counts each page it writes as a change: fewer than two, nothing left.
-                if after - before < 2 {
-                    return Ok(step);
-                }
-            }
-            Ok(SETTLE_STEPS)
-        }
+        Engine::Sqlite => merge_sqlite_index(db).await,
         Engine::Postgres => {
-            sqlx::query("SELECT gin_clean_pending_list('users_search_trgm'::regclass)")
-                .execute(db.pool())
-                .await?;
-            sqlx::query("ANALYZE users").execute(db.pool()).await?;
+            reorder_postgres_table(db).await?;
             Ok(0)
         }
     }
+}
+
+async fn merge_sqlite_index(db: &Db) -> DomainResult<u32> {
+    let mut conn = db.pool().acquire().await?;
+    let merge =
+        format!("INSERT INTO users_search (users_search, rank) VALUES ('merge', -{SETTLE_PAGES})");
+    for step in 0..SETTLE_STEPS {
+        let before: i64 = sqlx::query_scalar("SELECT total_changes()")
+            .fetch_one(&mut *conn)
+            .await?;
+        sqlx::query(&merge).execute(&mut *conn).await?;
+        let after: i64 = sqlx::query_scalar("SELECT total_changes()")
+            .fetch_one(&mut *conn)
+            .await?;
+        // FTS5 counts each page it writes as a change: fewer than two, nothing left.
+        if after - before < 2 {
+            return Ok(step);
+        }
+    }
+    Ok(SETTLE_STEPS)
+}
+
+async fn reorder_postgres_table(db: &Db) -> DomainResult<()> {
+    sqlx::query("ANALYZE people_search")
+        .execute(db.pool())
+        .await?;
+    if order_on_disk(db)
+        .await?
+        .is_some_and(|order| order < IN_ORDER)
+    {
+        sqlx::query("SELECT people_search_reorder()")
+            .execute(db.pool())
+            .await?;
+        sqlx::query("ANALYZE people_search")
+            .execute(db.pool())
+            .await?;
+    } else {
+        sqlx::query("SELECT gin_clean_pending_list('people_search_trgm'::regclass)")
+            .execute(db.pool())
+            .await?;
+    }
+    sqlx::query("ANALYZE users").execute(db.pool()).await?;
+    Ok(())
+}
+
+/// How closely `people_search`'s rows on disk follow the username order, by the last
+/// `ANALYZE` (none for an empty table).
+pub async fn order_on_disk(db: &Db) -> DomainResult<Option<f64>> {
+    Ok(sqlx::query_scalar(
+        "SELECT correlation::float8 FROM pg_stats WHERE schemaname = current_schema() \
+         AND tablename = 'people_search' AND attname = 'username_key'",
+    )
+    .fetch_optional(db.pool())
+    .await?
+    .flatten())
 }
 
 /// The `LIKE` pattern of a search term, with its wildcards escaped (`ESCAPE '\'`).
@@ -284,11 +334,12 @@ mod tests {
         crate::store::users::insert_many(db, &[person], model::time::Timestamp::now())
             .await
             .unwrap();
-        let (text, in_database): (String, String) =
-            sqlx::query_as("SELECT search_text, search_folded FROM users WHERE id = 'folding'")
-                .fetch_one(db.pool())
-                .await
-                .unwrap();
+        let (text, in_database): (String, String) = sqlx::query_as(
+            "SELECT search_text, search_folded FROM people_search WHERE id = 'folding'",
+        )
+        .fetch_one(db.pool())
+        .await
+        .unwrap();
         assert!(text.contains(FOLDED), "{text}");
         assert_eq!(in_database, folded(&text));
 
@@ -298,14 +349,15 @@ mod tests {
             .execute(&mut *conn)
             .await
             .unwrap();
-        let plan: Vec<String> =
-            sqlx::query_scalar("EXPLAIN SELECT id FROM users WHERE search_folded LIKE '%eqe%'")
-                .fetch_all(&mut *conn)
-                .await
-                .unwrap();
+        let plan: Vec<String> = sqlx::query_scalar(
+            "EXPLAIN SELECT id FROM people_search WHERE search_folded LIKE '%eqe%'",
+        )
+        .fetch_all(&mut *conn)
+        .await
+        .unwrap();
         drop(conn);
         assert!(
-            plan.iter().any(|line| line.contains("users_search_trgm")),
+            plan.iter().any(|line| line.contains("people_search_trgm")),
             "{plan:?}"
         );
         test_db.drop_db().await;

@@ -137,13 +137,13 @@ async fn full_scan(db: &Db, terms: &[String]) -> Vec<Duration> {
 async fn bare_index(engine: Engine, db: &Db, terms: &[String]) -> Vec<Duration> {
     let sql = match engine {
         Engine::Sqlite => "SELECT rowid FROM users_search WHERE users_search MATCH $1 LIMIT $2",
-        Engine::Postgres => "SELECT 1 FROM users WHERE search_text LIKE $1 LIMIT $2",
+        Engine::Postgres => "SELECT 1 FROM people_search WHERE search_folded LIKE $1 LIMIT $2",
     };
     let mut times = Vec::new();
     for term in terms {
         let bound = match engine {
             Engine::Sqlite => format!("\"{term}\""),
-            Engine::Postgres => format!("%{term}%"),
+            Engine::Postgres => format!("%{}%", domain::store::search::folded(term)),
         };
         let t = Instant::now();
         let _: Vec<(i64,)> = sqlx::query_as(sql)
