@@ -32,6 +32,13 @@ const FEW: i64 = 2_000;
 /// together is met if they start within them. The walk reads `people_search` in its order on
 /// disk, a few milliseconds for all of them.
 const WALK: i64 = 10_000;
+/// Whether the trigram queries are kept prepared on PostgreSQL. They are not: each is an
+/// unnamed statement, planned with the term itself. A prepared statement is planned for its term only
+/// five times; then PostgreSQL may settle on one plan for any term, made without knowing it.
+/// That plan always builds the trigram index's bitmap of every match, so a term in nearly
+/// every row (`exampl`) took 90–100 ms, where the plan made for it reads the first rows of
+/// the table until it has enough, in a few milliseconds.
+const KEEP_PREPARED: bool = false;
 /// Characters a term needs before it is searched anywhere in the text.
 pub const SUBSTRING_FROM: usize = 3;
 
@@ -155,11 +162,14 @@ fn fts_phrase(term: &str) -> String {
 }
 
 /// Up to `limit` of PostgreSQL's matches of `term`, as `(id, username_key)`, unordered.
+///
+/// Planned for each term ([`KEEP_PREPARED`]).
 async fn listed(db: &Db, term: &str, limit: i64) -> DomainResult<Vec<(String, String)>> {
     Ok(sqlx::query_as(
         "SELECT id, username_key FROM people_search \
          WHERE search_folded LIKE $1 AND search_text LIKE $2 ESCAPE '\\' LIMIT $3",
     )
+    .persistent(KEEP_PREPARED)
     .bind(format!("%{}%", folded(term)))
     .bind(search_pattern(term))
     .bind(limit)
@@ -178,6 +188,7 @@ async fn sorted_matches(db: &Db, term: &str, after: &str, want: i64) -> DomainRe
          AND username_key > $2 OFFSET 0) AS found \
          ORDER BY username_key LIMIT $3",
     )
+    .persistent(KEEP_PREPARED)
     .bind(search_pattern(term))
     .bind(after.to_owned())
     .bind(want)
@@ -226,10 +237,10 @@ const IN_ORDER: f64 = 0.95;
 /// - PostgreSQL: rows added since `people_search` was last put in username order lie at its
 ///   end, and once there are enough of them the table is built again in that order beside the
 ///   one in use and put in its place (`people_search_reorder`, migration 0016). Adding,
-///   renaming and deleting people wait while it is built; searches do not. Otherwise the rows
-///   inserted in bulk that wait in the trigram index's pending list, which every search scans
-///   in full until autovacuum folds it in, are folded in now. The new statistics let the
-///   planner see the table's real size.
+///   renaming and deleting people wait while it is built; searches do not. Then both tables
+///   are vacuumed: the rows inserted in bulk that wait in the trigram index's pending list,
+///   which every search scans in full until autovacuum folds it in, are folded in now, and the
+///   new statistics let the planner see the tables' real size.
 pub async fn settle(db: &Db) -> DomainResult<u32> {
     match db.engine() {
         Engine::Sqlite => merge_sqlite_index(db).await,
@@ -271,15 +282,13 @@ async fn reorder_postgres_table(db: &Db) -> DomainResult<()> {
         sqlx::query("SELECT people_search_reorder()")
             .execute(db.pool())
             .await?;
-        sqlx::query("ANALYZE people_search")
-            .execute(db.pool())
-            .await?;
-    } else {
-        sqlx::query("SELECT gin_clean_pending_list('people_search_trgm'::regclass)")
-            .execute(db.pool())
-            .await?;
     }
-    sqlx::query("ANALYZE users").execute(db.pool()).await?;
+    // Now rather than when autovacuum comes to it during the next searches: folds the trigram
+    // index's pending list in, marks the new rows visible to all (so a search need not look
+    // each one's inserting transaction up, and write the page to say so), and counts them.
+    sqlx::query("VACUUM (ANALYZE) people_search, users")
+        .execute(db.pool())
+        .await?;
     Ok(())
 }
 
