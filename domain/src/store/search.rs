@@ -33,18 +33,18 @@ const FEW: i64 = 2_000;
 /// disk, a few milliseconds for all of them.
 const WALK: i64 = 10_000;
 /// Whether the trigram queries are kept prepared on PostgreSQL. They are not: each is an
-/// unnamed statement, planned with the term itself. A prepared statement is planned for its term only
-/// five times; then PostgreSQL may settle on one plan for any term, made without knowing it.
-/// That plan always builds the trigram index's bitmap of every match, so a term in nearly
-/// every row (`exampl`) took 90–100 ms, where the plan made for it reads the first rows of
-/// the table until it has enough, in a few milliseconds.
+/// unnamed statement, planned with the term itself. A prepared statement is planned with its
+/// term only five times; then PostgreSQL may settle on one plan for any term, made without
+/// knowing it. That plan always builds the trigram index's bitmap of every match, so a term in
+/// nearly every row (`exampl`) took 90–100 ms, where the plan made for it reads the first rows
+/// of the table until it has enough, in a few milliseconds.
 const KEEP_PREPARED: bool = false;
 /// Characters a term needs before it is searched anywhere in the text.
 pub const SUBSTRING_FROM: usize = 3;
 
 /// Spaces and ASCII punctuation: PostgreSQL's trigram index reads each of them as [`FOLDED_TO`]
-/// (the column `search_folded`, migrations 0012 and 0016), so a term that holds them still has trigrams
-/// (`pg_trgm` would split it into words and drop them).
+/// (the column `search_folded`, migrations 0012 and 0016), so a term that holds them still has
+/// trigrams (`pg_trgm` would split it into words and drop them).
 const FOLDED: &str = r##" !"#$%&'()*+,-./:;<=>?@[\]^_`{|}~"##;
 const FOLDED_TO: char = 'q';
 
@@ -245,7 +245,7 @@ pub async fn settle(db: &Db) -> DomainResult<u32> {
     match db.engine() {
         Engine::Sqlite => merge_sqlite_index(db).await,
         Engine::Postgres => {
-            reorder_postgres_table(db).await?;
+            settle_postgres(db).await?;
             Ok(0)
         }
     }
@@ -271,7 +271,7 @@ async fn merge_sqlite_index(db: &Db) -> DomainResult<u32> {
     Ok(SETTLE_STEPS)
 }
 
-async fn reorder_postgres_table(db: &Db) -> DomainResult<()> {
+async fn settle_postgres(db: &Db) -> DomainResult<()> {
     sqlx::query("ANALYZE people_search")
         .execute(db.pool())
         .await?;
