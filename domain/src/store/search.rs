@@ -275,18 +275,25 @@ async fn settle_postgres(db: &Db) -> DomainResult<()> {
     sqlx::query("ANALYZE people_search")
         .execute(db.pool())
         .await?;
-    if order_on_disk(db)
+    let rebuilt = order_on_disk(db)
         .await?
-        .is_some_and(|order| order < IN_ORDER)
-    {
+        .is_some_and(|order| order < IN_ORDER);
+    if rebuilt {
         sqlx::query("SELECT people_search_reorder()")
             .execute(db.pool())
             .await?;
     }
     // Now rather than when autovacuum comes to it during the next searches: folds the trigram
     // index's pending list in, marks the new rows visible to all (so a search need not look
-    // each one's inserting transaction up, and write the page to say so), and counts them.
-    sqlx::query("VACUUM (ANALYZE) people_search, users")
+    // each one's inserting transaction up, and write the page to say so), and counts them
+    // where they were not counted just above.
+    let search_table = if rebuilt {
+        "VACUUM (ANALYZE) people_search"
+    } else {
+        "VACUUM people_search"
+    };
+    sqlx::query(search_table).execute(db.pool()).await?;
+    sqlx::query("VACUUM (ANALYZE) users")
         .execute(db.pool())
         .await?;
     Ok(())
