@@ -376,7 +376,14 @@ both_engines!(
                 page.into_iter().map(|u| u.id).collect::<Vec<_>>()
             }
         };
-        let terms = ["lovelace", "comer3x", "e.com", "late.comer5x39", "zzq"];
+        let terms = [
+            "lovelace",
+            "comer3x",
+            "e.com",
+            "late.comer5x39",
+            "zzq",
+            "comer3x1",
+        ];
         let mut before = Vec::new();
         for term in terms {
             before.push(everyone(term).await);
@@ -413,6 +420,11 @@ both_engines!(
         );
         assert_eq!(before[3], vec![UserId("late-5-39".to_owned())]);
         assert!(before[4].is_empty());
+        assert_eq!(
+            before[5].len(),
+            11,
+            "comer3x1: late.comer3x1 and 3x10 to 3x19"
+        );
 
         // On PostgreSQL the settling replaced the search table: writes still reach it, on
         // connections that wrote to the one before.

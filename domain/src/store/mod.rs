@@ -16,6 +16,7 @@ pub mod resets;
 pub mod row_id;
 pub mod search;
 pub(crate) mod search_keys;
+pub(crate) mod search_pieces;
 pub mod sessions;
 pub mod settings;
 pub mod setup;

@@ -16,6 +16,9 @@
 //!   then cut from every match, sorted: since the table is in username order, those matches
 //!   lie together on a few hundred pages, not one to a page across the table.
 //!
+//!   Either way, a long term's matches are looked up in the trigram index by five
+//!   characters of it whose trigrams are rarer ([`search_pieces`]), and tested whole.
+//!
 //! There is no `OFFSET`, and no `COUNT(*)` of the table.
 //!
 //! One or two characters have too few trigrams to index: they match usernames that start with
@@ -24,6 +27,7 @@
 use crate::db::{Db, Engine};
 use crate::error::DomainResult;
 use crate::store::search_keys::KEY_BOUND;
+use crate::store::search_pieces;
 
 /// Matches PostgreSQL lists, to sort in memory, before it walks.
 const FEW: i64 = 2_000;
@@ -122,7 +126,8 @@ pub async fn page_ids(db: &Db, term: &str, after: &str, want: i64) -> DomainResu
     if db.engine() == Engine::Sqlite {
         return in_key_order(db, term, after, want).await;
     }
-    let mut few = listed(db, term, FEW).await?;
+    let asked = format!("%{}%", search_pieces::narrowest(db, &folded(term)).await?);
+    let mut few = listed(db, term, &asked, FEW).await?;
     if i64::try_from(few.len()).unwrap_or(i64::MAX) < FEW {
         few.retain(|(_, key)| key.as_str() > after);
         few.sort_unstable_by(|a, b| a.1.cmp(&b.1));
@@ -133,7 +138,7 @@ pub async fn page_ids(db: &Db, term: &str, after: &str, want: i64) -> DomainResu
     if i64::try_from(walked.len()).unwrap_or(i64::MAX) == want {
         Ok(walked)
     } else {
-        sorted_matches(db, term, after, want).await
+        sorted_matches(db, term, &asked, after, want).await
     }
 }
 
@@ -161,16 +166,22 @@ fn fts_phrase(term: &str) -> String {
     format!("\"{}\"", term.replace('"', "\"\""))
 }
 
-/// Up to `limit` of PostgreSQL's matches of `term`, as `(id, username_key)`, unordered.
+/// Up to `limit` of PostgreSQL's matches of `term`, as `(id, username_key)`, unordered, found
+/// through the trigram index by `asked` (a pattern of the folded term or a piece of it).
 ///
 /// Planned for each term ([`KEEP_PREPARED`]).
-async fn listed(db: &Db, term: &str, limit: i64) -> DomainResult<Vec<(String, String)>> {
+async fn listed(
+    db: &Db,
+    term: &str,
+    asked: &str,
+    limit: i64,
+) -> DomainResult<Vec<(String, String)>> {
     Ok(sqlx::query_as(
         "SELECT id, username_key FROM people_search \
          WHERE search_folded LIKE $1 AND search_text LIKE $2 ESCAPE '\\' LIMIT $3",
     )
     .persistent(KEEP_PREPARED)
-    .bind(format!("%{}%", folded(term)))
+    .bind(asked.to_owned())
     .bind(search_pattern(term))
     .bind(limit)
     .fetch_all(db.pool())
@@ -181,7 +192,13 @@ async fn listed(db: &Db, term: &str, limit: i64) -> DomainResult<Vec<(String, St
 /// `OFFSET 0` keeps the planner from walking the username order in the hope of meeting the
 /// matches soon, and, unlike a materialized `WITH`, streams them into the sort: 100,000
 /// matches written to a temporary file first took a third longer.
-async fn sorted_matches(db: &Db, term: &str, after: &str, want: i64) -> DomainResult<Vec<String>> {
+async fn sorted_matches(
+    db: &Db,
+    term: &str,
+    asked: &str,
+    after: &str,
+    want: i64,
+) -> DomainResult<Vec<String>> {
     Ok(sqlx::query_scalar(
         "SELECT id FROM (SELECT id, username_key FROM people_search \
          WHERE search_folded LIKE $4 AND search_text LIKE $1 ESCAPE '\\' \
@@ -192,7 +209,7 @@ async fn sorted_matches(db: &Db, term: &str, after: &str, want: i64) -> DomainRe
     .bind(search_pattern(term))
     .bind(after.to_owned())
     .bind(want)
-    .bind(format!("%{}%", folded(term)))
+    .bind(asked.to_owned())
     .fetch_all(db.pool())
     .await?)
 }
@@ -240,7 +257,9 @@ const IN_ORDER: f64 = 0.95;
 ///   renaming and deleting people wait while it is built; searches do not. Then both tables
 ///   are vacuumed: the rows inserted in bulk that wait in the trigram index's pending list,
 ///   which every search scans in full until autovacuum folds it in, are folded in now, and the
-///   new statistics let the planner see the tables' real size.
+///   new statistics let the planner see the tables' real size. Last, the pieces of a sample
+///   of the people's text are counted, to tell which part of a long term is rarest
+///   ([`search_pieces`]).
 pub async fn settle(db: &Db) -> DomainResult<u32> {
     match db.engine() {
         Engine::Sqlite => merge_sqlite_index(db).await,
@@ -296,7 +315,7 @@ async fn settle_postgres(db: &Db) -> DomainResult<()> {
     sqlx::query("VACUUM (ANALYZE) users")
         .execute(db.pool())
         .await?;
-    Ok(())
+    search_pieces::count(db).await
 }
 
 /// How closely `people_search`'s rows on disk follow the username order, by the last
