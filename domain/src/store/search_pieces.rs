@@ -75,10 +75,13 @@ pub(crate) async fn narrowest(db: &Db, folded: &str) -> DomainResult<String> {
         return Ok(folded.to_owned());
     }
     // The term's pieces are cut here as `count` cut the sample's: by `substr`, in characters.
+    // An array, so each is one lookup in the key's index (`piece = '' OR piece IN (…)` read
+    // every row, 6 ms at a million people).
     let counts: HashMap<String, i64> = sqlx::query_as(
-        "SELECT piece, rows FROM search_pieces WHERE piece = '' OR piece IN (\
+        "SELECT piece, rows FROM search_pieces WHERE piece = ANY (ARRAY(\
+             SELECT '' UNION ALL \
              SELECT substr($1, start, size.len) FROM (VALUES (3), ($2)) AS size (len) \
-             CROSS JOIN generate_series(1, length($1) - size.len + 1) AS start)",
+             CROSS JOIN generate_series(1, length($1) - size.len + 1) AS start))",
     )
     .bind(folded.to_owned())
     .bind(PIECE)
