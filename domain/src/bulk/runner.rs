@@ -60,6 +60,7 @@ async fn claim(db: &Db, now: Timestamp) -> DomainResult<Option<Job>> {
         return Ok(None);
     };
     let job: Job = row.try_into()?;
+    store::bulk::analyze_items(db).await?;
     Ok(Some(Job { lease, ..job }))
 }
 

@@ -220,6 +220,19 @@ const JOB_COLUMNS: &str = "id, kind, link_minutes, invalidate_password, created_
      created_by_name, created_by_role, ip, created_at, finished_at, total, processed, \
      reset_count, link_queued_count, skipped_count, failed_count";
 
+/// Brings PostgreSQL's statistics of `bulk_items` up to date, for a runner about to work
+/// through a job. A new job's items are not in them until autovacuum comes by (a minute or
+/// more later), and without them the planner took [`next_items`] for a query of one row: each
+/// batch read every remaining item of the job and sorted them (13 ms a batch at 100,000 items,
+/// 0.7 s of the job) instead of reading the next ones in the index's order. SQLite's planner
+/// reads them in order without statistics.
+pub async fn analyze_items(db: &Db) -> DomainResult<()> {
+    if db.engine() == Engine::Postgres {
+        sqlx::query("ANALYZE bulk_items").execute(db.pool()).await?;
+    }
+    Ok(())
+}
+
 /// Takes the oldest unfinished job nobody holds, for a lease until `lease_until` under the
 /// name `lease`. A job another runner claimed first is skipped.
 pub async fn claim(
