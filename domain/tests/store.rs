@@ -527,3 +527,89 @@ both_engines!(
         assert_eq!(details, expected, "in order, and exactly as sent");
     }
 );
+
+both_engines!(
+    keys_hold_for_every_row_a_statement_writes,
+    |db: Db| async move {
+        use domain::store::outbox::{self, OutgoingEmail};
+        use domain::users::UserRecord;
+        let s = services(db.clone());
+        let ada = UserRecord {
+            id: "keyed-ada".into(),
+            username: "keyed.ada".into(),
+            display_name: "Ada".into(),
+            email: Some("keyed.ada@example.org".into()),
+            active: true,
+            external: false,
+            flagged: false,
+        };
+        users::insert_many(&db, &[ada], Timestamp::now())
+            .await
+            .unwrap();
+        let to = |user: &str| OutgoingEmail {
+            user_id: Some(UserId(user.to_owned())),
+            kind: "credential_notice",
+            to: "keyed.ada@example.org".into(),
+            subject: "An administrator changed your password".into(),
+            body: "Hello".into(),
+            html: None,
+        };
+        let owners = || async {
+            sqlx::query_scalar::<_, Option<String>>("SELECT user_id FROM email_outbox ORDER BY id")
+                .fetch_all(db.pool())
+                .await
+                .unwrap()
+        };
+
+        // One email for someone who does not exist refuses the whole statement.
+        let mut tx = db.begin().await.unwrap();
+        let emails = [to("keyed-ada"), to("nobody"), to("keyed-ada")];
+        assert!(
+            outbox::enqueue_all(&mut tx, &s.keys, &emails, Timestamp::now())
+                .await
+                .is_err()
+        );
+        drop(tx);
+        assert!(owners().await.is_empty());
+
+        let mut tx = db.begin().await.unwrap();
+        let emails = [to("keyed-ada"), to("keyed-ada")];
+        outbox::enqueue_all(&mut tx, &s.keys, &emails, Timestamp::now())
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        // Deleting the person keeps their emails, no longer theirs.
+        sqlx::query("DELETE FROM users WHERE id = 'keyed-ada'")
+            .execute(db.pool())
+            .await
+            .unwrap();
+        assert_eq!(owners().await, [None, None]);
+
+        // A bulk job's items name a job that exists, and go with it.
+        let item = |job: &str, seq: i64| {
+            sqlx::query(
+                "INSERT INTO bulk_items (job_id, seq, user_id, username) VALUES ($1, $2, 'u', 'u')",
+            )
+            .bind(job.to_owned())
+            .bind(seq)
+        };
+        assert!(item("no-such-job", 1).execute(db.pool()).await.is_err());
+        sqlx::query(
+            "INSERT INTO bulk_jobs (id, kind, created_by_id, created_by_name, created_by_role, \
+             created_at, total) VALUES ('keyed-job', 'force_reset', 'a', 'a', 'administrator', 0, 1)",
+        )
+        .execute(db.pool())
+        .await
+        .unwrap();
+        item("keyed-job", 1).execute(db.pool()).await.unwrap();
+        sqlx::query("DELETE FROM bulk_jobs WHERE id = 'keyed-job'")
+            .execute(db.pool())
+            .await
+            .unwrap();
+        let items: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM bulk_items")
+            .fetch_one(db.pool())
+            .await
+            .unwrap();
+        assert_eq!(items, 0);
+    }
+);
