@@ -45,7 +45,10 @@ test('forgot password, reset link and sign-in all work with JavaScript disabled'
   await phone.getByLabel('Password', { exact: true }).fill('not it, but long enough');
   await phone.getByRole('button', { name: 'Sign in' }).click();
   await expect(phone.getByRole('alert').filter({ hasText: 'Invalid username or password.' })).toBeVisible();
-  await phone.getByLabel('Username or email').fill(username);
+  // The page the server sends back keeps the name, never the password, and starts at the password.
+  await expect(phone.getByLabel('Username or email')).toHaveValue(username);
+  await expect(phone.getByLabel('Password', { exact: true })).toHaveValue('');
+  await expect(phone.getByLabel('Password', { exact: true })).toHaveAttribute('autofocus', '');
   await phone.getByLabel('Password', { exact: true }).fill(CHOSEN);
   await phone.getByRole('button', { name: 'Sign in' }).click();
   await expect(phone).toHaveURL(/\/account$/);

@@ -16,13 +16,22 @@ pub async fn login(username: String, password: Secret) -> Result<String, AppErro
     let name = model::fields::login_name("username", &username)?;
     let previous = use_context::<http::request::Parts>()
         .and_then(|parts| cookies::read_session(&parts.headers, &state.web));
-    let signed = domain::auth::sign_in(
+    let signed = match domain::auth::sign_in(
         &state.services,
         &name,
         &domain::Password::new(password.into_inner()),
         &client_info(),
     )
-    .await?;
+    .await
+    {
+        Ok(signed) => signed,
+        Err(e) => {
+            // Without scripts the form comes back as a new page, which shows the name again.
+            cookies::remember_typed_name(&state.web, &name);
+            return Err(e.into());
+        }
+    };
+    cookies::forget_typed_name(&state.web);
     // A sign-in always starts a new session: an id planted before sign-in is worth nothing.
     if let Some(previous) = previous {
         sessions::revoke(&state.services.db, &previous).await?;

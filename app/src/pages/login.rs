@@ -12,6 +12,8 @@ pub fn LoginPage() -> impl IntoView {
     let query = use_query_map();
     let setup_done = move || query.read().get("setup").as_deref() == Some("done");
     let reset_done = move || query.read().get("reset").as_deref() == Some("done");
+    let typed = typed_name();
+    let name_known = typed.is_some();
     view! {
         <main class="auth-card">
             <h1>"Sign in to Latchkey"</h1>
@@ -34,7 +36,8 @@ pub fn LoginPage() -> impl IntoView {
                         autocomplete="username"
                         required
                         maxlength="254"
-                        autofocus
+                        value=typed
+                        autofocus=!name_known
                     />
                 </div>
                 <div class="field">
@@ -45,6 +48,7 @@ pub fn LoginPage() -> impl IntoView {
                         type="password"
                         autocomplete="current-password"
                         required
+                        autofocus=name_known
                     />
                 </div>
                 <FormError error=action_or_posted_error(auth.login)/>
@@ -52,5 +56,20 @@ pub fn LoginPage() -> impl IntoView {
             </ActionForm>
             <p><a href="/forgot">"Forgot your password?"</a></p>
         </main>
+    }
+}
+
+/// What this browser typed as its username or email in a sign-in that just failed: rendered
+/// back by the server for the page without scripts (with scripts, the field keeps it itself).
+fn typed_name() -> Option<String> {
+    #[cfg(feature = "ssr")]
+    {
+        let state = use_context::<crate::server::AppState>()?;
+        let parts = use_context::<http::request::Parts>()?;
+        crate::server::cookies::read_typed_name(&parts.headers, &state.web)
+    }
+    #[cfg(not(feature = "ssr"))]
+    {
+        None
     }
 }
