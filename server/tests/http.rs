@@ -176,11 +176,35 @@ both_engines!(
             let response = browser
                 .call("login", &[("username", username), ("password", password)])
                 .await;
-            assert!(response.headers().get("set-cookie").is_none());
+            // No session; only what was typed, kept for the page without scripts, alike for both.
+            let set: Vec<&str> = response
+                .headers()
+                .get_all("set-cookie")
+                .iter()
+                .map(|v| v.to_str().unwrap())
+                .collect();
+            assert_eq!(set.len(), 1, "{set:?}");
+            assert!(
+                set[0].starts_with(&format!("latchkey_typed_name={username};")),
+                "{set:?}"
+            );
             let (status, body) = error_of(response).await;
             assert_eq!((status, body), (401, Value::from("InvalidCredentials")));
         }
         assert_eq!(server.count("sessions").await, 0);
+
+        // The sign-in that works clears the kept name.
+        let response = browser
+            .call("login", &[("username", "ada"), ("password", PASSWORD)])
+            .await;
+        assert_eq!(response.status(), 200);
+        let cleared = response
+            .headers()
+            .get_all("set-cookie")
+            .iter()
+            .map(|v| v.to_str().unwrap())
+            .any(|c| c.starts_with("latchkey_typed_name=;") && c.contains("Max-Age=0"));
+        assert!(cleared, "{:?}", response.headers());
     }
 );
 

@@ -14,8 +14,13 @@ pub async fn login(username: String, password: Secret) -> Result<String, AppErro
 
     let state = state()?;
     let name = model::fields::login_name("username", &username)?;
-    let previous = use_context::<http::request::Parts>()
+    let parts = use_context::<http::request::Parts>();
+    let previous = parts
+        .as_ref()
         .and_then(|parts| cookies::read_session(&parts.headers, &state.web));
+    let name_kept = parts
+        .as_ref()
+        .is_some_and(|parts| cookies::holds_typed_name(&parts.headers, &state.web));
     let signed = match domain::auth::sign_in(
         &state.services,
         &name,
@@ -31,7 +36,6 @@ pub async fn login(username: String, password: Secret) -> Result<String, AppErro
             return Err(e.into());
         }
     };
-    cookies::forget_typed_name(&state.web);
     // A sign-in always starts a new session: an id planted before sign-in is worth nothing.
     if let Some(previous) = previous {
         sessions::revoke(&state.services.db, &previous).await?;
@@ -41,6 +45,9 @@ pub async fn login(username: String, password: Secret) -> Result<String, AppErro
         &signed.token,
         state.services.session_policy().await?.absolute.as_secs(),
     );
+    if name_kept {
+        cookies::forget_typed_name(&state.web);
+    }
     let next = match signed.purpose {
         Purpose::PasswordChange => "/account/password",
         Purpose::Full => signed.user.role.home(),

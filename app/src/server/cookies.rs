@@ -72,15 +72,25 @@ pub fn read_typed_name(headers: &http::HeaderMap, web: &WebConfig) -> Option<Str
         .and_then(|c| model::fields::login_name("username", c.value()).ok())
 }
 
+/// Whether the browser sent a typed name cookie at all, whatever it holds.
+pub fn holds_typed_name(headers: &http::HeaderMap, web: &WebConfig) -> bool {
+    sent(headers, typed_name_cookie_name(web)).is_some()
+}
+
 fn read(headers: &http::HeaderMap, name: &str) -> Option<SecretToken> {
+    sent(headers, name)
+        .filter(|c| !c.value().is_empty())
+        .map(|c| SecretToken::from_client(c.value()))
+}
+
+fn sent<'h>(headers: &'h http::HeaderMap, name: &str) -> Option<Cookie<'h>> {
     headers
         .get_all(COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(Cookie::split_parse)
         .filter_map(Result::ok)
-        .find(|c| c.name() == name && !c.value().is_empty())
-        .map(|c| SecretToken::from_client(c.value()))
+        .find(|c| c.name() == name)
 }
 
 fn cookie(
