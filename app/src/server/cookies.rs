@@ -60,16 +60,10 @@ pub fn read_reset(headers: &http::HeaderMap, web: &WebConfig) -> Option<SecretTo
 
 /// What a failed sign-in from this browser had typed as its username or email, if recent.
 pub fn read_typed_name(headers: &http::HeaderMap, web: &WebConfig) -> Option<String> {
-    let name = typed_name_cookie_name(web);
-    headers
-        .get_all(COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(Cookie::split_parse_encoded)
-        .filter_map(Result::ok)
-        .find(|c| c.name() == name)
-        // A value planted by hand is shown only if it could have been typed.
-        .and_then(|c| model::fields::login_name("username", c.value()).ok())
+    let sent = sent(headers, typed_name_cookie_name(web))?;
+    let decoded = Cookie::parse_encoded(sent.to_string()).ok()?;
+    // A value planted by hand is shown only if it could have been typed.
+    model::fields::login_name("username", decoded.value()).ok()
 }
 
 /// Whether the browser sent a typed name cookie at all, whatever it holds.
