@@ -79,9 +79,12 @@ const M_COST: u32 = 19_456;
 const T_COST: u32 = 2;
 const P_COST: u32 = 1;
 const OUTPUT_LEN: usize = 32;
-/// Hashes that may wait per thread: at about 15 ms a hash, a queue this long drains within
-/// half a second, longer than a person minds and shorter than a client's timeout.
-const QUEUE_PER_THREAD: usize = 32;
+/// Hashes that may wait per thread: at 7 to 15 ms a hash, the last in a full queue waits one
+/// to two seconds, which a person signing in would rather do than be told to try again (a
+/// browser without scripts shows that as a page, and the password must be typed again), and
+/// which is far within any client's timeout. A queue of half a second turned away most of a
+/// storm of 200 clients, and the hashers idled while they waited out their Retry-After.
+pub const QUEUE_PER_THREAD: usize = 128;
 /// What a turned-away request is told: try again in this many seconds.
 pub const BUSY_RETRY_SECS: u64 = 1;
 

@@ -305,7 +305,7 @@ both_engines!(
 );
 
 /// More checks than a one-thread hasher has room for.
-const STORM: usize = 40;
+const STORM: usize = 1 + domain::hashing::QUEUE_PER_THREAD + 8;
 
 /// One check of a wrong password, counted in `tried` once it has asked for its place in the
 /// hashers' queue (its first poll), before it waits for its turn.

@@ -5,9 +5,12 @@
 
 use sqlx::any::{AnyPoolOptions, install_default_drivers};
 use sqlx::migrate::Migrator;
-use sqlx::{Any, AnyPool, Executor, Transaction};
+use sqlx::{Any, AnyConnection, AnyPool, Executor, Transaction};
+use std::ops::{Deref, DerefMut};
 use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
+use tokio::sync::{Mutex, OwnedMutexGuard};
 
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("migrations/sqlite");
 static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("migrations/postgres");
@@ -36,9 +39,45 @@ impl Engine {
 pub struct Db {
     pool: AnyPool,
     engine: Engine,
+    /// SQLite's writers, in turn (see [`Db::begin`]); PostgreSQL's write side by side.
+    writers: Option<Arc<Mutex<()>>>,
 }
 
-pub type Tx = Transaction<'static, Any>;
+/// How long a transaction waits for a pooled connection, or on SQLite for its turn to write.
+const WAIT_FOR_DATABASE: Duration = Duration::from_secs(10);
+
+/// A transaction that will write: the connection it runs on, and on SQLite its turn to write,
+/// held until it commits, rolls back or is dropped.
+pub struct Tx {
+    // Declared first, so dropped first: an abandoned transaction is rolled back before the next
+    // writer's turn.
+    tx: Transaction<'static, Any>,
+    _turn: Option<OwnedMutexGuard<()>>,
+}
+
+impl Tx {
+    pub async fn commit(self) -> Result<(), sqlx::Error> {
+        self.tx.commit().await
+    }
+
+    pub async fn rollback(self) -> Result<(), sqlx::Error> {
+        self.tx.rollback().await
+    }
+}
+
+impl Deref for Tx {
+    type Target = AnyConnection;
+
+    fn deref(&self) -> &AnyConnection {
+        &self.tx
+    }
+}
+
+impl DerefMut for Tx {
+    fn deref_mut(&mut self) -> &mut AnyConnection {
+        &mut self.tx
+    }
+}
 
 /// The engine a transaction runs on.
 pub fn engine_of(tx: &Tx) -> Engine {
@@ -71,7 +110,11 @@ impl Db {
         )
         .connect(&url)
         .await?;
-        let db = Self { pool, engine };
+        let db = Self {
+            pool,
+            engine,
+            writers: (engine == Engine::Sqlite).then(Arc::default),
+        };
         db.migrate().await?;
         Ok(db)
     }
@@ -85,6 +128,8 @@ impl Db {
         Self {
             pool: pool_options(self.engine, connections).connect_lazy_with(options),
             engine: self.engine,
+            // The same file, so the same writers' turns.
+            writers: self.writers.clone(),
         }
     }
 
@@ -106,13 +151,26 @@ impl Db {
     }
 
     /// A transaction that will write. SQLite takes the write lock up front (`IMMEDIATE`), so two
-    /// read-then-write transactions queue on the busy timeout instead of one failing with
-    /// "database is locked" when it tries to upgrade.
+    /// read-then-write transactions queue instead of one failing with "database is locked"
+    /// when it tries to upgrade. They queue here, in order and holding no connection, before
+    /// they queue in SQLite: its busy handler holds each waiting writer's connection and wakes
+    /// it in steps of up to 100 ms, so a burst of sign-ins took every connection from the
+    /// pages' reads and left the lock idle between writers. (A statement written outside a
+    /// transaction still waits in SQLite, as before.)
     pub async fn begin(&self) -> Result<Tx, sqlx::Error> {
-        match self.engine {
-            Engine::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await,
-            Engine::Postgres => self.pool.begin().await,
-        }
+        let Some(writers) = &self.writers else {
+            return Ok(Tx {
+                tx: self.pool.begin().await?,
+                _turn: None,
+            });
+        };
+        let turn = tokio::time::timeout(WAIT_FOR_DATABASE, writers.clone().lock_owned())
+            .await
+            .map_err(|_| sqlx::Error::PoolTimedOut)?;
+        Ok(Tx {
+            tx: self.pool.begin_with("BEGIN IMMEDIATE").await?,
+            _turn: Some(turn),
+        })
     }
 
     pub async fn close(&self) {
@@ -124,7 +182,7 @@ impl Db {
 fn pool_options(engine: Engine, connections: u32) -> AnyPoolOptions {
     let options = AnyPoolOptions::new()
         .max_connections(connections)
-        .acquire_timeout(Duration::from_secs(10));
+        .acquire_timeout(WAIT_FOR_DATABASE);
     match engine {
         Engine::Sqlite => options.after_connect(|conn, _| {
             Box::pin(async move {
@@ -222,4 +280,62 @@ pub(crate) fn is_set(value: i64) -> bool {
 pub(crate) fn is_unique_violation(err: &sqlx::Error) -> bool {
     err.as_database_error()
         .is_some_and(|e| e.kind() == sqlx::error::ErrorKind::UniqueViolation)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::TestDb;
+
+    /// SQLite's pool as `Db::connect` makes it.
+    const SQLITE_CONNECTIONS: usize = 8;
+
+    #[tokio::test]
+    async fn sqlite_writers_wait_their_turn_without_a_connection() {
+        let test_db = TestDb::new(Engine::Sqlite).await.unwrap();
+        let db = test_db.db.clone();
+        let first = db.begin().await.unwrap();
+        let waiting: Vec<_> = (0..3)
+            .map(|_| {
+                let db = db.clone();
+                tokio::spawn(async move {
+                    let mut tx = db.begin().await.unwrap();
+                    sqlx::query(
+                        "INSERT INTO rate_limits (bucket, window_start, hits) VALUES ($1, 0, 1)",
+                    )
+                    .bind(uuid::Uuid::new_v4().to_string())
+                    .execute(&mut *tx)
+                    .await
+                    .unwrap();
+                    tx.commit().await.unwrap();
+                })
+            })
+            .collect();
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        assert!(
+            waiting.iter().all(|w| !w.is_finished()),
+            "a writer went before its turn"
+        );
+        // Every connection but the first writer's is free for reads.
+        let mut readers = Vec::new();
+        for _ in 1..SQLITE_CONNECTIONS {
+            let reader = tokio::time::timeout(Duration::from_secs(2), db.pool().acquire())
+                .await
+                .expect("a waiting writer holds a connection")
+                .unwrap();
+            readers.push(reader);
+        }
+        drop(readers);
+        // An abandoned transaction gives its turn up too.
+        drop(first);
+        for writer in waiting {
+            writer.await.unwrap();
+        }
+        let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM rate_limits")
+            .fetch_one(db.pool())
+            .await
+            .unwrap();
+        assert_eq!(n, 3);
+        test_db.drop_db().await;
+    }
 }

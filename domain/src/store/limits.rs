@@ -56,7 +56,12 @@ pub async fn hit_all(
     for (bucket, window_ms) in &ordered {
         query = query.bind(bucket.as_str()).bind(now.millis() - window_ms);
     }
-    let counted = query.bind(now.millis()).fetch_all(db.pool()).await?;
+    // A transaction of one statement: on SQLite it waits for its turn with the other writers
+    // (`Db::begin`) instead of in SQLite's busy handler with a connection held, and every
+    // sign-in makes this write.
+    let mut tx = db.begin().await?;
+    let counted = query.bind(now.millis()).fetch_all(&mut *tx).await?;
+    tx.commit().await?;
     buckets
         .iter()
         .map(|(bucket, _)| {
