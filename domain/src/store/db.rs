@@ -311,7 +311,10 @@ mod tests {
                 })
             })
             .collect();
-        tokio::time::sleep(Duration::from_millis(200)).await;
+        // The test's runtime has one thread: each yield lets every writer run until it waits.
+        for _ in 0..10 {
+            tokio::task::yield_now().await;
+        }
         assert!(
             waiting.iter().all(|w| !w.is_finished()),
             "a writer went before its turn"
