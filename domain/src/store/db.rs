@@ -43,14 +43,18 @@ pub struct Db {
     writers: Option<Arc<Mutex<()>>>,
 }
 
+/// The pool's size on each engine.
+const SQLITE_CONNECTIONS: u32 = 8;
+const POSTGRES_CONNECTIONS: u32 = 16;
+
 /// How long a transaction waits for a pooled connection, or on SQLite for its turn to write.
 const WAIT_FOR_DATABASE: Duration = Duration::from_secs(10);
 
 /// A transaction that will write: the connection it runs on, and on SQLite its turn to write,
 /// held until it commits, rolls back or is dropped.
 pub struct Tx {
-    // Declared first, so dropped first: an abandoned transaction is rolled back before the next
-    // writer's turn.
+    // Declared first, so dropped first: an abandoned transaction's rollback is queued on its
+    // connection before the next writer's turn comes.
     tx: Transaction<'static, Any>,
     _turn: Option<OwnedMutexGuard<()>>,
 }
@@ -104,8 +108,8 @@ impl Db {
         let pool = pool_options(
             engine,
             match engine {
-                Engine::Sqlite => 8,
-                Engine::Postgres => 16,
+                Engine::Sqlite => SQLITE_CONNECTIONS,
+                Engine::Postgres => POSTGRES_CONNECTIONS,
             },
         )
         .connect(&url)
@@ -286,9 +290,6 @@ pub(crate) fn is_unique_violation(err: &sqlx::Error) -> bool {
 mod tests {
     use super::*;
     use crate::testing::TestDb;
-
-    /// SQLite's pool as `Db::connect` makes it.
-    const SQLITE_CONNECTIONS: usize = 8;
 
     #[tokio::test]
     async fn sqlite_writers_wait_their_turn_without_a_connection() {
