@@ -259,7 +259,7 @@ pub async fn claim(
         .bind(lease_until.millis())
         .bind(now.millis())
         .bind(lease)
-        .fetch_optional(db.pool())
+        .fetch_optional(&mut *db.writer().await?)
         .await?;
         Ok(row)
     })

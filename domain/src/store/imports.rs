@@ -317,7 +317,7 @@ pub async fn claim_stalled(
         .bind(runner)
         .bind(now.millis())
         .bind(stale_before.millis())
-        .execute(db.pool())
+        .execute(&mut *db.writer().await?)
         .await?;
         if won.rows_affected() == 1 {
             let (created_by_id, created_by_name, send_links): (String, String, i64) =
@@ -341,7 +341,7 @@ pub async fn finish(db: &Db, id: &str, runner: &str, now: Timestamp) -> DomainRe
     .bind(id)
     .bind(now.millis())
     .bind(runner)
-    .execute(db.pool())
+    .execute(&mut *db.writer().await?)
     .await?;
     Ok(())
 }

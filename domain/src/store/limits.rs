@@ -101,7 +101,7 @@ pub async fn peek(
 pub async fn purge(db: &Db, older_than: Timestamp) -> DomainResult<u64> {
     let done = sqlx::query("DELETE FROM rate_limits WHERE window_start < $1")
         .bind(older_than.millis())
-        .execute(db.pool())
+        .execute(&mut *db.writer().await?)
         .await?;
     Ok(done.rows_affected())
 }

@@ -271,7 +271,7 @@ pub async fn claim_next(
         .bind(now.millis())
         .bind(now.millis() + lease_ms)
         .bind(&id)
-        .fetch_optional(db.pool())
+        .fetch_optional(&mut *db.writer().await?)
         .await?;
         Ok(match row {
             Some((to, subject, Some(body), html, attempt)) => Some(Claimed {
@@ -357,7 +357,7 @@ pub async fn mark_retry(
     .bind(error)
     .bind(now.millis())
     .bind(attempt)
-    .execute(db.pool())
+    .execute(&mut *db.writer().await?)
     .await?;
     Ok(())
 }
@@ -415,7 +415,7 @@ async fn end_unsent(
     .bind(now.millis())
     .bind(attempt)
     .bind(state.as_str())
-    .execute(db.pool())
+    .execute(&mut *db.writer().await?)
     .await?;
     Ok(())
 }

@@ -129,7 +129,7 @@ pub async fn authenticate(
         sqlx::query("UPDATE sessions SET last_seen_at = $2 WHERE id_hash = $1")
             .bind(&digest.0)
             .bind(now.millis())
-            .execute(db.pool())
+            .execute(&mut *db.writer().await?)
             .await?;
     }
     let purpose = if row.purpose == Purpose::PasswordChange.as_str() {
@@ -157,7 +157,7 @@ pub async fn mark_verified(tx: &mut Tx, token: &SecretToken, now: Timestamp) -> 
 pub async fn revoke(db: &Db, token: &SecretToken) -> DomainResult<bool> {
     let done = sqlx::query("DELETE FROM sessions WHERE id_hash = $1")
         .bind(token.digest().0)
-        .execute(db.pool())
+        .execute(&mut *db.writer().await?)
         .await?;
     Ok(done.rows_affected() > 0)
 }
@@ -201,7 +201,7 @@ pub async fn count_for_user(db: &Db, user: &UserId) -> DomainResult<i64> {
 pub async fn purge_expired(db: &Db, now: Timestamp) -> DomainResult<u64> {
     let done = sqlx::query("DELETE FROM sessions WHERE expires_at <= $1")
         .bind(now.millis())
-        .execute(db.pool())
+        .execute(&mut *db.writer().await?)
         .await?;
     Ok(done.rows_affected())
 }
