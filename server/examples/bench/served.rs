@@ -10,7 +10,6 @@ use domain::{Db, Password, sessions, users};
 use model::time::Timestamp;
 use reqwest::Client;
 use std::path::PathBuf;
-use std::process::Stdio;
 use std::time::{Duration, Instant};
 use tokio::process::{Child, Command};
 
@@ -76,6 +75,7 @@ pub async fn start(database_url: &str) -> Result<Server, String> {
     let url = format!("http://127.0.0.1:{port}");
     let key = base64_key();
     let mail = std::env::temp_dir().join(format!("latchkey-bench-mail-{port}"));
+    let log = server_log(port)?;
     let child = Command::new(&binary)
         .arg("serve")
         .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
@@ -85,9 +85,12 @@ pub async fn start(database_url: &str) -> Result<Server, String> {
         .env("LATCHKEY_PUBLIC_URL", &url)
         .env("LATCHKEY_SECRET_KEY", key)
         .env("LATCHKEY_MAIL_DIR", mail)
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
+        .env(
+            "RUST_LOG",
+            std::env::var("LATCHKEY_BENCH_SERVER_LOG").unwrap_or("warn".into()),
+        )
+        .stdout(log.try_clone().map_err(|e| e.to_string())?)
+        .stderr(log)
         .kill_on_drop(true)
         .spawn()
         .map_err(|e| format!("{}: {e}", binary.display()))?;
@@ -102,6 +105,13 @@ pub async fn start(database_url: &str) -> Result<Server, String> {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     Err("latchkey did not start within a minute".into())
+}
+
+/// Where the server's log goes: its warnings by default, or what `LATCHKEY_BENCH_SERVER_LOG`
+/// asks for (`sqlx::query=debug` times every statement a job runs).
+fn server_log(port: u16) -> Result<std::fs::File, String> {
+    let path = std::env::temp_dir().join(format!("latchkey-bench-server-{port}.log"));
+    std::fs::File::create(&path).map_err(|e| format!("{}: {e}", path.display()))
 }
 
 fn base64_key() -> String {
