@@ -56,12 +56,12 @@ pub async fn hit_all(
     for (bucket, window_ms) in &ordered {
         query = query.bind(bucket.as_str()).bind(now.millis() - window_ms);
     }
-    // A transaction of one statement: on SQLite it waits for its turn with the other writers
-    // (`Db::begin`) instead of in SQLite's busy handler with a connection held, and every
-    // sign-in makes this write.
-    let mut tx = db.begin().await?;
-    let counted = query.bind(now.millis()).fetch_all(&mut *tx).await?;
-    tx.commit().await?;
+    // Every sign-in makes this write: on SQLite it waits for its turn with the other writers
+    // (`Db::writer`), not in SQLite's busy handler with a connection held.
+    let counted = query
+        .bind(now.millis())
+        .fetch_all(&mut *db.writer().await?)
+        .await?;
     buckets
         .iter()
         .map(|(bucket, _)| {
