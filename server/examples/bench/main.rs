@@ -1,9 +1,11 @@
 //! `make bench`: each of issue 11's figures measured beside its reference in one run, written
 //! to `bench/RESULTS.md` and `bench/results.json`.
 //!
-//! Seeds its own data: 100,000 users for Bulk Change, 1,000,000 for search, on SQLite and (when
+//! Seeds its own data: 100,000 users for Bulk Change, 1,000,000 for search, 1,000,000 audit
+//! events for Management > Audit, on SQLite and (when
 //! it is reachable) PostgreSQL. Speed is only ever judged here, never by a timed test.
 
+mod audit;
 mod bulk;
 mod outbox;
 mod report;
@@ -26,6 +28,8 @@ static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 pub const PAGE: u32 = 50;
 const BULK_USERS: u64 = 100_000;
 const SEARCH_USERS: u64 = 1_000_000;
+/// The audit run's events name people by name only: a few accounts suffice to sign in.
+const AUDIT_USERS: u64 = 1_000;
 /// Enough that about 10,000 of them can be sent a link (active, local, with an address).
 const OUTBOX_USERS: u64 = 11_450;
 
@@ -117,6 +121,15 @@ async fn main() {
             if serve {
                 served::run(&test_db.db, &test_db.url, &mut figures, &mut notes).await;
             }
+            test_db.drop_db().await;
+        }
+    }
+    for engine in [Engine::Sqlite, Engine::Postgres] {
+        if engine_wanted(engine)
+            && wanted("audit")
+            && let Some(test_db) = seeded(engine, AUDIT_USERS, &mut notes).await
+        {
+            audit::run(engine, &test_db.db, &test_db.url, &mut figures, &mut notes).await;
             test_db.drop_db().await;
         }
     }

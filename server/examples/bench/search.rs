@@ -107,13 +107,7 @@ struct Served {
 }
 
 async fn served(db: &Db, database_url: &str, terms: &Terms) -> Result<Served, String> {
-    served::accounts(
-        db,
-        &[("search-admin".to_owned(), model::Role::Administrator)],
-    )
-    .await;
-    let server = served::start(database_url).await?;
-    let console = served::Console::sign_in(&server.url, "search-admin").await?;
+    let (_server, console) = served::admin_console(db, database_url, "search-admin").await?;
     // Warm the server's caches and connections as a running server's are.
     served_searches(
         &console,

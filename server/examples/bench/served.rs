@@ -107,6 +107,19 @@ pub async fn start(database_url: &str) -> Result<Server, String> {
     Err("latchkey did not start within a minute".into())
 }
 
+/// The release server on `database_url`, and a console signed in to it as a new administrator
+/// named `username`.
+pub async fn admin_console(
+    db: &Db,
+    database_url: &str,
+    username: &str,
+) -> Result<(Server, Console), String> {
+    accounts(db, &[(username.to_owned(), model::Role::Administrator)]).await;
+    let server = start(database_url).await?;
+    let console = Console::sign_in(&server.url, username).await?;
+    Ok((server, console))
+}
+
 /// Where the server's log goes: its warnings by default, or what `LATCHKEY_BENCH_SERVER_LOG`
 /// asks for (`sqlx::query=debug` times every statement a job runs).
 fn server_log(port: u16) -> Result<std::fs::File, String> {
