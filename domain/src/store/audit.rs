@@ -8,7 +8,7 @@ use sqlx::{Any, Executor};
 
 use crate::audit::AuditEvent;
 use crate::error::DomainResult;
-use crate::store::db::{Db, Tx, engine_of};
+use crate::store::db::{Db, Engine, Tx, engine_of};
 use crate::store::packed;
 
 pub async fn insert<'e>(
@@ -122,6 +122,72 @@ pub async fn for_user(db: &Db, user: &UserId, limit: u32) -> DomainResult<Vec<Au
     Ok(rows.into_iter().map(AuditEntry::from).collect())
 }
 
+/// How far out of order two events' times can be against their ids: an event is stamped
+/// before its transaction waits for its turn to write, so one written after another may carry
+/// an earlier time, by as long as that wait and the transaction (seconds).
+const OUT_OF_ORDER_MS: i64 = 60 * 60 * 1000;
+
+/// Ids between which (exclusive) every event of a date range lies: those of the last event
+/// stamped [`OUT_OF_ORDER_MS`] or more before the range starts and the first stamped that long
+/// after it ends, where there are such events. Two index lookups: an event of the range
+/// cannot have been written before the first nor after the second, or its time would be
+/// further out of order than any is.
+async fn id_bounds(
+    db: &Db,
+    from: Option<Timestamp>,
+    until: Option<Timestamp>,
+) -> DomainResult<(i64, i64)> {
+    let after = match from {
+        Some(from) => {
+            let sql = "SELECT id FROM audit_events WHERE at < $1 ORDER BY at DESC LIMIT 1";
+            id_stamped(db, sql, from.millis().saturating_sub(OUT_OF_ORDER_MS)).await?
+        }
+        None => None,
+    };
+    let before = match until {
+        Some(until) => {
+            let sql = "SELECT id FROM audit_events WHERE at >= $1 ORDER BY at LIMIT 1";
+            id_stamped(db, sql, until.millis().saturating_add(OUT_OF_ORDER_MS)).await?
+        }
+        None => None,
+    };
+    Ok((after.unwrap_or(0), before.unwrap_or(i64::MAX)))
+}
+
+/// The id `sql` finds for the time `at`.
+async fn id_stamped(db: &Db, sql: &str, at: i64) -> DomainResult<Option<i64>> {
+    Ok(sqlx::query_scalar::<_, i64>(sql)
+        .bind(at)
+        .fetch_optional(db.pool())
+        .await?)
+}
+
+/// Whether a page is looked for by ids within a date range's bounds ([`id_bounds`]) rather
+/// than by time: when no person is asked for, whose own index is short whatever else is asked.
+/// Given an action and a few months, PostgreSQL walked the table from the newest event testing
+/// each one (p50 39 ms, p99 104 ms at 1,000,000 events, `make bench`), and SQLite the action's
+/// index the same way (650 ms for an action on a day a year back); with the bounds each reads
+/// the range's newest events only (about 1 ms).
+fn by_ids(filter: &CheckedFilter) -> bool {
+    filter.actor.is_none()
+        && filter.target.is_none()
+        && (filter.from.is_some() || filter.until.is_some())
+}
+
+/// The filters' columns whose index SQLite may use: actor_name, target_name, action, outcome
+/// (no index of its own), at. SQLite plans without statistics (nothing runs `ANALYZE` on it):
+/// given a person and an action it took the action's index, a tenth of the trail or more, and
+/// walked it from the newest event testing each one (84 ms a page at 1,000,000 events); and
+/// given a date range, it read the whole range by time and sorted it. So it gets the person's
+/// index when a person is asked for (the one acted on, given both: an administrator's own
+/// events can be a good part of the trail), else the action's or the table's own order within
+/// the ids' bounds. The others are written `+column`, which it cannot look up in an index.
+/// PostgreSQL chooses by its statistics, and `+` is not an operator on its text.
+fn sqlite_indexed(filter: &CheckedFilter) -> [bool; 5] {
+    let person = filter.actor.is_some() || filter.target.is_some();
+    [filter.target.is_none(), true, !person, !person, false]
+}
+
 /// One page of the trail, newest first, filtered; `before` continues from an earlier page's
 /// last id (keyset: each page is an index range scan, however deep).
 pub async fn search(
@@ -130,6 +196,18 @@ pub async fn search(
     before: Option<i64>,
     limit: u32,
 ) -> DomainResult<Vec<AuditEntry>> {
+    let indexed = match db.engine() {
+        Engine::Sqlite => sqlite_indexed(filter),
+        Engine::Postgres => [true; 5],
+    };
+    let column = |at: usize, name: &str| match indexed[at] {
+        true => name.to_owned(),
+        false => format!("+{name}"),
+    };
+    let ids = match by_ids(filter) {
+        true => Some(id_bounds(db, filter.from, filter.until).await?),
+        false => None,
+    };
     let mut conditions = Vec::new();
     let mut texts: Vec<&str> = Vec::new();
     let mut numbers: Vec<i64> = Vec::new();
@@ -140,21 +218,23 @@ pub async fn search(
         ("action", filter.action.as_deref()),
         ("outcome", filter.outcome.as_deref()),
     ];
-    for (column, value) in text_fields {
+    for (at, (name, value)) in text_fields.into_iter().enumerate() {
         if let Some(value) = value {
             texts.push(value);
-            conditions.push(format!("{column} = ${}", texts.len()));
+            conditions.push(format!("{} = ${}", column(at, name), texts.len()));
         }
     }
     let number_fields = [
-        ("at >=", filter.from.map(Timestamp::millis)),
-        ("at <", filter.until.map(Timestamp::millis)),
-        ("id <", before),
+        (column(4, "at"), ">=", filter.from.map(Timestamp::millis)),
+        (column(4, "at"), "<", filter.until.map(Timestamp::millis)),
+        ("id".to_owned(), "<", before),
+        ("id".to_owned(), ">", ids.map(|(after, _)| after)),
+        ("id".to_owned(), "<", ids.map(|(_, before)| before)),
     ];
-    for (test, value) in number_fields {
+    for (name, test, value) in number_fields {
         if let Some(value) = value {
             numbers.push(value);
-            conditions.push(format!("{test} ${}", texts.len() + numbers.len()));
+            conditions.push(format!("{name} {test} ${}", texts.len() + numbers.len()));
         }
     }
     let filter_sql = if conditions.is_empty() {
