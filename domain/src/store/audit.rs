@@ -246,7 +246,10 @@ pub async fn search(
         "{READ}{filter_sql} ORDER BY id DESC LIMIT ${}",
         texts.len() + numbers.len() + 1
     );
-    let mut query = sqlx::query_as::<_, AuditRow>(&sql);
+    // Planned for each page's own values: PostgreSQL's plan for any action, kept once a
+    // statement has run five times, reads the whole date range for an action it holds no
+    // event of (481 ms for 90 days at 1,000,000 events in `psql`, against 0.3 ms planned).
+    let mut query = sqlx::query_as::<_, AuditRow>(&sql).persistent(false);
     for text in texts {
         query = query.bind(text);
     }
