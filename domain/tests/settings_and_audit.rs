@@ -188,6 +188,27 @@ both_engines!(
     }
 );
 
+/// Every event `filter` lets through, read `size` a page, each page from where the last ended.
+async fn every_page(
+    s: &Services,
+    root: &domain::authority::Actor,
+    filter: &AuditFilter,
+    size: u32,
+) -> Vec<model::user::AuditEntry> {
+    let mut all = Vec::new();
+    let mut before = None;
+    loop {
+        let page = directory::audit_page(s, root, filter, before, size)
+            .await
+            .unwrap();
+        all.extend(page.entries);
+        match page.older {
+            Some(id) => before = Some(id),
+            None => return all,
+        }
+    }
+}
+
 both_engines!(
     the_audit_trail_filters_and_pages_by_keyset,
     |db: Db| async move {
@@ -207,15 +228,7 @@ both_engines!(
             .await
             .unwrap();
         assert_eq!(first.entries.len(), 3);
-        let mut all = first.entries.clone();
-        let mut older = first.older;
-        while let Some(before) = older {
-            let page = directory::audit_page(&s, &root, &filter, Some(before), 3)
-                .await
-                .unwrap();
-            all.extend(page.entries);
-            older = page.older;
-        }
+        let all = every_page(&s, &root, &filter, 3).await;
         // Five failures lock the account; the two after it and the right password are refused too.
         assert_eq!(all.len(), 8);
         assert!(
@@ -346,18 +359,11 @@ both_engines!(
                 .filter(|e| target.is_empty() || e.target.as_deref() == Some(target))
                 .map(|e| e.id)
                 .collect();
-            let mut found = Vec::new();
-            let mut before = None;
-            loop {
-                let page = directory::audit_page(&s, &root, &filter, before, 1)
-                    .await
-                    .unwrap();
-                found.extend(page.entries.iter().map(|e| e.id));
-                match page.older {
-                    Some(id) => before = Some(id),
-                    None => break,
-                }
-            }
+            let found: Vec<i64> = every_page(&s, &root, &filter, 1)
+                .await
+                .iter()
+                .map(|e| e.id)
+                .collect();
             assert_eq!(found, expected, "{from}..{to} {action} {target}");
         }
         let one_day = AuditFilter {
