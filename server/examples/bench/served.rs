@@ -248,7 +248,8 @@ impl Console {
 }
 
 /// Bytes on the wire, after brotli, of a page and every file under `/pkg/` or `/favicon` it
-/// names (stylesheet, JS, WASM).
+/// names (stylesheet, JS, WASM), and the modules that JS imports as it loads (the splitter's
+/// loader), as a browser fetches them.
 async fn first_load(url: &str, path: &str, cookie: Option<&str>) -> Result<(u64, usize), String> {
     let client = Client::new();
     let get = |address: String| {
@@ -280,7 +281,22 @@ async fn first_load(url: &str, path: &str, cookie: Option<&str>) -> Result<(u64,
         .text()
         .await
         .map_err(|e| e.to_string())?;
-    let assets = asset_paths(&html);
+    let mut assets = asset_paths(&html);
+    for script in assets.clone().iter().filter(|a| a.ends_with(".js")) {
+        let js = client
+            .get(format!("{url}{script}"))
+            .send()
+            .await
+            .map_err(|e| e.to_string())?
+            .text()
+            .await
+            .map_err(|e| e.to_string())?;
+        for import in static_imports(script, &js) {
+            if !assets.contains(&import) {
+                assets.push(import);
+            }
+        }
+    }
     for asset in &assets {
         let response = get(format!("{url}{asset}"))
             .await
@@ -311,6 +327,30 @@ async fn minimal_leptos_page() -> Result<(u64, usize), String> {
     let address = listener.local_addr().map_err(|e| e.to_string())?;
     tokio::spawn(async move { axum::serve(listener, app).await });
     first_load(&format!("http://{address}"), "/", None).await
+}
+
+/// The addresses of the modules a script imports by a relative path (`from"./x.js"`), which
+/// the browser fetches before running it.
+fn static_imports(script: &str, js: &str) -> Vec<String> {
+    let dir = &script[..script.rfind('/').map_or(0, |i| i + 1)];
+    let mut found: Vec<String> = Vec::new();
+    for quote in ['"', '\''] {
+        let marker = format!("from{quote}./");
+        let spaced = format!("from {quote}./");
+        for pattern in [marker, spaced] {
+            let mut rest = js;
+            while let Some(at) = rest.find(&pattern) {
+                let tail = &rest[at + pattern.len()..];
+                let end = tail.find(quote).unwrap_or(tail.len());
+                let path = format!("{dir}{}", &tail[..end]);
+                if !found.contains(&path) {
+                    found.push(path);
+                }
+                rest = &tail[end..];
+            }
+        }
+    }
+    found
 }
 
 /// Every distinct `/pkg/…` or `/favicon…` address in a page.
@@ -425,7 +465,7 @@ pub async fn run(db: &Db, database_url: &str, figures: &mut Vec<Figure>, notes: 
                 *bytes as f64 / 1000.0,
             )
             .note(format!(
-                "one hydrated button (bench/minimal, built as the console's WASM is); the page and the {files} files it names"
+                "one hydrated button (bench/minimal, built as the console's WASM is); the page and the {files} files it names or imports"
             )),
         ),
         Err(why) => notes.push(format!("The minimal Leptos page is missing: {why}.")),
@@ -447,7 +487,9 @@ pub async fn run(db: &Db, database_url: &str, figures: &mut Vec<Figure>, notes: 
                     "KB",
                     bytes as f64 / 1000.0,
                 )
-                .note(format!("the page and the {files} files it names"));
+                .note(format!(
+                    "the page and the {files} files it names or imports"
+                ));
                 let figure = match &minimal {
                     Ok((reference, _)) => {
                         figure.against("minimal Leptos page", *reference as f64 / 1000.0)
