@@ -1,5 +1,4 @@
 use leptos::prelude::*;
-use leptos_meta::{MetaTags, Title, provide_meta_context};
 use leptos_router::components::{ParentRoute, Route, Router, Routes};
 use leptos_router::{Lazy, LazyRoute, SsrMode, lazy_route, path};
 
@@ -55,6 +54,8 @@ lazy_page!(EmailSettingsRoute, EmailSettingsPage);
 lazy_page!(TemplatesRoute, TemplatesPage);
 lazy_page!(SetupRoute, SetupPage);
 lazy_page!(AccountRoute, AccountPage);
+// `/` only sends people on (with a real redirect when the server renders it).
+lazy_page!(HomeRoute, HomePage);
 // The end user's pages are served without WASM (PLAIN_PAGES); their code is fetched only when a
 // hydrated console page links to one.
 lazy_page!(LoginRoute, LoginPage);
@@ -90,13 +91,15 @@ fn html_document(options: LeptosOptions, hydrate: bool) -> impl IntoView {
             <head>
                 <meta charset="utf-8"/>
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
+                // Written here, not with `leptos_meta`'s `<Title>`: no page changes it, and the
+                // component would be part of every console page's first load.
+                <title>"Latchkey"</title>
                 <link rel="icon" href="/favicon.svg" type="image/svg+xml"/>
                 <link rel="stylesheet" id="leptos" href=stylesheet/>
                 {hydrate.then(|| view! {
                     <AutoReload options=options.clone()/>
                     <HydrationScripts options/>
                 })}
-                <MetaTags/>
             </head>
             // On a plain page, scripts (and tests) that wait for hydration see at once that none
             // will come.
@@ -131,16 +134,14 @@ pub async fn load_before_hydrating() {
 
 #[component]
 pub fn App() -> impl IntoView {
-    provide_meta_context();
     AuthContext::provide();
 
     view! {
-        <Title text="Latchkey"/>
         <Router>
             <Routes fallback=NotFound>
                 // Pages that may redirect render whole before sending, so the redirect can be
                 // a real HTTP one.
-                <Route path=path!("/") view=HomePage ssr=SsrMode::Async/>
+                <Route path=path!("/") view={Lazy::<HomeRoute>::new()} ssr=SsrMode::Async/>
                 <Route path=path!("/login") view={Lazy::<LoginRoute>::new()} ssr=SsrMode::Async/>
                 <Route path=path!("/setup/:token") view={Lazy::<SetupRoute>::new()} ssr=SsrMode::Async/>
                 <Route path=path!("/reset") view={Lazy::<ResetRoute>::new()} ssr=SsrMode::Async/>

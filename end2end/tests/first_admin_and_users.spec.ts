@@ -93,3 +93,20 @@ test('the admin can page through users and sees their own sign-in in Activity', 
   await expect(panel.getByRole('listitem').filter({ hasText: 'sign in' }).first()).toContainText('success');
   await expect(panel.getByRole('listitem').filter({ hasText: 'setup first administrator' })).toBeVisible();
 });
+
+test('the search answers the Enter key, and Sign out ends the session', async ({ page }) => {
+  await signIn(page, server.url, ADMIN.username, ADMIN.password);
+  await expect(page).toHaveURL(/\/users$/);
+  const search = page.getByLabel('Search users');
+  await search.fill(ADMIN.username);
+  await search.press('Enter');
+  await expect(page).toHaveURL(new RegExp(`/users\\?q=${ADMIN.username.replace('.', '\\.')}$`));
+  await expect(userLink(page, ADMIN.username, ADMIN.displayName)).toBeVisible();
+  await expect(search).toHaveValue(ADMIN.username);
+
+  await page.getByRole('button', { name: 'Sign out' }).click();
+  await expect(page).toHaveURL(/\/login$/);
+  // Ended on the server, not only in this tab.
+  await open(page, `${server.url}/users`);
+  await expect(page).toHaveURL(/\/login$/);
+});

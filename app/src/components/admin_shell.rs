@@ -1,8 +1,10 @@
 use leptos::prelude::*;
+use leptos::server_fn::ServerFn;
 use leptos_router::components::{A, Outlet, Redirect};
 use model::user::{Me, Permission};
 
 use super::form_error::ErrorNotice;
+use crate::api::auth::Logout;
 use crate::auth::expect_auth;
 
 /// The console frame: header navigation and the signed-in person, around the page in the
@@ -69,9 +71,19 @@ fn ConsoleHeader(me: Me) -> impl IntoView {
                 </span>
                 // A plain page load: /account/password is served without the console's WASM.
                 <a href="/account/password" rel="external" class="button subtle">"Change your password"</a>
-                <ActionForm action=auth.logout>
+                // A plain form rather than `ActionForm`, whose form-data decoding (serde_qs) would
+                // be a tenth of the first load's WASM for a button with no fields. Without
+                // scripts it posts to the same server function.
+                <form
+                    method="post"
+                    action=Logout::url()
+                    on:submit=move |ev| {
+                        ev.prevent_default();
+                        auth.logout.dispatch(Logout {});
+                    }
+                >
                     <button type="submit" class="button subtle">"Sign out"</button>
-                </ActionForm>
+                </form>
             </div>
         </header>
     }

@@ -31,12 +31,15 @@ pub fn BulkChange(
         NodeRef::<html::Button>::new(),
     ];
     let focused = RwSignal::new(0_usize);
-    // An opened menu takes the focus, as a menu button's menu should.
+    // An opened menu takes the focus, as a menu button's menu should: on the next frame, once
+    // the menu is no longer hidden (a hidden element cannot take the focus).
     Effect::new(move |_| {
         if menu_open.get()
-            && let Some(first) = items[0].get()
+            && let Some(first) = items[0].get_untracked()
         {
-            let _ = first.focus();
+            request_animation_frame(move || {
+                let _ = first.focus();
+            });
         }
     });
     let selection = Selection {
@@ -78,30 +81,31 @@ pub fn BulkChange(
             >
                 "Bulk Change"
             </button>
-            <Show when=move || menu_open.get()>
-                <ul
-                    role="menu"
-                    id="bulk-menu"
-                    class="menu"
-                    aria-label="Bulk Change"
-                    on:keydown=move |ev| menu_keys(&ev, &items, focused, menu_open, trigger)
-                >
-                    {MENU.iter().enumerate().map(|(i, (label, chosen))| view! {
-                        <li role="none">
-                            <button
-                                type="button"
-                                role="menuitem"
-                                tabindex="-1"
-                                node_ref=items[i]
-                                on:focus=move |_| focused.set(i)
-                                on:click=move |_| choose(*chosen)
-                            >
-                                {*label}
-                            </button>
-                        </li>
-                    }).collect_view()}
-                </ul>
-            </Show>
+            // Always in the page, hidden while closed: built by `<Show>` instead, the menu would
+            // bring `Show`'s code into the first load for two buttons.
+            <ul
+                role="menu"
+                id="bulk-menu"
+                class="menu"
+                aria-label="Bulk Change"
+                hidden=move || !menu_open.get()
+                on:keydown=move |ev| menu_keys(&ev, &items, focused, menu_open, trigger)
+            >
+                {MENU.iter().enumerate().map(|(i, (label, chosen))| view! {
+                    <li role="none">
+                        <button
+                            type="button"
+                            role="menuitem"
+                            tabindex="-1"
+                            node_ref=items[i]
+                            on:focus=move |_| focused.set(i)
+                            on:click=move |_| choose(*chosen)
+                        >
+                            {*label}
+                        </button>
+                    </li>
+                }).collect_view()}
+            </ul>
             // Each choice builds a new dialog, which asks for a new preview.
             {move || kind.get().map(|chosen| {
                 Suspend::new(async move { bulk_dialog(chosen, selection).await })
