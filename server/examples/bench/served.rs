@@ -270,27 +270,20 @@ async fn first_load(url: &str, path: &str, cookie: Option<&str>) -> Result<(u64,
     }
     let mut total = page.bytes().await.map_err(|e| e.to_string())?.len() as u64;
     // Read again uncompressed to find what it names.
-    let mut plain = client.get(format!("{url}{path}"));
-    if let Some(cookie) = cookie {
-        plain = plain.header("Cookie", cookie);
-    }
-    let html = plain
-        .send()
-        .await
-        .map_err(|e| e.to_string())?
-        .text()
-        .await
-        .map_err(|e| e.to_string())?;
+    let plain = |address: String| {
+        let mut request = client.get(address);
+        if let Some(cookie) = cookie {
+            request = request.header("Cookie", cookie);
+        }
+        async move {
+            let response = request.send().await.map_err(|e| e.to_string())?;
+            response.text().await.map_err(|e| e.to_string())
+        }
+    };
+    let html = plain(format!("{url}{path}")).await?;
     let mut assets = asset_paths(&html);
     for script in assets.clone().iter().filter(|a| a.ends_with(".js")) {
-        let js = client
-            .get(format!("{url}{script}"))
-            .send()
-            .await
-            .map_err(|e| e.to_string())?
-            .text()
-            .await
-            .map_err(|e| e.to_string())?;
+        let js = plain(format!("{url}{script}")).await?;
         for import in static_imports(script, &js) {
             if !assets.contains(&import) {
                 assets.push(import);
