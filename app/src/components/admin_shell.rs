@@ -71,9 +71,9 @@ fn ConsoleHeader(me: Me) -> impl IntoView {
                 </span>
                 // A plain page load: /account/password is served without the console's WASM.
                 <a href="/account/password" rel="external" class="button subtle">"Change your password"</a>
-                // A plain form rather than `ActionForm`, whose form-data decoding (serde_qs) would
-                // be a tenth of the first load's WASM for a button with no fields. Without
-                // scripts it posts to the same server function.
+                // A plain form rather than `ActionForm`: its form-data decoding (serde_qs) and the
+                // router's `Form` were a tenth of the first load's WASM code, here for a button
+                // with no fields. Without scripts it posts to the same server function.
                 <form
                     method="post"
                     action=Logout::url()

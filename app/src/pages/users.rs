@@ -80,9 +80,9 @@ pub fn UsersPage() -> impl IntoView {
                         })
                     })}
                 </Suspense>
-                // A plain form with its own submit handler rather than the router's `Form`, which
-                // costs the first load a tenth of its WASM for this one field. Without scripts it
-                // is an ordinary GET of the same address.
+                // A plain form with its own submit handler rather than the router's `Form`, whose
+                // form-data decoding would be in the first load for this one field. Without
+                // scripts it is an ordinary GET of the same address.
                 <form
                     method="get"
                     action="/users"
