@@ -74,6 +74,9 @@ test('Send test email shows the SMTP server\'s own answer, and a saved server is
   await page.getByLabel('SMTP host').fill('smtp example.com');
   await page.getByRole('button', { name: 'Save email settings' }).click();
   await expect(page.locator('.settings-form [role="alert"]').first()).toContainText('Enter a host name or IP address');
+  // A refused save leaves the form as it was typed, the choices of its selects too.
+  await expect(page.getByLabel('Security')).toHaveValue('none');
+  await expect(page.getByLabel('Port')).toHaveValue(String(mail.port));
   await page.getByLabel('SMTP host').fill('127.0.0.1');
   await page.getByLabel('From name').fill('ACME IT');
   await page.getByLabel('From address').fill('it@acme.example');

@@ -22,5 +22,6 @@ pub mod reset_card;
 pub mod secret_reveal;
 pub mod setting_field;
 pub mod status_badges;
+pub mod successes;
 pub mod user_panel;
 pub mod user_table;

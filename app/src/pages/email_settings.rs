@@ -4,6 +4,7 @@ use model::email::{EmailView, PER_DAY_MAX, PER_MINUTE_MAX, Security};
 use crate::api::email::{SaveEmailSettings, SendTestEmail, get_email_settings};
 use crate::components::form_error::{ErrorNotice, FormError, action_error};
 use crate::components::setting_field::{NumberSetting, SelectSetting, Setting, TextSetting};
+use crate::components::successes::successes;
 
 /// Management > Email Configuration: the SMTP server, the sender and the sending rate, stored
 /// for every instance and used from the next email on; **Send test email** tries the values on
@@ -11,7 +12,8 @@ use crate::components::setting_field::{NumberSetting, SelectSetting, Setting, Te
 #[component]
 pub fn EmailSettingsPage() -> impl IntoView {
     let save = ServerAction::<SaveEmailSettings>::new();
-    let current = Resource::new(move || save.version().get(), |_| get_email_settings());
+    let saved = successes(save);
+    let current = Resource::new(move || saved.get(), |_| get_email_settings());
     view! {
         <section class="settings" aria-labelledby="email-heading">
             <div class="page-head">

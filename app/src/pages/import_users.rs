@@ -7,6 +7,7 @@ use std::time::Duration;
 use crate::api::people::{StartImport, import_summary};
 use crate::components::form_error::{ErrorNotice, FormError, action_error};
 use crate::components::outcome_chart::{Bar, OutcomeChart};
+use crate::components::successes::successes;
 use crate::error::AppError;
 
 /// `/users/import`: choose a CSV file. A plain form (it works without JavaScript, and for
@@ -68,8 +69,9 @@ pub fn ImportJobPage() -> impl IntoView {
     let id = Memo::new(move |_| params.read().get("id").unwrap_or_default());
     let start = ServerAction::<StartImport>::new();
     let tick = RwSignal::new(0_u32);
+    let started = successes(start);
     let summary = Resource::new(
-        move || (id.get(), tick.get(), start.version().get()),
+        move || (id.get(), tick.get(), started.get()),
         |(id, _, _)| import_summary(id),
     );
     let polling = RwSignal::new(false);

@@ -7,6 +7,7 @@ use crate::api::settings::{SaveSecuritySettings, get_security_settings};
 use crate::components::form_error::{ErrorNotice, FormError, action_error};
 use crate::components::policy_checklist::{Checklist, use_requirements};
 use crate::components::setting_field::{NumberSetting, SelectSetting, Setting};
+use crate::components::successes::successes;
 
 /// Management > Password Policy: the rule every new password meets, and the lifetimes, locks
 /// and sessions around it. Saved in the database for every instance; a field the environment
@@ -14,7 +15,8 @@ use crate::components::setting_field::{NumberSetting, SelectSetting, Setting};
 #[component]
 pub fn PasswordPolicyPage() -> impl IntoView {
     let save = ServerAction::<SaveSecuritySettings>::new();
-    let view_ = Resource::new(move || save.version().get(), |_| get_security_settings());
+    let saved = successes(save);
+    let view_ = Resource::new(move || saved.get(), |_| get_security_settings());
     view! {
         <section class="settings" aria-labelledby="policy-heading">
             <div class="page-head">

@@ -4,6 +4,7 @@ use model::templates::{TemplateKind, TemplateView};
 
 use crate::api::email::{RestoreTemplate, SaveTemplate, list_templates, preview_template};
 use crate::components::form_error::{ErrorNotice, FormError, action_error};
+use crate::components::successes::successes;
 
 /// Management > Templates: the four emails people act on, each with a subject, a plain-text
 /// body and an HTML body, a live preview with sample data, and Restore default.
@@ -11,10 +12,8 @@ use crate::components::form_error::{ErrorNotice, FormError, action_error};
 pub fn TemplatesPage() -> impl IntoView {
     let save = ServerAction::<SaveTemplate>::new();
     let restore = ServerAction::<RestoreTemplate>::new();
-    let templates = Resource::new(
-        move || (save.version().get(), restore.version().get()),
-        |_| list_templates(),
-    );
+    let (saved, restored) = (successes(save), successes(restore));
+    let templates = Resource::new(move || (saved.get(), restored.get()), |_| list_templates());
     let query = use_query_map();
     let chosen = Memo::new(move |_| {
         query
