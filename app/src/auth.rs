@@ -3,42 +3,26 @@
 use leptos::prelude::*;
 use model::user::SessionInfo;
 
-use crate::api::auth::{Login, Logout, get_session};
-use crate::api::passwords::ChangeMyPassword;
+use crate::api::auth::{Logout, get_session};
 use crate::error::AppError;
 
-/// Sign-in and sign-out actions, and the session they change. Provided once by [`crate::App`].
+/// The session, and the sign-out that ends it. Provided once by [`crate::App`].
+///
+/// Signing in and changing one's own password are plain form posts (`/login` and
+/// `/account/password` are served without WASM, and post the same way when a console page
+/// links to them), so each ends in a page load that reads the new session: their actions stay
+/// out of the code every console page loads.
 #[derive(Clone, Copy)]
 pub struct AuthContext {
-    pub login: ServerAction<Login>,
     pub logout: ServerAction<Logout>,
-    /// A user's own password change: it replaces the session, so the session is re-read.
-    pub change_password: ServerAction<ChangeMyPassword>,
     pub session: Resource<Result<Option<SessionInfo>, AppError>>,
 }
 
 impl AuthContext {
     pub fn provide() -> Self {
-        let login = ServerAction::<Login>::new();
         let logout = ServerAction::<Logout>::new();
-        let change_password = ServerAction::<ChangeMyPassword>::new();
-        // Re-read whenever this tab signs in or out or changes its password.
-        let session = Resource::new(
-            move || {
-                (
-                    login.version().get(),
-                    logout.version().get(),
-                    change_password.version().get(),
-                )
-            },
-            |_| get_session(),
-        );
-        let context = Self {
-            login,
-            logout,
-            change_password,
-            session,
-        };
+        let session = Resource::new(move || logout.version().get(), |_| get_session());
+        let context = Self { logout, session };
         provide_context(context);
         context
     }

@@ -106,6 +106,19 @@ test('the search answers the Enter key, and Sign out ends the session', async ({
 
   await page.getByRole('button', { name: 'Sign out' }).click();
   await expect(page).toHaveURL(/\/login$/);
+  // The sign-in page the console led to (rendered in the browser) posts as a plain form: a
+  // wrong password comes back with its error, the right one signs in.
+  await page.getByLabel('Username or email').fill(ADMIN.username);
+  await page.getByLabel('Password', { exact: true }).fill('not the password');
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await expect(page.getByRole('alert')).toContainText('Invalid username or password.');
+  await page.getByLabel('Password', { exact: true }).fill(ADMIN.password);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await expect(page).toHaveURL(/\/users$/);
+  await expect(page.getByRole('button', { name: 'Sign out' })).toBeVisible();
+
+  await page.getByRole('button', { name: 'Sign out' }).click();
+  await expect(page).toHaveURL(/\/login$/);
   // Ended on the server, not only in this tab.
   await open(page, `${server.url}/users`);
   await expect(page).toHaveURL(/\/login$/);

@@ -28,19 +28,6 @@ where
     Signal::derive(move || action.value().get().and_then(Result::err))
 }
 
-/// The error of `action`, or of a plain form post (no JavaScript) of the same server function
-/// that came back with its error in the address. Needed where the action lives outside the
-/// router (the session's actions), which is where that address is read.
-pub fn action_or_posted_error<I, O>(action: ServerAction<I>) -> Signal<Option<AppError>>
-where
-    I: server_fn::ServerFn<Output = O, Error = AppError> + Clone + Send + Sync + 'static,
-    O: Clone + Send + Sync + 'static,
-{
-    let posted = ServerAction::<I>::new();
-    let (live, posted) = (action_error(action), action_error(posted));
-    Signal::derive(move || live.get().or_else(|| posted.get()))
-}
-
 /// An error that replaced what a part of a page would have shown (a read that failed): said
 /// at once to screen readers, in the server's words.
 #[component]

@@ -1,8 +1,10 @@
 use leptos::prelude::*;
+use leptos::server_fn::ServerFn;
 use leptos_router::components::Redirect;
 
+use crate::api::passwords::ChangeMyPassword;
 use crate::auth::expect_auth;
-use crate::components::form_error::{FormError, action_or_posted_error};
+use crate::components::form_error::{FormError, action_error};
 use crate::components::password_fields::PasswordFields;
 
 /// `/account/password`: a signed-in user changes their own password. A user whose password was
@@ -11,7 +13,9 @@ use crate::components::password_fields::PasswordFields;
 #[component]
 pub fn ChangePasswordPage() -> impl IntoView {
     let auth = expect_auth();
-    let change = auth.change_password;
+    // Never dispatched: the form is a plain post (the page is served without WASM), and this
+    // reads the error of the post that brought the browser back here.
+    let change = ServerAction::<ChangeMyPassword>::new();
     view! {
         <main class="auth-card wide">
             <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
@@ -28,7 +32,7 @@ pub fn ChangePasswordPage() -> impl IntoView {
                                  one: it cannot be the same as the old one."
                             </p>
                         })}
-                        <ActionForm action=change>
+                        <form method="post" action=ChangeMyPassword::url()>
                             {(!required).then(|| view! {
                                 <div class="field">
                                     <label for="current-password">"Current password"</label>
@@ -45,11 +49,11 @@ pub fn ChangePasswordPage() -> impl IntoView {
                                 username=info.me.username.clone()
                                 email=info.me.email.clone().unwrap_or_default()
                             />
-                            <FormError error=action_or_posted_error(change)/>
+                            <FormError error=action_error(change)/>
                             <button type="submit" class="button primary">
                                 {if required { "Set new password" } else { "Change Password" }}
                             </button>
-                        </ActionForm>
+                        </form>
                         {required.then(|| view! {
                             <ActionForm action=auth.logout>
                                 <button type="submit" class="button subtle-dark">"Sign out"</button>

@@ -1,14 +1,17 @@
 use leptos::prelude::*;
+use leptos::server_fn::ServerFn;
 use leptos_router::hooks::use_query_map;
 
-use crate::auth::expect_auth;
-use crate::components::form_error::{FormError, action_or_posted_error};
+use crate::api::auth::Login;
+use crate::components::form_error::{FormError, action_error};
 
-/// `/login`: username or email, and password. Works as a plain form before (or without)
-/// the WASM bundle.
+/// `/login`: username or email, and password. A plain form post, with or without scripts:
+/// the server answers with the next page (or this one and its error), which reads the new
+/// session.
 #[component]
 pub fn LoginPage() -> impl IntoView {
-    let auth = expect_auth();
+    // Never dispatched: it reads the error of the post that brought the browser back here.
+    let login = ServerAction::<Login>::new();
     let query = use_query_map();
     let setup_done = move || query.read().get("setup").as_deref() == Some("done");
     let reset_done = move || query.read().get("reset").as_deref() == Some("done");
@@ -27,7 +30,7 @@ pub fn LoginPage() -> impl IntoView {
                     "Your password was changed. Sign in with the new one."
                 </p>
             </Show>
-            <ActionForm action=auth.login>
+            <form method="post" action=Login::url()>
                 <div class="field">
                     <label for="username">"Username or email"</label>
                     <input
@@ -51,9 +54,9 @@ pub fn LoginPage() -> impl IntoView {
                         autofocus=name_known
                     />
                 </div>
-                <FormError error=action_or_posted_error(auth.login)/>
+                <FormError error=action_error(login)/>
                 <button type="submit" class="button primary">"Sign in"</button>
-            </ActionForm>
+            </form>
             <p><a href="/forgot">"Forgot your password?"</a></p>
         </main>
     }
