@@ -44,9 +44,24 @@ pub fn UsersPage() -> impl IntoView {
         )
     });
 
+    // The panel's code is a chunk of its own (hundreds of KB): start fetching it once the
+    // pointer or the keyboard reaches the list, so the first click on a name seldom waits.
+    let panel_fetched = StoredValue::new(false);
+    let fetch_panel = move || {
+        if !panel_fetched.get_value() {
+            panel_fetched.set_value(true);
+            lazy_preload!(crate::components::user_panel::user_panel);
+        }
+    };
+
     view! {
         <div class="users-layout" class:with-panel=move || selected.get().is_some()>
-            <section class="users-main" aria-labelledby="users-heading">
+            <section
+                class="users-main"
+                aria-labelledby="users-heading"
+                on:pointerover=move |_| fetch_panel()
+                on:focusin=move |_| fetch_panel()
+            >
                 <div class="page-head">
                     <h1 id="users-heading">"Users"</h1>
                     <p class="selection" aria-live="polite">
